@@ -1,0 +1,51 @@
+# Seek — the two commands of the README, plus bench and fuzz.
+#   make run    install missing Debian packages (as root), build, chat with the embedded model
+#   make test   build and run the whole test suite, then again under ASan+UBSan
+#   make bench  kernel and model benchmarks
+#   make fuzz   the GGUF and safetensors fuzzers, for longer than `make test` runs them
+JOBS  ?= $(shell nproc)
+BUILD ?= build
+CMAKE_FLAGS ?=
+
+.PHONY: all build run test test-fast test-asan bench fuzz deps clean install
+
+all: build
+
+deps:
+	@sh scripts/deps.sh build
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DSEEK_WERROR=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/seek chat
+
+test: 
+	@sh scripts/deps.sh test
+	@$(MAKE) --no-print-directory test-fast
+	@$(MAKE) --no-print-directory test-asan
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan:
+	@cmake -S . -B $(BUILD)-asan -G Ninja -DSEEK_WERROR=ON -DSEEK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  SEEK_SANITIZED=1 ctest --output-on-failure -j $(JOBS) -LE slow
+
+bench: build
+	./$(BUILD)/seek bench kernels
+
+fuzz:
+	@sh scripts/deps.sh fuzz
+	@cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DSEEK_FUZZ=ON >/dev/null
+	@cmake --build $(BUILD)-fuzz -j $(JOBS)
+	cd $(BUILD)-fuzz && SEEK_FUZZ_SECONDS=$${SEEK_FUZZ_SECONDS:-300} ctest --output-on-failure -L fuzz
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

@@ -1,0 +1,25 @@
+#!/bin/sh
+# deps.sh — makes sure the Debian packages Seek builds and tests with are present.
+# As root it installs what is missing (apt-get); otherwise it prints the command to run.
+# Usage: scripts/deps.sh [build|test|fuzz]
+set -eu
+want="build-essential cmake ninja-build pkg-config libpcre2-dev libjansson-dev libmicrohttpd-dev libopenblas-dev libedit-dev libopenmpi-dev openmpi-bin"
+case "${1:-build}" in
+  test) want="$want clang nodejs npm python3" ;;
+  fuzz) want="$want clang libclang-rt-14-dev" ;;
+esac
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "seek: installing missing Debian packages:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || true
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+  echo "seek: missing Debian packages:$missing" >&2
+  echo "install them with:  sudo apt-get install$missing" >&2
+  exit 1
+fi

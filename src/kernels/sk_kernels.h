@@ -1,0 +1,89 @@
+/*
+ * kernels — the compute primitives the model layer needs, each with one scalar reference
+ * and SIMD variants (AVX2, AVX-512 with VNNI/BF16 where present, NEON later) chosen once at
+ * start-up from CPU features. SEEK_CPU=scalar|avx2|avx512 caps the level, so the tests run
+ * every path on one machine and compare it with the scalar reference.
+ *
+ * Matrix products take an sk_tensor weight view W of any dequantizable type:
+ * ne[0] = input width (columns), ne[1] = output rows; y = W x (no transposes anywhere).
+ * Weight types whose llama.cpp dot products quantize the activation (Q4_0…Q8_0, K-quants,
+ * IQ4) do the same here (x → Q8_0 per 32 or Q8_K per 256), so results match llama.cpp's
+ * arithmetic; F32/F16/BF16/F8 weights use f32 activations.
+ *
+ * Threads: an sk_kctx owns a thread pool and per-thread scratch (quantized activations);
+ * one per model instance, not shared between concurrent callers.
+ */
+#ifndef SK_KERNELS_H
+#define SK_KERNELS_H
+
+#include "sk_tensor.h"
+#include "sk_util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum sk_cpu_level {
+    SK_CPU_SCALAR = 0,
+    SK_CPU_AVX2 = 1,   /* AVX2 + FMA + F16C */
+    SK_CPU_AVX512 = 2, /* AVX-512 F/BW/DQ/VL, plus VNNI and BF16 when present */
+    SK_CPU_NEON = 3,
+} sk_cpu_level;
+
+sk_cpu_level sk_cpu_best(void);        /* what this CPU supports */
+sk_cpu_level sk_kernels_level(void);   /* active level: best, capped by SEEK_CPU */
+/* For tests and benchmarks: switch the active level; SK_ERR_UNSUPPORTED if the CPU lacks it. */
+int sk_kernels_set_level(sk_cpu_level level, sk_err *e);
+const char *sk_cpu_level_name(sk_cpu_level level);
+const char *sk_cpu_features(void);     /* e.g. "avx2 fma f16c" for logs */
+
+/* ---- execution context ---- */
+typedef struct sk_kctx sk_kctx;
+sk_kctx *sk_kctx_new(int n_threads, sk_err *e); /* n_threads ≤ 0: all CPUs */
+void sk_kctx_free(sk_kctx *k);
+sk_pool *sk_kctx_pool(sk_kctx *k);
+int sk_kctx_threads(const sk_kctx *k);
+
+/* ---- matrix products (threaded over output rows) ---- */
+/* y[ne1] = W x, x has ne[0] floats. */
+int sk_matvec(sk_kctx *k, const sk_tensor *W, const float *x, float *y, sk_err *e);
+/* Y[n][ne1] = X[n][ne0] · Wᵀ (row-major), for prompt batches. */
+int sk_matmul(sk_kctx *k, const sk_tensor *W, const float *X, int64_t n, float *Y, sk_err *e);
+
+/* ---- vector ops (single-threaded, n elements) ---- */
+float sk_vec_dot_f32(const float *a, const float *b, int64_t n);
+void sk_vec_add(float *y, const float *a, const float *b, int64_t n);    /* y = a + b */
+void sk_vec_mad(float *y, const float *x, float s, int64_t n);           /* y += s*x */
+void sk_vec_scale(float *y, float s, int64_t n);                         /* y *= s */
+/* y = x / sqrt(mean(x²) + eps) * w  (w may be NULL: no weight). y may alias x. */
+void sk_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
+void sk_softmax(float *x, int64_t n); /* in place, max-subtracted */
+void sk_silu(float *x, int64_t n);    /* in place: x*sigmoid(x) */
+void sk_swiglu(float *out, const float *gate, const float *up, int64_t n); /* silu(g)*u */
+void sk_sigmoid(float *x, int64_t n);
+/* Indices of the k largest values, largest first; ties → lower index first. k ≤ n. */
+void sk_topk(const float *x, int64_t n, int64_t k, int32_t *idx);
+
+/* ---- RoPE ---- */
+typedef enum sk_rope_mode {
+    SK_ROPE_ADJACENT = 0, /* pairs (2i, 2i+1): ggml mode 0, DeepSeek MLA and GGUF llama */
+    SK_ROPE_NEOX = 2,     /* pairs (i, i+d/2): ggml NEOX, Qwen2 / HF rotate-half */
+} sk_rope_mode;
+
+/* Rotates n_heads vectors of `dim` floats (head h at x + h*stride) by angle pos*freqs[i]
+ * for pair i < dim/2. freqs from sk_rope_freqs_*. */
+void sk_rope(float *x, int64_t n_heads, int64_t stride, int dim, float pos, const float *freqs,
+             sk_rope_mode mode);
+/* freqs[i] = theta^(-2i/dim), i < dim/2 */
+void sk_rope_freqs_plain(float *freqs, int dim, float theta);
+/* YaRN (spec §1.8): beta_fast 32, beta_slow 1 usually. */
+void sk_rope_freqs_yarn(float *freqs, int dim, float theta, float factor, int orig_ctx,
+                        float beta_fast, float beta_slow);
+/* Llama-3 scaling (factor, low_freq_factor, high_freq_factor, original context). */
+void sk_rope_freqs_llama3(float *freqs, int dim, float theta, float factor, float low, float high,
+                          int orig_ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

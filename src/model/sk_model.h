@@ -1,0 +1,156 @@
+/*
+ * model — one definition per architecture family, shared by inference (runtime/) and
+ * training (train/): the hyper-parameters (sk_model_config), the weight layout
+ * (sk_model_weights: one sk_tensor view per parameter, in ggml `ne` order), the mapping
+ * between GGUF names and Hugging Face names, and the forward pass.
+ *
+ * Families: SK_ARCH_DEEPSEEK2 (DeepSeek-V2/V2-Lite/V3/R1: MLA + DeepSeekMoE, optional MTP),
+ * SK_ARCH_QWEN2 and SK_ARCH_LLAMA (the dense R1-Distill models).
+ *
+ * Ownership. sk_model_weights holds views only; whoever loaded it (a GGUF or safetensors
+ * handle, or the trainer's parameter arena) owns the bytes and must outlive it. Arrays
+ * inside (layers, experts) are allocated by the loader and freed by sk_model_weights_free.
+ */
+#ifndef SK_MODEL_H
+#define SK_MODEL_H
+
+#include "sk_tensor.h"
+#include "sk_util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum sk_arch {
+    SK_ARCH_UNKNOWN = 0,
+    SK_ARCH_DEEPSEEK2 = 1,
+    SK_ARCH_QWEN2 = 2,
+    SK_ARCH_LLAMA = 3,
+} sk_arch;
+
+typedef enum sk_rope_scaling {
+    SK_ROPE_SCALING_NONE = 0,
+    SK_ROPE_SCALING_YARN = 1,
+    SK_ROPE_SCALING_LLAMA3 = 2,
+    SK_ROPE_SCALING_LINEAR = 3,
+} sk_rope_scaling;
+
+typedef enum sk_gating {
+    SK_GATING_SOFTMAX = 1, /* V2 / V2-Lite */
+    SK_GATING_SIGMOID = 2, /* V3 / R1 */
+} sk_gating;
+
+typedef struct sk_model_config {
+    sk_arch arch;
+    int n_vocab;
+    int n_embd;        /* hidden_size */
+    int n_layer;       /* num_hidden_layers (MTP layers not counted) */
+    int n_head;        /* num_attention_heads */
+    int n_head_kv;     /* num_key_value_heads (dense archs; = n_head for deepseek2) */
+    int head_dim;      /* dense archs: hidden/n_head unless given */
+    int n_ff;          /* intermediate_size of dense FFN layers */
+    float rms_eps;
+    float rope_theta;
+    int max_ctx;       /* max_position_embeddings */
+    bool tie_embeddings;
+    bool qkv_bias;     /* qwen2 */
+
+    /* deepseek2: MLA */
+    int q_lora_rank;   /* 0 = plain q_proj (V2-Lite) */
+    int kv_lora_rank;
+    int qk_nope_dim;
+    int qk_rope_dim;
+    int v_head_dim;
+    /* deepseek2: MoE */
+    int n_dense_lead;  /* first_k_dense_replace */
+    int moe_layer_freq;
+    int n_routed;      /* n_routed_experts (0 = dense model) */
+    int n_active;      /* num_experts_per_tok */
+    int n_shared;      /* n_shared_experts */
+    int moe_ff;        /* moe_intermediate_size */
+    int n_group, topk_group;
+    float routed_scale;   /* routed_scaling_factor */
+    bool norm_topk;       /* norm_topk_prob */
+    sk_gating gating;
+    bool has_exp_bias;    /* topk_method noaux_tc: e_score_correction_bias present */
+    /* MTP */
+    int n_mtp;            /* num_nextn_predict_layers */
+    float mtp_lambda;     /* mtp_loss_scaling_factor (training) */
+    float aux_alpha;      /* aux_loss_alpha (training) */
+
+    /* rope scaling */
+    sk_rope_scaling rope_scaling;
+    float rope_factor;
+    int rope_orig_ctx;    /* original_max_position_embeddings */
+    float yarn_beta_fast, yarn_beta_slow; /* 32, 1 */
+    float yarn_mscale, yarn_mscale_all_dim;
+    float llama3_low, llama3_high;        /* low_freq_factor, high_freq_factor */
+
+    int bos_id, eos_id;   /* -1 if unknown */
+} sk_model_config;
+
+/* Fills defaults (all zero, eps 1e-6, theta 10000, ids -1, …). */
+void sk_model_config_init(sk_model_config *c);
+/* From a Hugging Face config.json (DeepseekV3ForCausalLM, DeepseekV2ForCausalLM,
+ * Qwen2ForCausalLM, LlamaForCausalLM). */
+int sk_model_config_from_hf(const char *config_json_path, sk_model_config *c, sk_err *e);
+/* Checks internal consistency (positive sizes, n_active ≤ n_routed, divisibility, …). */
+int sk_model_config_validate(const sk_model_config *c, sk_err *e);
+/* Derived sizes. */
+int sk_model_is_moe_layer(const sk_model_config *c, int layer);
+/* Attention softmax scale incl. YaRN mscale² for deepseek2. */
+float sk_model_attn_scale(const sk_model_config *c);
+
+typedef struct sk_layer_weights {
+    sk_tensor attn_norm;            /* [n_embd] */
+    /* deepseek2 MLA */
+    sk_tensor q_a;                  /* ne [n_embd, q_lora] */
+    sk_tensor q_a_norm;             /* [q_lora] */
+    sk_tensor q_b;                  /* ne [q_lora, n_head*(nope+rope)] */
+    sk_tensor q;                    /* no q-lora / dense archs: ne [n_embd, n_head*head_dim] */
+    sk_tensor kv_a;                 /* ne [n_embd, kv_lora+rope] */
+    sk_tensor kv_a_norm;            /* [kv_lora] */
+    sk_tensor kv_b;                 /* ne [kv_lora, n_head*(nope+v)]; may be absent (type -1) */
+    sk_tensor k_b;                  /* absorbed: per head Wk[h]ᵀ, see loader for layout */
+    sk_tensor v_b;                  /* absorbed: per head Wv[h] */
+    /* dense attention (qwen2 / llama) */
+    sk_tensor k, v;                 /* ne [n_embd, n_head_kv*head_dim] */
+    sk_tensor q_bias, k_bias, v_bias;
+    sk_tensor o;                    /* ne [n_head*v_dim, n_embd] */
+    sk_tensor ffn_norm;             /* [n_embd] */
+    /* dense FFN */
+    sk_tensor ffn_gate, ffn_up;     /* ne [n_embd, n_ff] */
+    sk_tensor ffn_down;             /* ne [n_ff, n_embd] */
+    /* MoE */
+    sk_tensor gate_inp;             /* router, ne [n_embd, n_routed] */
+    sk_tensor exp_bias;             /* e_score_correction_bias [n_routed], F32 */
+    sk_tensor *exp_gate, *exp_up;   /* n_routed views, each ne [n_embd, moe_ff] */
+    sk_tensor *exp_down;            /* n_routed views, each ne [moe_ff, n_embd] */
+    sk_tensor shexp_gate, shexp_up; /* ne [n_embd, n_shared*moe_ff] */
+    sk_tensor shexp_down;           /* ne [n_shared*moe_ff, n_embd] */
+    /* MTP module only (layers n_layer .. n_layer+n_mtp-1) */
+    sk_tensor enorm, hnorm;         /* [n_embd] */
+    sk_tensor eh_proj;              /* ne [2*n_embd, n_embd]; columns 0..n_embd-1 act on the embedding */
+    sk_tensor head_norm;            /* shared_head.norm [n_embd] */
+} sk_layer_weights;
+
+typedef struct sk_model_weights {
+    sk_model_config cfg;
+    sk_tensor tok_embd;             /* ne [n_embd, n_vocab] */
+    sk_tensor output_norm;          /* [n_embd] */
+    sk_tensor output;               /* ne [n_embd, n_vocab] (= tok_embd when tied) */
+    sk_tensor rope_freqs;           /* llama3 GGUF: [head_dim/2] divisors, else absent */
+    sk_layer_weights *layers;       /* n_layer + n_mtp */
+} sk_model_weights;
+
+/* An absent tensor has type -1 and data NULL. */
+static inline bool sk_tensor_present(const sk_tensor *t) {
+    return t->data != NULL;
+}
+
+void sk_model_weights_free(sk_model_weights *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
