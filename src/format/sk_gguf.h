@@ -101,6 +101,11 @@ typedef struct sk_gguf_writer sk_gguf_writer;
  * fill dst with exactly nbytes. */
 typedef int (*sk_gguf_fill_fn)(void *ctx, void *dst, uint64_t nbytes, sk_err *e);
 
+/* Produces rows [r0, r0+n_rows) of a tensor (rows = ne[1]*ne[2]*ne[3], each of the type's row
+ * size): the writer calls it with consecutive ranges of at most ~64 MiB, so a tensor of any size
+ * streams through a small buffer. */
+typedef int (*sk_gguf_fill_rows_fn)(void *ctx, void *dst, int64_t r0, int64_t n_rows, sk_err *e);
+
 sk_gguf_writer *sk_gguf_writer_new(sk_err *e);
 void sk_gguf_writer_free(sk_gguf_writer *w);
 /* Metadata setters; a key set twice keeps the last value. */
@@ -116,6 +121,12 @@ int sk_gguf_set_arr(sk_gguf_writer *w, const char *key, sk_gguf_vtype elem_type,
                     uint64_t count, sk_err *e);
 int sk_gguf_set_arr_str(sk_gguf_writer *w, const char *key, const char *const *strs,
                         uint64_t count, sk_err *e);
+/* As above with explicit byte lengths (lens may be NULL: strlen); strings may hold any bytes. */
+int sk_gguf_set_arr_strn(sk_gguf_writer *w, const char *key, const char *const *strs,
+                         const size_t *lens, uint64_t count, sk_err *e);
+/* Any scalar type (not STRING/ARRAY); v points at one packed little-endian value. */
+int sk_gguf_set_scalar(sk_gguf_writer *w, const char *key, sk_gguf_vtype type, const void *v,
+                       sk_err *e);
 /* Copies every key/value of g (e.g. for quantize), except keys starting with `skip_prefix`
  * (may be NULL). */
 int sk_gguf_copy_kv(sk_gguf_writer *w, const sk_gguf *g, const char *skip_prefix, sk_err *e);
@@ -124,9 +135,20 @@ int sk_gguf_copy_kv(sk_gguf_writer *w, const sk_gguf *g, const char *skip_prefix
 int sk_gguf_add_tensor(sk_gguf_writer *w, const char *name, int type, int n_dims,
                        const int64_t *ne, const void *data, sk_gguf_fill_fn fill, void *fill_ctx,
                        sk_err *e);
+/* As sk_gguf_add_tensor, with the bytes produced a range of rows at a time. */
+int sk_gguf_add_tensor_rows(sk_gguf_writer *w, const char *name, int type, int n_dims,
+                            const int64_t *ne, sk_gguf_fill_rows_fn fill_rows, void *fill_ctx,
+                            sk_err *e);
+/* Largest range a row fill is asked for (default 64 MiB; at least one row is always asked). */
+void sk_gguf_writer_set_chunk_bytes(sk_gguf_writer *w, uint64_t bytes);
 /* Writes the file (v3, alignment 32 unless general.alignment was set). max_split_bytes > 0
  * splits into name-0000K-of-0000N.gguf files of at most that many tensor bytes each (path must
- * end in .gguf; it becomes the first split's name prefix). progress may be NULL. */
+ * end in .gguf; it becomes the first split's name prefix; a tensor larger than the limit gets a
+ * split of its own; if everything fits in one split the file is written plain to path).
+ * Split 0 holds all metadata; every split carries split.no/split.count/split.tensors.count.
+ * Every file is written to a temporary name and renamed only when all succeeded.
+ * progress may be NULL; otherwise the writer calls sk_progress_begin (with progress->label,
+ * or "writing"), adds each tensor's bytes as it is written, and sk_progress_end. */
 int sk_gguf_write(sk_gguf_writer *w, const char *path, uint64_t max_split_bytes,
                   sk_progress *progress, sk_err *e);
 

@@ -49,7 +49,8 @@ typedef struct sk_st sk_st;
 int sk_st_open(const char *path, sk_st **out, sk_err *e);
 void sk_st_close(sk_st *st);
 int64_t sk_st_n_tensors(const sk_st *st);
-const sk_st_tensor *sk_st_tensor(const sk_st *st, int64_t i);
+/* (Named _at: a function cannot share the name of the sk_st_tensor type.) */
+const sk_st_tensor *sk_st_tensor_at(const sk_st *st, int64_t i);
 int64_t sk_st_find(const sk_st *st, const char *name); /* -1 if absent */
 const char *sk_st_metadata(const sk_st *st, const char *key); /* __metadata__ of shard 0, or NULL */
 uint64_t sk_st_file_bytes(const sk_st *st);

@@ -50,6 +50,16 @@ int sk_matvec(sk_kctx *k, const sk_tensor *W, const float *x, float *y, sk_err *
 /* Y[n][ne1] = X[n][ne0] · Wᵀ (row-major), for prompt batches. */
 int sk_matmul(sk_kctx *k, const sk_tensor *W, const float *X, int64_t n, float *Y, sk_err *e);
 
+/* True if sk_matvec/sk_matmul have a kernel for this weight type (F32, F16, BF16, Q8_0,
+ * Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K, IQ4_NL, IQ4_XS, F8_E4M3). */
+bool sk_matvec_supports(int type);
+
+/* ---- benchmarks ---- */
+/* Memory read bandwidth in GB/s (1e9 B/s): every thread of k reads its share of a buffer of
+ * `bytes` (use ≥ 1 GiB, far beyond the L3) with the widest loads of the active level and
+ * several independent accumulators; best of `reps` passes. Returns < 0 with e set on failure. */
+double sk_bench_read_bandwidth(sk_kctx *k, size_t bytes, int reps, sk_err *e);
+
 /* ---- vector ops (single-threaded, n elements) ---- */
 float sk_vec_dot_f32(const float *a, const float *b, int64_t n);
 void sk_vec_add(float *y, const float *a, const float *b, int64_t n);    /* y = a + b */

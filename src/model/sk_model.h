@@ -14,6 +14,9 @@
 #ifndef SK_MODEL_H
 #define SK_MODEL_H
 
+#include "sk_gguf.h"
+#include "sk_kernels.h"
+#include "sk_safetensors.h"
 #include "sk_tensor.h"
 #include "sk_util.h"
 
@@ -94,6 +97,10 @@ void sk_model_config_init(sk_model_config *c);
 /* From a Hugging Face config.json (DeepseekV3ForCausalLM, DeepseekV2ForCausalLM,
  * Qwen2ForCausalLM, LlamaForCausalLM). */
 int sk_model_config_from_hf(const char *config_json_path, sk_model_config *c, sk_err *e);
+/* From GGUF metadata (spec §3.6/3.7; keys under "<arch>."). Facts only the tensor table
+ * tells (tied output, q/k/v biases, router bias, MLA layout, head sizes of the 3-D mainline
+ * layout) are read from it too. Validates. */
+int sk_model_config_from_gguf(const sk_gguf *g, sk_model_config *c, sk_err *e);
 /* Checks internal consistency (positive sizes, n_active ≤ n_routed, divisibility, …). */
 int sk_model_config_validate(const sk_model_config *c, sk_err *e);
 /* Derived sizes. */
@@ -149,6 +156,83 @@ static inline bool sk_tensor_present(const sk_tensor *t) {
 }
 
 void sk_model_weights_free(sk_model_weights *w);
+
+/* Views of every tensor of a GGUF file (never copied; g must outlive w). Checks every shape
+ * against w->cfg (which the caller fills, normally with sk_model_config_from_gguf). MLA:
+ * kv_b is set when attn_kv_b exists; k_b/v_b when attn_k_b/attn_v_b exist, either 2-D
+ * (ik_llama.cpp: ne [nope, n_head*kv_lora] / [kv_lora, n_head*v]) or 3-D (mainline:
+ * ne [nope, kv_lora, n_head] / [kv_lora, v, n_head]; same bytes). At least kv_b or both
+ * k_b and v_b. Experts: exp_* arrays of views into the stacked 3-D tensors. */
+int sk_model_weights_from_gguf(const sk_gguf *g, sk_model_weights *w, sk_err *e);
+/* Views of a Hugging Face checkpoint (BF16/F16/F32, or FP8 E4M3 + weight_scale_inv);
+ * w->cfg must be filled (sk_model_config_from_hf). Per-expert tensors become the exp_*
+ * arrays; tied embeddings use tok_embd as output; the MTP layers (n_layer..n_layer+n_mtp-1)
+ * are loaded when cfg.n_mtp > 0. HF llama keeps its rotate-half q/k order (the forward pass
+ * uses NEOX rope for it, see sk_model_rope_mode). */
+int sk_model_weights_from_st(const sk_st *st, sk_model_weights *w, sk_err *e);
+
+/* ---- a loaded model, its evaluation contexts ----------------------------------------- */
+
+/* Cache element types of sk_model_ctx. q8_0 needs row lengths that are multiples of 32;
+ * the MLA rope key is kept in f16 when the cache is q8_0 (it is short and position-bearing). */
+typedef enum sk_cache_type {
+    SK_CACHE_F32 = 0,
+    SK_CACHE_F16 = 1,
+    SK_CACHE_BF16 = 2,
+    SK_CACHE_Q8_0 = 3,
+} sk_cache_type;
+int sk_cache_type_from_name(const char *name); /* "f32"|"f16"|"bf16"|"q8_0", else -1 */
+const char *sk_cache_type_name(int t);
+
+typedef struct sk_model_opts {
+    int n_threads;  /* ≤ 0: all CPUs */
+    /* true: quantized weights are multiplied with f32 activations (row-wise dequantization,
+     * slow); false (default): the kernels' llama.cpp-style quantized-activation dot products. */
+    bool exact_f32;
+} sk_model_opts;
+void sk_model_opts_init(sk_model_opts *o);
+
+typedef struct sk_model sk_model;
+/* path: a .gguf file (or any split of one), or a Hugging Face folder holding config.json and
+ * *.safetensors. The model keeps the mappings open; weights are never copied. */
+int sk_model_open(const char *path, const sk_model_opts *opts, sk_model **out, sk_err *e);
+void sk_model_close(sk_model *m);
+const sk_model_config *sk_model_get_config(const sk_model *m);
+const sk_model_weights *sk_model_get_weights(const sk_model *m);
+sk_kctx *sk_model_kctx(sk_model *m);
+/* Rotation convention of the dense q/k heads (HF llama: NEOX; GGUF llama: adjacent). */
+sk_rope_mode sk_model_rope_mode(const sk_model *m);
+
+/* An evaluation context: the KV cache (MLA: latent + rope key per token and layer) and
+ * scratch for batches. One context per sequence; contexts of one model must not be
+ * evaluated concurrently (they share the model's thread pool). */
+typedef struct sk_model_ctx_params {
+    int n_ctx;      /* cache capacity in tokens (≤ 0: min(max_ctx, 4096)) */
+    int n_batch;    /* tokens per forward chunk (≤ 0: 64) */
+    int cache_type; /* sk_cache_type */
+    /* MLA attention of a batch: SK_MLA_AUTO picks by estimated cost (the expanded form,
+     * decompressing K/V from the cached latents per batch, wins for long prompt chunks);
+     * decoding (one token) is always absorbed. Needs attn_kv_b for the expanded form. */
+    int mla_mode;
+} sk_model_ctx_params;
+enum { SK_MLA_AUTO = 0, SK_MLA_ABSORBED = 1, SK_MLA_EXPANDED = 2 };
+void sk_model_ctx_params_init(sk_model_ctx_params *p);
+
+typedef struct sk_model_ctx sk_model_ctx;
+int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **out, sk_err *e);
+void sk_model_ctx_free(sk_model_ctx *c);
+void sk_model_ctx_reset(sk_model_ctx *c);              /* forget every position */
+int sk_model_ctx_truncate(sk_model_ctx *c, int n_pos, sk_err *e); /* keep positions < n_pos */
+int sk_model_ctx_pos(const sk_model_ctx *c);           /* tokens in the cache */
+int sk_model_ctx_capacity(const sk_model_ctx *c);
+size_t sk_model_ctx_cache_bytes_per_token(const sk_model_ctx *c); /* all layers together */
+
+/* Evaluates n tokens at positions pos..pos+n-1 (pos = tokens already cached), in chunks of
+ * n_batch through the matrix-matrix kernels; decoding is n = 1. logits (may be NULL):
+ * all_rows ? n rows : 1 row (the last token), each n_vocab floats. Fails without touching
+ * the cache if pos+n exceeds the capacity or a token id is out of range. */
+int sk_model_eval(sk_model_ctx *c, const int32_t *tokens, int n, float *logits, bool all_rows,
+                  sk_err *e);
 
 #ifdef __cplusplus
 }

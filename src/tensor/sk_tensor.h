@@ -143,6 +143,23 @@ int sk_tensor_dequant_row(const sk_tensor *t, int64_t r, float *dst, sk_err *e);
  * quantize_row_*_ref for the types it has (F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
  * Q2_K..Q6_K, Q8_K, IQ4_NL, IQ4_XS as far as implemented). */
 int sk_quant(int type, const float *src, void *dst, int64_t n, sk_err *e);
+/* Quantized types reject NaN/Inf input (SK_ERR_INVALID naming the element index); F32/F16/BF16
+ * convert any value. Q8_K (activations only) matches quantize_row_q8_K_ref except that an
+ * all-zero block gets zero bsums. IQ4_NL/IQ4_XS follow what llama-quantize writes without an
+ * imatrix (quantize_iq4_nl/_xs, 7-step scale search).
+ *
+ * Row-parallel forms: nrows rows of n_per_row elements (a multiple of the block size), rows
+ * split over the threads of pool (NULL = the calling thread only). The result is identical for
+ * any thread count. dst of sk_quant_rows holds nrows * sk_row_size(type, n_per_row) bytes. */
+int sk_quant_rows(sk_pool *pool, int type, const float *src, void *dst, int64_t nrows, int64_t n_per_row,
+                  sk_err *e);
+int sk_dequant_rows(sk_pool *pool, int type, const void *src, float *dst, int64_t nrows, int64_t n_per_row,
+                    sk_err *e);
+/* The searched-scale encoders (Q2_K, Q4_K, Q5_K, IQ4_NL, IQ4_XS) run eight sub-blocks at once in
+ * AVX2 lanes on CPUs that have it, with results identical to the scalar code. false forces the
+ * scalar code (for tests and benchmarks); returns the previous setting. */
+bool sk_quant_set_simd(bool enable);
+bool sk_quant_simd_active(void); /* the CPU has AVX2 and the switch is on */
 
 #ifdef __cplusplus
 }

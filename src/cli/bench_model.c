@@ -1,0 +1,187 @@
+/* bench_model.c — model benchmark (see bench_model.h). */
+#include "bench_model.h"
+#include "sk_kernels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t tb(const sk_tensor *t) {
+    return sk_tensor_present(t) ? (uint64_t)t->nbytes : 0;
+}
+
+uint64_t sk_bench_bytes_per_token(const sk_model_weights *w) {
+    const sk_model_config *c = &w->cfg;
+    uint64_t b = 0;
+    if (sk_tensor_present(&w->tok_embd) && w->tok_embd.ne[1] > 0)
+        b += (uint64_t)sk_tensor_row_bytes(&w->tok_embd);
+    b += tb(&w->output_norm) + tb(&w->output) + tb(&w->rope_freqs);
+    for (int il = 0; il < c->n_layer; il++) {
+        const sk_layer_weights *y = &w->layers[il];
+        b += tb(&y->attn_norm) + tb(&y->q_a) + tb(&y->q_a_norm) + tb(&y->q_b) + tb(&y->q) +
+             tb(&y->kv_a) + tb(&y->kv_a_norm);
+        if (sk_tensor_present(&y->k_b) && sk_tensor_present(&y->v_b)) b += tb(&y->k_b) + tb(&y->v_b);
+        else b += tb(&y->kv_b);
+        b += tb(&y->k) + tb(&y->v) + tb(&y->q_bias) + tb(&y->k_bias) + tb(&y->v_bias) + tb(&y->o) +
+             tb(&y->ffn_norm) + tb(&y->ffn_gate) + tb(&y->ffn_up) + tb(&y->ffn_down) +
+             tb(&y->gate_inp) + tb(&y->exp_bias) + tb(&y->shexp_gate) + tb(&y->shexp_up) +
+             tb(&y->shexp_down);
+        if (c->n_routed > 0 && y->exp_gate && y->exp_up && y->exp_down) {
+            uint64_t per = tb(&y->exp_gate[0]) + tb(&y->exp_up[0]) + tb(&y->exp_down[0]);
+            b += per * (uint64_t)c->n_active;
+        }
+    }
+    return b;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: seek bench -m MODEL [-p 512] [-n 128] [-t THREADS] [options]\n\n"
+               "Evaluates a random prompt of -p tokens in one batch, then decodes -n tokens one at\n"
+               "a time (greedy), and reports tokens/s of both, the weight bytes read per generated\n"
+               "token (MoE: dense weights + the routed experts actually used), the memory read\n"
+               "bandwidth measured in the same run, the share of it the decoding achieves, and\n"
+               "the KV / latent cache bytes per token.\n\n"
+               "options:\n"
+               "  -p N                    prompt tokens (default 512)\n"
+               "  -n N                    generated tokens (default 128)\n"
+               "  -r, --reps N            repetitions, best taken (default 1)\n"
+               "  --bw-mib N              buffer for the bandwidth probe in MiB (default 1024;\n"
+               "                          0 skips the probe)\n"
+               "  -m, --model PATH        a .gguf file or a Hugging Face folder\n"
+               "  -t, --threads N         threads (default: all CPUs)\n"
+               "  --cache-type T          f32 (default), f16, bf16, q8_0\n");
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int sk_bench_model(int argc, char **argv) {
+    const char *model = NULL;
+    long n_prompt = 512, n_gen = 128, threads = 0, reps = 1, bw_mib = 1024;
+    int cache_type = SK_CACHE_F32;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "seek bench: unknown or incomplete option '%s'\n\n", a);
+            usage(stderr);
+            return 2;
+        }
+        const char *v = argv[++i];
+        long x = 0;
+        int bad = 0;
+        if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--cache-type")) bad = (cache_type = sk_cache_type_from_name(v)) < 0;
+        else if (!strcmp(a, "-p")) bad = parse_long(v, 1, 1 << 20, &n_prompt);
+        else if (!strcmp(a, "-n")) bad = parse_long(v, 1, 1 << 20, &n_gen);
+        else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) bad = parse_long(v, 0, 1024, &threads);
+        else if (!strcmp(a, "-r") || !strcmp(a, "--reps")) bad = parse_long(v, 1, 100, &reps);
+        else if (!strcmp(a, "--bw-mib")) bad = parse_long(v, 0, 1 << 20, &bw_mib);
+        else {
+            fprintf(stderr, "seek bench: unknown option '%s'\n\n", a);
+            usage(stderr);
+            return 2;
+        }
+        (void)x;
+        if (bad) {
+            fprintf(stderr, "seek bench: bad value '%s' for %s\n", v, a);
+            return 2;
+        }
+    }
+    if (!model) {
+        fprintf(stderr, "seek bench: need -m MODEL (or `seek bench kernels`)\n\n");
+        usage(stderr);
+        return 2;
+    }
+    sk_err e = {0};
+    sk_model *m = NULL;
+    sk_model_ctx *ctx = NULL;
+    int32_t *toks = NULL;
+    float *logits = NULL;
+    int ret = 1;
+    sk_model_opts mo;
+    sk_model_opts_init(&mo);
+    mo.n_threads = (int)threads;
+    if (sk_model_open(model, &mo, &m, &e)) {
+        fprintf(stderr, "seek bench: %s\n", e.msg);
+        return 1;
+    }
+    const sk_model_config *c = sk_model_get_config(m);
+    sk_model_ctx_params cp;
+    sk_model_ctx_params_init(&cp);
+    cp.n_ctx = (int)(n_prompt + n_gen);
+    cp.cache_type = cache_type;
+    if (sk_model_ctx_new(m, &cp, &ctx, &e)) {
+        fprintf(stderr, "seek bench: %s\n", e.msg);
+        goto done;
+    }
+    toks = calloc((size_t)n_prompt, sizeof *toks);
+    logits = calloc((size_t)c->n_vocab, sizeof *logits);
+    if (!toks || !logits) {
+        fprintf(stderr, "seek bench: out of memory\n");
+        goto done;
+    }
+    uint64_t x = 0x243F6A8885A308D3ull;
+    for (long i = 0; i < n_prompt; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        toks[i] = (int32_t)(x % (uint64_t)c->n_vocab);
+    }
+    if (c->bos_id >= 0 && c->bos_id < c->n_vocab) toks[0] = c->bos_id;
+    double best_pp = 0, best_tg = 0;
+    for (long r = 0; r < reps; r++) {
+        sk_model_ctx_reset(ctx);
+        double t0 = sk_time_sec();
+        if (sk_model_eval(ctx, toks, (int)n_prompt, logits, false, &e)) {
+            fprintf(stderr, "seek bench: prompt: %s\n", e.msg);
+            goto done;
+        }
+        double pp = (double)n_prompt / (sk_time_sec() - t0);
+        t0 = sk_time_sec();
+        for (long i = 0; i < n_gen; i++) {
+            int32_t next = 0;
+            for (int v = 1; v < c->n_vocab; v++)
+                if (logits[v] > logits[next]) next = v;
+            if (sk_model_eval(ctx, &next, 1, logits, false, &e)) {
+                fprintf(stderr, "seek bench: decode: %s\n", e.msg);
+                goto done;
+            }
+        }
+        double tg = (double)n_gen / (sk_time_sec() - t0);
+        if (pp > best_pp) best_pp = pp;
+        if (tg > best_tg) best_tg = tg;
+    }
+    uint64_t bpt = sk_bench_bytes_per_token(sk_model_get_weights(m));
+    double achieved = (double)bpt * best_tg / 1e9;
+    double bw = -1;
+    if (bw_mib > 0) {
+        bw = sk_bench_read_bandwidth(sk_model_kctx(m), (size_t)bw_mib << 20, 3, &e);
+        if (bw < 0) fprintf(stderr, "seek bench: bandwidth probe: %s\n", e.msg);
+    }
+    printf("model:       %s (%d layers, %d threads)\n", model, c->n_layer,
+           sk_kctx_threads(sk_model_kctx(m)));
+    printf("prompt:      %ld tokens, %.2f tokens/s\n", n_prompt, best_pp);
+    printf("generation:  %ld tokens, %.2f tokens/s\n", n_gen, best_tg);
+    printf("weights/tok: %.1f MB read per generated token%s\n", (double)bpt / 1e6,
+           c->n_routed > 0 ? " (dense + routed experts used)" : "");
+    printf("achieved:    %.2f GB/s of weight reads\n", achieved);
+    if (bw > 0)
+        printf("bandwidth:   %.2f GB/s measured (%zu MiB read), %.1f%% achieved\n", bw,
+               (size_t)bw_mib, 100.0 * achieved / bw);
+    printf("cache:       %zu bytes per token (%s)\n", sk_model_ctx_cache_bytes_per_token(ctx),
+           sk_cache_type_name(cache_type));
+    ret = 0;
+done:
+    free(toks);
+    free(logits);
+    sk_model_ctx_free(ctx);
+    sk_model_close(m);
+    return ret;
+}

@@ -1,0 +1,132 @@
+/* cmd_train.c — `seek train`: pre-train (or continue training) a DeepSeek-V3-architecture
+ * model on a token file with AdamW; checkpoints resume bit for bit. */
+#include "sk_train.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void train_usage(FILE *f) {
+    fprintf(f,
+            "usage: seek train --config MODEL.json --data D.txt --out DIR [options]\n\n"
+            "Trains the model described by a Hugging Face config.json (DeepseekV3/V2) on D.txt\n"
+            "(one training sequence of T+1 token ids per line, all lines the same length; step s\n"
+            "uses lines s*B .. s*B+B-1 modulo the number of lines). Writes DIR/metrics.jsonl,\n"
+            "DIR/ckpt.bin (weights, Adam moments, step, RNG and data position; atomic) and at\n"
+            "the end DIR/model.safetensors + DIR/config.json, loadable by `seek` inference.\n\n"
+            "options:\n"
+            "  --steps N          optimizer steps (default 100)\n"
+            "  --batch B          sequences per step (default 8)\n"
+            "  --accum A          micro-batches per step, A divides B (default 1)\n"
+            "  --lr X             peak learning rate (default 1e-3)\n"
+            "  --warmup W         linear warm-up steps (default 0)\n"
+            "  --cosine-start C   steps at the peak after warm-up, then cosine decay to\n"
+            "                     min-lr-frac*lr at the last step (default: no decay)\n"
+            "  --min-lr-frac F    floor of the cosine (default 0.1)\n"
+            "  --wd X             AdamW weight decay on matrices (default 0.1)\n"
+            "  --beta1 X --beta2 X  AdamW betas (default 0.9 0.95)\n"
+            "  --clip X           global gradient-norm clip, 0 = off (default 1.0)\n"
+            "  --bias-gamma X     aux-loss-free bias update speed (default 1e-3)\n"
+            "  --seed N           init seed (default 1234)\n"
+            "  --init-std X       init std (default: config initializer_range or 0.02)\n"
+            "  --init W.safetensors  start from these weights instead of a random init\n"
+            "  --ckpt-every N     checkpoint every N steps (default: at the end only)\n"
+            "  --stop-after N     stop after step N with a checkpoint (resume later)\n"
+            "  --resume           continue from DIR/ckpt.bin (same data, --batch and --accum)\n"
+            "  --quiet            no progress line\n");
+}
+
+static int parse_num(const char *opt, const char *v, double *out) {
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end) {
+        fprintf(stderr, "seek train: %s: '%s' is not a number\n", opt, v);
+        return 2;
+    }
+    *out = d;
+    return 0;
+}
+
+int sk_cmd_train(int argc, char **argv) {
+    sk_trainer_opts o;
+    sk_trainer_opts_defaults(&o);
+    const char *config = NULL;
+    int cosine_start = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            train_usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--resume")) {
+            o.resume = true;
+            continue;
+        }
+        if (!strcmp(a, "--quiet")) {
+            o.quiet = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "seek train: %s needs a value (or is unknown)\n\n", a);
+            train_usage(stderr);
+            return 2;
+        }
+        const char *v = argv[++i];
+        double d = 0;
+        if (!strcmp(a, "--config")) { config = v; continue; }
+        if (!strcmp(a, "--data")) { o.data_path = v; continue; }
+        if (!strcmp(a, "--out")) { o.out_dir = v; continue; }
+        if (!strcmp(a, "--init")) { o.init_weights = v; continue; }
+        if (parse_num(a, v, &d)) return 2;
+        if (!strcmp(a, "--steps")) o.steps = (int64_t)d;
+        else if (!strcmp(a, "--batch")) o.batch = (int)d;
+        else if (!strcmp(a, "--accum")) o.accum = (int)d;
+        else if (!strcmp(a, "--lr")) o.opt.lr = (float)d;
+        else if (!strcmp(a, "--warmup")) o.opt.warmup = (int)d;
+        else if (!strcmp(a, "--cosine-start")) cosine_start = (int)d;
+        else if (!strcmp(a, "--min-lr-frac")) o.opt.min_lr_frac = (float)d;
+        else if (!strcmp(a, "--wd")) o.opt.weight_decay = (float)d;
+        else if (!strcmp(a, "--beta1")) o.opt.beta1 = (float)d;
+        else if (!strcmp(a, "--beta2")) o.opt.beta2 = (float)d;
+        else if (!strcmp(a, "--clip")) o.opt.clip = (float)d;
+        else if (!strcmp(a, "--bias-gamma")) o.opt.bias_gamma = (float)d;
+        else if (!strcmp(a, "--seed")) o.seed = (uint64_t)d;
+        else if (!strcmp(a, "--init-std")) o.init_std = (float)d;
+        else if (!strcmp(a, "--ckpt-every")) o.ckpt_every = (int)d;
+        else if (!strcmp(a, "--stop-after")) o.stop_after = (int64_t)d;
+        else {
+            fprintf(stderr, "seek train: unknown option %s\n\n", a);
+            train_usage(stderr);
+            return 2;
+        }
+    }
+    if (!config || !o.data_path || !o.out_dir) {
+        fprintf(stderr, "seek train: --config, --data and --out are required\n\n");
+        train_usage(stderr);
+        return 2;
+    }
+    if (o.steps <= 0 || o.batch <= 0 || o.accum <= 0 || o.opt.lr <= 0 || o.opt.warmup < 0 ||
+        o.ckpt_every < 0 || o.stop_after < 0) {
+        fprintf(stderr, "seek train: --steps, --batch, --accum and --lr must be positive; --warmup, "
+                        "--ckpt-every and --stop-after non-negative\n");
+        return 2;
+    }
+    o.opt.constant = cosine_start;
+    o.opt.total = (int)o.steps;
+    sk_err e = {0};
+    sk_model_config cfg;
+    if (sk_model_config_from_hf(config, &cfg, &e) || sk_train_check_config_json(config, &cfg, &e) ||
+        sk_train_run(&cfg, config, &o, &e)) {
+        fprintf(stderr, "seek train: %s\n", e.msg);
+        return 1;
+    }
+    if (!o.quiet) {
+        if (o.stop_after > 0 && o.stop_after < o.steps)
+            fprintf(stderr, "stopped after step %lld; continue with --resume\n", (long long)o.stop_after);
+        else
+            fprintf(stderr, "model written to %s/model.safetensors (+ config.json)\n", o.out_dir);
+    }
+    return 0;
+}

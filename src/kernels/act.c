@@ -1,0 +1,131 @@
+/* act.c — weight-type slots and activation preparation (the same for every SIMD level, so
+ * every level sees bit-identical quantized activations). The rounding follows llama.cpp's
+ * reference quantizers: Q8_0/Q8_1 round half away from zero (roundf) with d = amax/127
+ * stored as fp16 and 1/d (from the f32 d) as the multiplier; Q8_K rounds half to even with
+ * iscale = -127/max (max = the value of largest magnitude), q = min(127, rint(iscale*x)),
+ * d = 1/iscale in f32, and bsums[j] = sum of q[16j..16j+15]. */
+#include "kernels_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+int sk_kt_from_type(int type) {
+    switch (type) {
+    case SK_TYPE_F32: return SK_KT_F32;
+    case SK_TYPE_F16: return SK_KT_F16;
+    case SK_TYPE_BF16: return SK_KT_BF16;
+    case SK_TYPE_Q8_0: return SK_KT_Q8_0;
+    case SK_TYPE_Q4_0: return SK_KT_Q4_0;
+    case SK_TYPE_Q4_1: return SK_KT_Q4_1;
+    case SK_TYPE_Q5_0: return SK_KT_Q5_0;
+    case SK_TYPE_Q5_1: return SK_KT_Q5_1;
+    case SK_TYPE_Q2_K: return SK_KT_Q2_K;
+    case SK_TYPE_Q3_K: return SK_KT_Q3_K;
+    case SK_TYPE_Q4_K: return SK_KT_Q4_K;
+    case SK_TYPE_Q5_K: return SK_KT_Q5_K;
+    case SK_TYPE_Q6_K: return SK_KT_Q6_K;
+    case SK_TYPE_IQ4_NL: return SK_KT_IQ4_NL;
+    case SK_TYPE_IQ4_XS: return SK_KT_IQ4_XS;
+    case SK_TYPE_F8_E4M3: return SK_KT_F8;
+    default: return -1;
+    }
+}
+
+sk_act sk_kt_act(int kt) {
+    switch (kt) {
+    case SK_KT_Q8_0:
+    case SK_KT_Q4_0:
+    case SK_KT_Q5_0:
+    case SK_KT_IQ4_NL: return SK_ACT_Q8_0;
+    case SK_KT_Q4_1:
+    case SK_KT_Q5_1: return SK_ACT_Q8_1;
+    case SK_KT_Q2_K:
+    case SK_KT_Q3_K:
+    case SK_KT_Q4_K:
+    case SK_KT_Q5_K:
+    case SK_KT_Q6_K:
+    case SK_KT_IQ4_XS: return SK_ACT_Q8_K;
+    default: return SK_ACT_F32;
+    }
+}
+
+size_t sk_act_row_bytes(sk_act a, int64_t n) {
+    switch (a) {
+    case SK_ACT_Q8_0: return (size_t)(n / 32) * sizeof(sk_block_q8_0);
+    case SK_ACT_Q8_1: return (size_t)(n / 32) * sizeof(sk_block_q8_1);
+    case SK_ACT_Q8_K: return (size_t)(n / 256) * sizeof(sk_block_q8_K);
+    default: return (size_t)n * sizeof(float);
+    }
+}
+
+/* float → int8 for already-scaled values; NaN (from Inf/NaN activations) becomes 0 rather
+ * than an undefined conversion. */
+static inline int8_t to_i8(float v) {
+    if (!(v >= -128.0f)) return v != v ? 0 : -128;
+    return v > 127.0f ? 127 : (int8_t)v;
+}
+
+static void quant_q8_0(const float *x, sk_block_q8_0 *y, int64_t n, sk_block_q8_1 *y1) {
+    for (int64_t b = 0; b < n / 32; b++) {
+        const float *xb = x + b * 32;
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        int8_t *qs = y1 ? y1[b].qs : y[b].qs;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) {
+            qs[j] = to_i8(roundf(xb[j] * id));
+            sum += qs[j];
+        }
+        if (y1) {
+            y1[b].d = sk_f32_to_fp16(d);
+            y1[b].s = sk_f32_to_fp16((float)sum * d);
+        } else {
+            y[b].d = sk_f32_to_fp16(d);
+        }
+    }
+}
+
+static void quant_q8_K(const float *x, sk_block_q8_K *y, int64_t n) {
+    for (int64_t b = 0; b < n / 256; b++) {
+        const float *xb = x + b * 256;
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < 256; j++) {
+            float ax = fabsf(xb[j]);
+            if (ax > amax) {
+                amax = ax;
+                max = xb[j];
+            }
+        }
+        if (amax == 0.0f) {
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
+        float iscale = -127.0f / max;
+        for (int j = 0; j < 256; j++) {
+            float v = rintf(iscale * xb[j]);
+            y[b].qs[j] = to_i8(v);
+        }
+        for (int j = 0; j < 16; j++) {
+            int s = 0;
+            for (int i = 0; i < 16; i++) s += y[b].qs[16 * j + i];
+            y[b].bsums[j] = (int16_t)s;
+        }
+        y[b].d = 1.0f / iscale;
+    }
+}
+
+void sk_act_quantize(sk_act a, const float *x, void *dst, int64_t n) {
+    switch (a) {
+    case SK_ACT_Q8_0: quant_q8_0(x, dst, n, NULL); break;
+    case SK_ACT_Q8_1: quant_q8_0(x, NULL, n, dst); break;
+    case SK_ACT_Q8_K: quant_q8_K(x, dst, n); break;
+    default: memcpy(dst, x, (size_t)n * sizeof(float)); break;
+    }
+}
+
+float sk_k_fp8_lut[256];
+
+void sk_k_init_fp8_lut(void) {
+    for (int i = 0; i < 256; i++) sk_k_fp8_lut[i] = sk_fp8_e4m3_to_f32((uint8_t)i);
+}

@@ -1,0 +1,678 @@
+/* kern_avx2.c — AVX2 + FMA + F16C kernels (built with -mavx2 -mfma -mf16c on x86-64 only;
+ * dispatch.c calls sk_kfuncs_fill_avx2 only when cpuid reports all three).
+ *
+ * Integer dot products follow the scalar definitions exactly (kern_scalar.c): per block the
+ * int8 products are summed exactly in int16/int32 lanes (maddubs pairs stay below 2^15 for
+ * every format: |u8|·|s8| pairs ≤ 2·128·127), then each lane is scaled in f32, so results
+ * differ from the scalar reference only in the order of the float additions.
+ * signed·signed products use the sign trick: maddubs(|w|, sign(x, w)).
+ * Q6_K / Q3_K use Σ(u−c)·x = Σu·x − c·Σx with Σx per 16 values from the Q8_K bsums.
+ */
+#if defined(SEEK_HAVE_X86_KERNELS)
+#include "kernels_internal.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float fp16(sk_fp16 h) {
+    return _cvtsh_ss(h);
+}
+
+static inline __m256i ld256(const void *p) {
+    return _mm256_loadu_si256((const __m256i *)p);
+}
+static inline __m128i ld128(const void *p) {
+    return _mm_loadu_si128((const __m128i *)p);
+}
+
+/* 16 packed nibbles → 32 bytes: low nibbles (elements 0..15) then high nibbles (16..31). */
+static inline __m256i nib32(const uint8_t *q) {
+    __m128i v = ld128(q);
+    __m256i b = _mm256_set_m128i(_mm_srli_epi16(v, 4), v);
+    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+
+/* Σ pairs of signed w·x as 8 int32 (w, x signed int8 with |w| ≤ 128, |x| ≤ 127). */
+static inline __m256i dot_ss(__m256i w, __m256i x) {
+    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+/* Σ of unsigned u (≤ 63) · signed x as 8 int32. */
+static inline __m256i dot_us(__m256i u, __m256i x) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
+}
+
+/* Byte j of the result is 0xFF iff bit j of the 32-bit h is set. */
+static inline __m256i bits32(uint32_t h) {
+    __m256i v = _mm256_set1_epi32((int)h);
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL,
+                                           0x0101010101010101LL, 0x0000000000000000LL);
+    v = _mm256_shuffle_epi8(v, shuf);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+}
+
+/* ---- float weights ---- */
+
+static float dot_f32(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const float *a = w, *b = x;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    float s = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static float dot_f16(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_fp16 *a = w;
+    const float *b = x;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(a + i)), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(a + i + 8)), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(a + i + 16)), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(a + i + 24)), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(a + i)), _mm256_loadu_ps(b + i), s0);
+    float s = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) s += fp16(a[i]) * b[i];
+    return s;
+}
+
+static inline __m256 bf16x8(const sk_bf16 *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(ld128(p)), 16));
+}
+
+static float dot_bf16(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_bf16 *a = w;
+    const float *b = x;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(bf16x8(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(bf16x8(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(bf16x8(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(bf16x8(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(bf16x8(a + i), _mm256_loadu_ps(b + i), s0);
+    float s = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) s += sk_bf16_to_f32(a[i]) * b[i];
+    return s;
+}
+
+/* FP8 E4M3 → fp16 bits: sign to bit 15, the 7 exponent+mantissa bits shifted up by 7; the
+ * fp16 value is then exactly fp8/256 (normals and subnormals alike), undone by the scale. */
+static float dot_f8(int64_t n, const void *w, const void *x, const float *ws) {
+    const uint8_t *a = w;
+    const float *b = x;
+    const __m256i m80 = _mm256_set1_epi16(0x80), m7f = _mm256_set1_epi16(0x7F);
+    float s = 0.0f;
+    for (int64_t c0 = 0; c0 < n; c0 += 128) {
+        int64_t c1 = c0 + 128 < n ? c0 + 128 : n, i = c0;
+        __m256 p0 = _mm256_setzero_ps(), p1 = p0;
+        for (; i + 16 <= c1; i += 16) {
+            __m256i v = _mm256_cvtepu8_epi16(ld128(a + i));
+            __m256i h = _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(v, m80), 8),
+                                        _mm256_slli_epi16(_mm256_and_si256(v, m7f), 7));
+            p0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), _mm256_loadu_ps(b + i), p0);
+            p1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)),
+                                 _mm256_loadu_ps(b + i + 8), p1);
+        }
+        float p = hsum8(_mm256_add_ps(p0, p1)) * 256.0f;
+        for (; i < c1; i++) p += sk_k_fp8_lut[a[i]] * b[i];
+        s += ws[c0 / 128] * p;
+    }
+    return s;
+}
+
+/* ---- 32-element blocks ---- */
+
+static float dot_q8_0(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_q8_0 *a = w, *b = x;
+    int64_t nb = n / 32, ib = 0;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    for (; ib + 2 <= nb; ib += 2) {
+        __m256i p0 = dot_ss(ld256(a[ib].qs), ld256(b[ib].qs));
+        __m256i p1 = dot_ss(ld256(a[ib + 1].qs), ld256(b[ib + 1].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib + 1].d) * fp16(b[ib + 1].d)),
+                               _mm256_cvtepi32_ps(p1), acc1);
+    }
+    for (; ib < nb; ib++) {
+        __m256i p0 = dot_ss(ld256(a[ib].qs), ld256(b[ib].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum8(_mm256_add_ps(acc0, acc1));
+}
+
+/* Four rows at once: the activation block and its scale are loaded once for all four. */
+static void dot4_q8_0(int64_t n, const void *w, size_t wstride, const void *x, const float *ws,
+                      float *y) {
+    (void)ws;
+    const sk_block_q8_0 *r0 = w;
+    const sk_block_q8_0 *r1 = (const void *)((const uint8_t *)w + wstride);
+    const sk_block_q8_0 *r2 = (const void *)((const uint8_t *)w + 2 * wstride);
+    const sk_block_q8_0 *r3 = (const void *)((const uint8_t *)w + 3 * wstride);
+    const sk_block_q8_0 *b = x;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t ib = 0; ib < n / 32; ib++) {
+        __m256i xv = ld256(b[ib].qs);
+        float dx = fp16(b[ib].d);
+        _mm_prefetch((const char *)(r0 + ib) + 512, _MM_HINT_T0);
+        _mm_prefetch((const char *)(r1 + ib) + 512, _MM_HINT_T0);
+        _mm_prefetch((const char *)(r2 + ib) + 512, _MM_HINT_T0);
+        _mm_prefetch((const char *)(r3 + ib) + 512, _MM_HINT_T0);
+        __m256i p0 = dot_ss(ld256(r0[ib].qs), xv);
+        __m256i p1 = dot_ss(ld256(r1[ib].qs), xv);
+        __m256i p2 = dot_ss(ld256(r2[ib].qs), xv);
+        __m256i p3 = dot_ss(ld256(r3[ib].qs), xv);
+        a0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r0[ib].d) * dx), _mm256_cvtepi32_ps(p0), a0);
+        a1 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r1[ib].d) * dx), _mm256_cvtepi32_ps(p1), a1);
+        a2 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r2[ib].d) * dx), _mm256_cvtepi32_ps(p2), a2);
+        a3 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r3[ib].d) * dx), _mm256_cvtepi32_ps(p3), a3);
+    }
+    y[0] = hsum8(a0);
+    y[1] = hsum8(a1);
+    y[2] = hsum8(a2);
+    y[3] = hsum8(a3);
+}
+
+static float dot_q4_0(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_q4_0 *a = w;
+    const sk_block_q8_0 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i eight = _mm256_set1_epi8(8);
+    for (int64_t ib = 0; ib < n / 32; ib++) {
+        __m256i q = _mm256_sub_epi8(nib32(a[ib].qs), eight);
+        __m256i p = dot_ss(q, ld256(b[ib].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+    }
+    return hsum8(acc);
+}
+
+static float dot_iq4_nl(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_iq4_nl *a = w;
+    const sk_block_q8_0 *b = x;
+    const __m256i lut = _mm256_broadcastsi128_si256(ld128(sk_iq4nl_values));
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < n / 32; ib++) {
+        __m256i q = _mm256_shuffle_epi8(lut, nib32(a[ib].qs));
+        __m256i p = dot_ss(q, ld256(b[ib].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+    }
+    return hsum8(acc);
+}
+
+static float dot_q4_1(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_q4_1 *a = w;
+    const sk_block_q8_1 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    float sm = 0.0f;
+    for (int64_t ib = 0; ib < n / 32; ib++) {
+        __m256i p = dot_us(nib32(a[ib].qs), ld256(b[ib].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+        sm += fp16(a[ib].m) * fp16(b[ib].s);
+    }
+    return hsum8(acc) + sm;
+}
+
+static inline uint32_t le32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static float dot_q5_0(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_q5_0 *a = w;
+    const sk_block_q8_0 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i h10 = _mm256_set1_epi8(0x10), c16 = _mm256_set1_epi8(16);
+    for (int64_t ib = 0; ib < n / 32; ib++) {
+        __m256i hb = _mm256_and_si256(bits32(le32(a[ib].qh)), h10);
+        __m256i q = _mm256_sub_epi8(_mm256_or_si256(nib32(a[ib].qs), hb), c16);
+        __m256i p = dot_ss(q, ld256(b[ib].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+    }
+    return hsum8(acc);
+}
+
+static float dot_q5_1(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_q5_1 *a = w;
+    const sk_block_q8_1 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    float sm = 0.0f;
+    const __m256i h10 = _mm256_set1_epi8(0x10);
+    for (int64_t ib = 0; ib < n / 32; ib++) {
+        __m256i hb = _mm256_and_si256(bits32(le32(a[ib].qh)), h10);
+        __m256i p = dot_us(_mm256_or_si256(nib32(a[ib].qs), hb), ld256(b[ib].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+        sm += fp16(a[ib].m) * fp16(b[ib].s);
+    }
+    return hsum8(acc) + sm;
+}
+
+/* ---- K-quants ---- */
+
+/* Q4_K/Q5_K 6-bit scales and mins of the 8 sub-blocks from the 12 packed bytes:
+ * words A = bytes 0..3, B = 4..7, C = 8..11;
+ * sc[0..3] = A & 63, mn[0..3] = B & 63,
+ * sc[4..7] = (C & 0xF) | (A >> 6) << 4, mn[4..7] = (C >> 4) | (B >> 6) << 4. */
+static inline void unpack_k(const uint8_t *s, uint32_t sc[2], uint32_t mn[2]) {
+    uint32_t A = le32(s), B = le32(s + 4), C = le32(s + 8);
+    sc[0] = A & 0x3f3f3f3fu;
+    mn[0] = B & 0x3f3f3f3fu;
+    sc[1] = (C & 0x0f0f0f0fu) | (((A >> 6) & 0x03030303u) << 4);
+    mn[1] = ((C >> 4) & 0x0f0f0f0fu) | (((B >> 6) & 0x03030303u) << 4);
+}
+
+/* Σ_j mn_j·(bsums[2j] + bsums[2j+1]) as 8 int32 lanes. */
+static inline __m256i kmins(const uint32_t mn[2], const int16_t *bsums) {
+    __m128i m8 = _mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]);
+    __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+    return _mm256_madd_epi16(ld256(bsums), m16);
+}
+
+/* Byte-shuffle masks that spread int16 lane j of a (twice broadcast) 8 × int16 vector over
+ * all 16 lanes. */
+static const uint8_t k_lane16[8][32] = {
+#define SK_L(j) {2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, \
+                 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1}
+    SK_L(0), SK_L(1), SK_L(2), SK_L(3), SK_L(4), SK_L(5), SK_L(6), SK_L(7)
+#undef SK_L
+};
+
+/* One Q4_K block · Q8_K block, accumulated into acc as d·I − dmin·M (8 lanes). */
+static inline __m256 q4k_block(const sk_block_q4_K *a, const sk_block_q8_K *b, __m256 acc) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    uint32_t sc[2], mn[2];
+    unpack_k(a->scales, sc, mn);
+    __m256i S = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
+    __m256i isum = _mm256_setzero_si256();
+    for (int p = 0; p < 4; p++) {
+        __m256i q = ld256(a->qs + 32 * p);
+        __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        __m256i p0 = _mm256_maddubs_epi16(lo, ld256(b->qs + 64 * p));
+        __m256i p1 = _mm256_maddubs_epi16(hi, ld256(b->qs + 64 * p + 32));
+        p0 = _mm256_madd_epi16(p0, _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p])));
+        p1 = _mm256_madd_epi16(p1, _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p + 1])));
+        isum = _mm256_add_epi32(isum, _mm256_add_epi32(p0, p1));
+    }
+    __m256i msum = kmins(mn, b->bsums);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(b->d * fp16(a->d)), _mm256_cvtepi32_ps(isum), acc);
+    return _mm256_fnmadd_ps(_mm256_set1_ps(b->d * fp16(a->dmin)), _mm256_cvtepi32_ps(msum), acc);
+}
+
+static float dot_q4_K(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_q4_K *a = w;
+    const sk_block_q8_K *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < n / 256; ib++) acc = q4k_block(&a[ib], &b[ib], acc);
+    return hsum8(acc);
+}
+
+static void dot4_q4_K(int64_t n, const void *w, size_t wstride, const void *x, const float *ws,
+                      float *y) {
+    (void)ws;
+    const sk_block_q8_K *b = x;
+    const sk_block_q4_K *r0 = w;
+    const sk_block_q4_K *r1 = (const void *)((const uint8_t *)w + wstride);
+    const sk_block_q4_K *r2 = (const void *)((const uint8_t *)w + 2 * wstride);
+    const sk_block_q4_K *r3 = (const void *)((const uint8_t *)w + 3 * wstride);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t ib = 0; ib < n / 256; ib++) {
+        _mm_prefetch((const char *)(r0 + ib) + 640, _MM_HINT_T0);
+        _mm_prefetch((const char *)(r1 + ib) + 640, _MM_HINT_T0);
+        _mm_prefetch((const char *)(r2 + ib) + 640, _MM_HINT_T0);
+        _mm_prefetch((const char *)(r3 + ib) + 640, _MM_HINT_T0);
+        a0 = q4k_block(r0 + ib, b + ib, a0);
+        a1 = q4k_block(r1 + ib, b + ib, a1);
+        a2 = q4k_block(r2 + ib, b + ib, a2);
+        a3 = q4k_block(r3 + ib, b + ib, a3);
+    }
+    y[0] = hsum8(a0);
+    y[1] = hsum8(a1);
+    y[2] = hsum8(a2);
+    y[3] = hsum8(a3);
+}
+
+static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_q5_K *a = w;
+    const sk_block_q8_K *b = x;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps(), accm = acc;
+    for (int64_t ib = 0; ib < n / 256; ib++) {
+        uint32_t sc[2], mn[2];
+        unpack_k(a[ib].scales, sc, mn);
+        const uint8_t *scb = (const uint8_t *)sc;
+        __m256i qh = ld256(a[ib].qh), isum = _mm256_setzero_si256();
+        for (int p = 0; p < 4; p++) {
+            __m256i q = ld256(a[ib].qs + 32 * p);
+            __m256i hl = _mm256_slli_epi16(_mm256_and_si256(qh, one), 4);
+            __m256i hh = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 1), one), 4);
+            qh = _mm256_srli_epi16(qh, 2);
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), hl);
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), hh);
+            __m256i p0 = _mm256_maddubs_epi16(lo, ld256(b[ib].qs + 64 * p));
+            __m256i p1 = _mm256_maddubs_epi16(hi, ld256(b[ib].qs + 64 * p + 32));
+            p0 = _mm256_madd_epi16(p0, _mm256_set1_epi16(scb[2 * p]));
+            p1 = _mm256_madd_epi16(p1, _mm256_set1_epi16(scb[2 * p + 1]));
+            isum = _mm256_add_epi32(isum, _mm256_add_epi32(p0, p1));
+        }
+        __m256i msum = kmins(mn, b[ib].bsums);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].dmin)), _mm256_cvtepi32_ps(msum), accm);
+    }
+    return hsum8(acc) - hsum8(accm);
+}
+
+/* int16 scale vector for 32 values covering 16-value sub-blocks i and i+1: lanes 0..7 = s[i],
+ * lanes 8..15 = s[i+1] (s = 16 int8 scales in a register). */
+static inline __m256i scale_pair(__m128i s8, int i, int is_signed) {
+    __m128i ctrl = _mm_set_epi64x(0x0101010101010101LL * (i + 1), 0x0101010101010101LL * i);
+    __m128i v = _mm_shuffle_epi8(s8, ctrl);
+    return is_signed ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v);
+}
+
+static float dot_q6_K(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_q6_K *a = w;
+    const sk_block_q8_K *b = x;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < n / 256; ib++) {
+        __m128i s8 = ld128(a[ib].scales);
+        __m256i isum = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = a[ib].ql + 64 * h;
+            const int8_t *y = b[ib].qs + 128 * h;
+            __m256i l0 = ld256(ql), l1 = ld256(ql + 32), qh = ld256(a[ib].qh + 32 * h);
+            __m256i u[4];
+            u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            u[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            for (int k = 0; k < 4; k++) {
+                __m256i p = _mm256_maddubs_epi16(u[k], ld256(y + 32 * k));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(s8, 8 * h + 2 * k, 1)));
+            }
+        }
+        /* the −32 offset: 32·Σ_sb sc_sb·bsums_sb */
+        __m256i corr = _mm256_madd_epi16(ld256(b[ib].bsums), _mm256_cvtepi8_epi16(s8));
+        isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(corr, 5));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum8(acc);
+}
+
+static float dot_q3_K(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_q3_K *a = w;
+    const sk_block_q8_K *b = x;
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < n / 256; ib++) {
+        int8_t sc[16];
+        sk_k_q3_scales(a[ib].scales, sc);
+        __m128i s8 = ld128(sc);
+        __m256i hm = ld256(a[ib].hmask), isum = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i q = ld256(a[ib].qs + 32 * h);
+            for (int j = 0; j < 4; j++) {
+                __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3),
+                                            _mm256_slli_epi16(_mm256_and_si256(hm, one), 2));
+                q = _mm256_srli_epi16(q, 2);
+                hm = _mm256_srli_epi16(hm, 1);
+                __m256i p = _mm256_maddubs_epi16(u, ld256(b[ib].qs + 128 * h + 32 * j));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(s8, 8 * h + 2 * j, 1)));
+            }
+        }
+        __m256i corr = _mm256_madd_epi16(ld256(b[ib].bsums), _mm256_cvtepi8_epi16(s8));
+        isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(corr, 2));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum8(acc);
+}
+
+static float dot_q2_K(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_q2_K *a = w;
+    const sk_block_q8_K *b = x;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps(), accm = acc;
+    for (int64_t ib = 0; ib < n / 256; ib++) {
+        __m128i s = ld128(a[ib].scales);
+        __m128i sc = _mm_and_si128(s, m4), mn = _mm_and_si128(_mm_srli_epi16(s, 4), m4);
+        __m256i isum = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i q = ld256(a[ib].qs + 32 * h);
+            for (int j = 0; j < 4; j++) {
+                __m256i u = _mm256_and_si256(q, m3);
+                q = _mm256_srli_epi16(q, 2);
+                __m256i p = _mm256_maddubs_epi16(u, ld256(b[ib].qs + 128 * h + 32 * j));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(sc, 8 * h + 2 * j, 0)));
+            }
+        }
+        __m256i msum = _mm256_madd_epi16(ld256(b[ib].bsums), _mm256_cvtepu8_epi16(mn));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].dmin)), _mm256_cvtepi32_ps(msum), accm);
+    }
+    return hsum8(acc) - hsum8(accm);
+}
+
+static float dot_iq4_xs(int64_t n, const void *w, const void *x, const float *ws) {
+    (void)ws;
+    const sk_block_iq4_xs *a = w;
+    const sk_block_q8_K *b = x;
+    const __m256i lut = _mm256_broadcastsi128_si256(ld128(sk_iq4nl_values));
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < n / 256; ib++) {
+        __m256i isum = _mm256_setzero_si256();
+        for (int sb = 0; sb < 8; sb++) {
+            int ls = ((a[ib].scales_l[sb / 2] >> (4 * (sb % 2))) & 0xF) |
+                     (((a[ib].scales_h >> (2 * sb)) & 3) << 4);
+            __m256i q = _mm256_shuffle_epi8(lut, nib32(a[ib].qs + 16 * sb));
+            __m256i y = ld256(b[ib].qs + 32 * sb);
+            __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_set1_epi16((short)(ls - 32))));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+    }
+    return hsum8(acc);
+}
+
+/* ---- vector ops ---- */
+
+/* e^x for 8 floats: x = n·ln2 + r, |r| ≤ ln2/2, e^r by the degree-7 Taylor-like minimax
+ * polynomial of Cephes' expf; 2^n through the exponent bits. Inputs are clamped to
+ * [-87.3, 88.3] (results ≈ 1e-38 … 2e38 there instead of 0 / inf). */
+static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+static float v_dot(const float *a, const float *b, int64_t n) {
+    return dot_f32(n, a, b, NULL);
+}
+static void v_add(float *y, const float *a, const float *b, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    for (; i < n; i++) y[i] = a[i] + b[i];
+}
+static void v_mad(float *y, const float *x, float s, int64_t n) {
+    __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(sv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += s * x[i];
+}
+static void v_scale(float *y, float s, int64_t n) {
+    __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(sv, _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] *= s;
+}
+static float v_sumsq(const float *x, int64_t n) {
+    return dot_f32(n, x, x, NULL);
+}
+static void v_mul_scale(float *y, const float *x, const float *w, float s, int64_t n) {
+    __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    if (w) {
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), sv), _mm256_loadu_ps(w + i)));
+        for (; i < n; i++) y[i] = x[i] * s * w[i];
+    } else {
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), sv));
+        for (; i < n; i++) y[i] = x[i] * s;
+    }
+}
+static float v_max(const float *x, int64_t n) {
+    __m256 m = _mm256_set1_ps(-INFINITY);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    float r = _mm_cvtss_f32(h);
+    for (; i < n; i++) r = x[i] > r ? x[i] : r;
+    return r;
+}
+static float v_exp_sub_sum(float *x, float m, int64_t n) {
+    __m256 mv = _mm256_set1_ps(m), s = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
+        _mm256_storeu_ps(x + i, e);
+        s = _mm256_add_ps(s, e);
+    }
+    float r = hsum8(s);
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - m);
+        r += x[i];
+    }
+    return r;
+}
+static inline __m256 silu8(__m256 g) {
+    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    return _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+static void v_silu(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, silu8(_mm256_loadu_ps(x + i)));
+    for (; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+}
+static void v_swiglu(float *out, const float *g, const float *u, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu8(_mm256_loadu_ps(g + i)), _mm256_loadu_ps(u + i)));
+    for (; i < n; i++) out[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+static void v_sigmoid(float *x, int64_t n) {
+    int64_t i = 0;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_loadu_ps(x + i)));
+        _mm256_storeu_ps(x + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
+    }
+    for (; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+static uint64_t v_read_sum(const void *p, size_t bytes) {
+    const uint8_t *q = p;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (size_t i = 0; i + 256 <= bytes; i += 256) {
+        a0 = _mm256_add_epi64(a0, _mm256_load_si256((const __m256i *)(q + i)));
+        a1 = _mm256_add_epi64(a1, _mm256_load_si256((const __m256i *)(q + i + 32)));
+        a2 = _mm256_add_epi64(a2, _mm256_load_si256((const __m256i *)(q + i + 64)));
+        a3 = _mm256_add_epi64(a3, _mm256_load_si256((const __m256i *)(q + i + 96)));
+        a4 = _mm256_add_epi64(a4, _mm256_load_si256((const __m256i *)(q + i + 128)));
+        a5 = _mm256_add_epi64(a5, _mm256_load_si256((const __m256i *)(q + i + 160)));
+        a6 = _mm256_add_epi64(a6, _mm256_load_si256((const __m256i *)(q + i + 192)));
+        a7 = _mm256_add_epi64(a7, _mm256_load_si256((const __m256i *)(q + i + 224)));
+    }
+    __m256i s = _mm256_xor_si256(_mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3)),
+                                 _mm256_xor_si256(_mm256_xor_si256(a4, a5), _mm256_xor_si256(a6, a7)));
+    uint64_t o[4];
+    _mm256_storeu_si256((__m256i *)o, s);
+    return o[0] ^ o[1] ^ o[2] ^ o[3];
+}
+
+void sk_kfuncs_fill_avx2(sk_kfuncs *f) {
+    f->dot[SK_KT_F32] = dot_f32;
+    f->dot[SK_KT_F16] = dot_f16;
+    f->dot[SK_KT_BF16] = dot_bf16;
+    f->dot[SK_KT_F8] = dot_f8;
+    f->dot[SK_KT_Q8_0] = dot_q8_0;
+    f->dot4[SK_KT_Q8_0] = dot4_q8_0;
+    f->dot[SK_KT_Q4_0] = dot_q4_0;
+    f->dot[SK_KT_Q4_1] = dot_q4_1;
+    f->dot[SK_KT_Q5_0] = dot_q5_0;
+    f->dot[SK_KT_Q5_1] = dot_q5_1;
+    f->dot[SK_KT_IQ4_NL] = dot_iq4_nl;
+    f->dot[SK_KT_Q2_K] = dot_q2_K;
+    f->dot[SK_KT_Q3_K] = dot_q3_K;
+    f->dot[SK_KT_Q4_K] = dot_q4_K;
+    f->dot4[SK_KT_Q4_K] = dot4_q4_K;
+    f->dot[SK_KT_Q5_K] = dot_q5_K;
+    f->dot[SK_KT_Q6_K] = dot_q6_K;
+    f->dot[SK_KT_IQ4_XS] = dot_iq4_xs;
+    f->vec_dot_f32 = v_dot;
+    f->vec_add = v_add;
+    f->vec_mad = v_mad;
+    f->vec_scale = v_scale;
+    f->sumsq = v_sumsq;
+    f->mul_scale = v_mul_scale;
+    f->vec_max = v_max;
+    f->exp_sub_sum = v_exp_sub_sum;
+    f->silu = v_silu;
+    f->swiglu = v_swiglu;
+    f->sigmoid = v_sigmoid;
+    f->read_sum = v_read_sum;
+}
+#else
+typedef int sk_kern_avx2_unused; /* not an x86-64 build: only the scalar kernels exist */
+#endif

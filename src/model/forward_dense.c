@@ -1,0 +1,110 @@
+/* forward_dense.c — the dense R1-Distill families, qwen2 and llama (spec §2.2–2.3), for a
+ * chunk of T tokens at positions p0..p0+T-1, top to bottom:
+ *
+ *   x = embed(tokens)                                              [T][E]
+ *   for each layer:
+ *     xn = rmsnorm(x, attn_norm)
+ *     q = Wq xn (+bq) [T][H][D];  k = Wk xn (+bk), v = Wv xn (+bv)  [T][KV][D]
+ *     rope(q), rope(k) at p0+t   (qwen2 and HF llama: pairs (i, i+D/2); GGUF llama:
+ *                                  adjacent pairs, its q/k rows being permuted)
+ *     cache ← (k, v) at p0+t
+ *     head h attends with KV head h / (H/KV): softmax(q·K/sqrt(D)) V   [T][H][D]
+ *     x += Wo att
+ *     x += down(silu(gate xn2) * up xn2),  xn2 = rmsnorm(x, ffn_norm)
+ *   logits = output · rmsnorm(x, output_norm)   (output = token_embd when tied)
+ */
+#include "model_internal.h"
+
+#include <string.h>
+
+typedef struct dattn_task {
+    sk_model_ctx *c;
+    int T, p0;
+    const float *K, *V; /* [p0+T][KV*D] */
+} dattn_task;
+
+static void dattn_worker(void *arg, int ith, int nth) {
+    dattn_task *tk = arg;
+    sk_model_ctx *c = tk->c;
+    const sk_model_config *cfg = &c->m->w.cfg;
+    const int64_t H = cfg->n_head, KV = cfg->n_head_kv, D = cfg->head_dim, group = H / KV;
+    const float scale = c->m->attn_scale;
+    float *sc = c->tscratch + (size_t)ith * (size_t)(c->n_ctx + D + 16);
+    for (int64_t it = ith; it < (int64_t)tk->T * H; it += nth) {
+        int t = (int)(it / H);
+        int64_t h = it % H, kh = h / group;
+        const float *q = c->q + (t * H + h) * D;
+        int n = tk->p0 + t + 1;
+        for (int s = 0; s < n; s++)
+            sc[s] = scale * sk_vec_dot_f32(q, tk->K + (size_t)s * KV * D + kh * D, D);
+        sk_softmax(sc, n);
+        float *o = c->att + (t * H + h) * D;
+        memset(o, 0, (size_t)D * sizeof(float));
+        for (int s = 0; s < n; s++) sk_vec_mad(o, tk->V + (size_t)s * KV * D + kh * D, sc[s], D);
+    }
+}
+
+static void add_bias(float *y, const sk_tensor *b, int T, int64_t n) {
+    if (!sk_tensor_present(b)) return;
+    for (int t = 0; t < T; t++) sk_vec_add(y + t * n, y + t * n, b->data, n);
+}
+
+int skm_forward_dense(sk_model_ctx *c, const int32_t *tokens, int T, float *logits, bool all_rows,
+                      sk_err *e) {
+    sk_model *m = c->m;
+    const sk_model_config *cfg = &m->w.cfg;
+    const int64_t E = cfg->n_embd, H = cfg->n_head, KV = cfg->n_head_kv, D = cfg->head_dim;
+    const int64_t nkv = KV * D;
+    const int p0 = c->n_pos;
+    int rc = skm_embed(m, tokens, T, c->x, e);
+    if (rc) return rc;
+    for (int l = 0; l < cfg->n_layer; l++) {
+        const sk_layer_weights *y = &m->w.layers[l];
+        for (int t = 0; t < T; t++)
+            sk_rmsnorm(c->xn + t * E, c->x + t * E, y->attn_norm.data, E, cfg->rms_eps);
+        if ((rc = skm_matmul(m, &y->q, c->xn, T, c->q, e))) goto fail;
+        if ((rc = skm_matmul(m, &y->k, c->xn, T, c->kva, e))) goto fail;
+        if ((rc = skm_matmul(m, &y->v, c->xn, T, c->vv, e))) goto fail;
+        add_bias(c->q, &y->q_bias, T, H * D);
+        add_bias(c->kva, &y->k_bias, T, nkv);
+        add_bias(c->vv, &y->v_bias, T, nkv);
+        uint8_t *ca = c->cache + (size_t)l * c->layer_bytes;
+        uint8_t *cb = ca + (size_t)c->n_ctx * c->fa.row_bytes;
+        for (int t = 0; t < T; t++) {
+            float pos = (float)(p0 + t);
+            sk_rope(c->q + t * H * D, H, D, (int)D, pos, m->rope_freqs, m->rope_mode);
+            sk_rope(c->kva + t * nkv, KV, D, (int)D, pos, m->rope_freqs, m->rope_mode);
+            skm_row_encode(c->fa.type, c->kva + t * nkv, (int)nkv,
+                           ca + (size_t)(p0 + t) * c->fa.row_bytes);
+            skm_row_encode(c->fb.type, c->vv + t * nkv, (int)nkv,
+                           cb + (size_t)(p0 + t) * c->fb.row_bytes);
+        }
+        const int n_all = p0 + T;
+        const float *K = (const float *)ca, *V = (const float *)cb;
+        if (c->fa.type != SK_CACHE_F32) {
+            for (int s = 0; s < n_all; s++) {
+                skm_row_decode(c->fa.type, ca + (size_t)s * c->fa.row_bytes, (int)nkv,
+                               c->ka + (size_t)s * nkv);
+                skm_row_decode(c->fb.type, cb + (size_t)s * c->fb.row_bytes, (int)nkv,
+                               c->kb + (size_t)s * nkv);
+            }
+            K = c->ka;
+            V = c->kb;
+        }
+        dattn_task at = {.c = c, .T = T, .p0 = p0, .K = K, .V = V};
+        sk_pool_run(sk_kctx_pool(m->k), dattn_worker, &at);
+        if ((rc = skm_matmul(m, &y->o, c->att, T, c->xn, e))) goto fail;
+        for (int t = 0; t < T; t++) {
+            sk_vec_add(c->x + t * E, c->x + t * E, c->xn + t * E, E);
+            sk_rmsnorm(c->xn + t * E, c->x + t * E, y->ffn_norm.data, E, cfg->rms_eps);
+        }
+        if ((rc = skm_matmul(m, &y->ffn_gate, c->xn, T, c->ffn_g, e))) goto fail;
+        if ((rc = skm_matmul(m, &y->ffn_up, c->xn, T, c->ffn_u, e))) goto fail;
+        sk_swiglu(c->ffn_g, c->ffn_g, c->ffn_u, (int64_t)T * cfg->n_ff);
+        if ((rc = skm_matmul(m, &y->ffn_down, c->ffn_g, T, c->vtmp, e))) goto fail;
+        for (int t = 0; t < T; t++) sk_vec_add(c->x + t * E, c->x + t * E, c->vtmp + t * E, E);
+    }
+    return skm_head(c, T, logits, all_rows, e);
+fail:
+    return rc;
+}

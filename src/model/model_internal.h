@@ -1,0 +1,95 @@
+/* model_internal.h — private to src/model: the sk_model / sk_model_ctx structs, the cache
+ * row codec, the matrix-product dispatch (kernels or exact f32) and the per-family forward
+ * functions. */
+#ifndef SK_MODEL_INTERNAL_H
+#define SK_MODEL_INTERNAL_H
+
+#include "sk_model.h"
+
+struct sk_model {
+    sk_model_weights w;
+    sk_gguf *gguf;          /* owns the bytes when loaded from GGUF */
+    sk_st *st;              /* owns the bytes when loaded from safetensors */
+    sk_kctx *k;
+    sk_model_opts opts;
+    sk_rope_mode rope_mode; /* rotation of the rope part */
+    float *rope_freqs;      /* [rope_dim/2] angle per position of pair i */
+    int rope_dim;
+    float attn_scale;
+    sk_arena arena;         /* F32 copies of non-F32 1-D tensors (norms, biases) */
+};
+
+/* One cache "row" kind: n floats stored as type t in row_bytes bytes. */
+typedef struct skm_rowfmt {
+    int type; /* sk_cache_type */
+    int n;
+    size_t row_bytes;
+} skm_rowfmt;
+
+struct sk_model_ctx {
+    sk_model *m;
+    int n_ctx, n_batch, n_pos;
+    int cache_type;
+    int mla_mode;
+    float *knope, *vexp; /* expanded MLA: [n_ctx][nope], [n_ctx][v], allocated on first use */
+    /* per layer: n_ctx rows of A, then n_ctx rows of B.
+     * MLA: A = normalised latent c [kv_lora], B = roped key [qk_rope].
+     * dense: A = roped K [n_head_kv*head_dim], B = V [n_head_kv*head_dim]. */
+    skm_rowfmt fa, fb;
+    size_t layer_bytes;
+    int n_cache_layers;
+    uint8_t *cache;
+    int nth;         /* threads of the model's pool */
+    float *scratch;  /* one block; the pointers below are carved from it */
+    float *x;        /* [n_batch][n_embd] residual stream */
+    float *xn;       /* [n_batch][n_embd] normed input of a block */
+    float *q;        /* [n_batch][n_head*qk_dim] */
+    float *qa;       /* deepseek2: [n_batch][q_lora] */
+    float *kva;      /* deepseek2: [n_batch][kv_lora+rope]; dense: K [n_batch][kv*hd] */
+    float *vv;       /* dense: V [n_batch][kv*hd] */
+    float *qlat;     /* deepseek2: [n_batch][n_head][kv_lora] */
+    float *olat;     /* deepseek2: [n_head][n_batch][kv_lora] */
+    float *vtmp;     /* [n_batch][max(v_head_dim, n_embd)] */
+    float *att;      /* [n_batch][n_head*v] attention output */
+    float *ka, *kb;  /* decoded cache [n_ctx][A], [n_ctx][B] (unused for an f32 cache) */
+    float *tscratch; /* [nth][n_ctx + kv_lora + head_dim] per-thread scores/rows */
+    float *ffn_g, *ffn_u; /* [n_batch][max ff] */
+    float *moe_y;    /* [n_batch][n_embd] */
+    float *router;   /* [n_batch][n_routed] */
+    float *selw;     /* [n_batch][n_active] */
+    float *w_of;     /* [n_batch*n_active] */
+    float *xg, *yg;  /* [n_batch][n_embd] gathered rows */
+    float *rscratch; /* routing scratch [2*n_routed + n_group] */
+    int32_t *sel;    /* [n_batch][n_active] */
+    int32_t *tok_of; /* [n_batch*n_active] tokens grouped by expert */
+    int32_t *cnt;    /* [n_routed+1] */
+};
+
+/* ---- cache rows ---- */
+size_t skm_row_bytes(int cache_type, int n);
+void skm_row_encode(int cache_type, const float *x, int n, void *dst);
+void skm_row_decode(int cache_type, const void *src, int n, float *y);
+
+/* ---- matrix products honouring opts.exact_f32 ---- */
+int skm_matmul(sk_model *m, const sk_tensor *W, const float *X, int64_t n, float *Y, sk_err *e);
+/* The same on rows [r0, r0+nr) of a 2-D W (any r0, also inside an FP8 scale block). */
+int skm_matmul_rows(sk_model *m, const sk_tensor *W, int64_t r0, int64_t nr, const float *X,
+                    int64_t n, float *Y, sk_err *e);
+
+/* ---- routing (deepseek2 MoE), exposed for tests ---- */
+/* logits [n_routed] → sel [n_active], w [n_active]. scratch: 2*n_routed + n_group floats. */
+void skm_route(const sk_model_config *c, const float *logits, const float *bias, int32_t *sel,
+               float *w, float *scratch);
+
+/* ---- forward passes: chunk of n ≤ n_batch tokens at positions c->n_pos.. ---- */
+int skm_forward_deepseek2(sk_model_ctx *c, const int32_t *tokens, int n, float *logits,
+                          bool all_rows, sk_err *e);
+int skm_forward_dense(sk_model_ctx *c, const int32_t *tokens, int n, float *logits, bool all_rows,
+                      sk_err *e);
+
+/* Embedding lookup of n tokens into x (dequantizing rows of tok_embd). */
+int skm_embed(sk_model *m, const int32_t *tokens, int n, float *x, sk_err *e);
+/* Final norm + head for the rows wanted; logits as in sk_model_eval. */
+int skm_head(sk_model_ctx *c, int n, float *logits, bool all_rows, sk_err *e);
+
+#endif

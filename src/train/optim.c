@@ -1,0 +1,90 @@
+/* optim.c — AdamW with decoupled weight decay, global-norm clipping, the learning-rate
+ * schedule (linear warm-up, constant, cosine to min_lr_frac*lr) and the aux-loss-free
+ * bias update. */
+#include "sk_train.h"
+
+#include <math.h>
+#include <string.h>
+
+void sk_adamw_defaults(sk_adamw_cfg *c) {
+    memset(c, 0, sizeof *c);
+    c->lr = 1e-3f;
+    c->beta1 = 0.9f;
+    c->beta2 = 0.95f;
+    c->eps = 1e-8f;
+    c->weight_decay = 0.1f;
+    c->clip = 1.0f;
+    c->warmup = 0;
+    c->constant = -1; /* -1: constant until total (no cosine) */
+    c->total = 0;
+    c->min_lr_frac = 0.1f;
+    c->bias_gamma = 1e-3f;
+}
+
+float sk_lr_at(const sk_adamw_cfg *c, int64_t step) {
+    if (c->warmup > 0 && step < c->warmup) return c->lr * (float)(step + 1) / (float)c->warmup;
+    if (c->constant < 0 || c->total <= 0) return c->lr;
+    int64_t start = (int64_t)c->warmup + c->constant;
+    if (step < start) return c->lr;
+    int64_t span = c->total - start;
+    double prog = span > 0 ? (double)(step - start) / (double)span : 1.0;
+    if (prog > 1) prog = 1;
+    double f = c->min_lr_frac + (1.0 - c->min_lr_frac) * 0.5 * (1.0 + cos(M_PI * prog));
+    return (float)(c->lr * f);
+}
+
+double sk_tmodel_grad_norm(const sk_tmodel *m) {
+    double ss = 0;
+    for (int i = 0; i < m->n_tp; i++) {
+        const sk_tparam *p = &m->tp[i];
+        if (p->buffer) continue;
+        const float *g = m->grads + p->off;
+        for (size_t j = 0; j < p->n; j++) ss += (double)g[j] * g[j];
+    }
+    return sqrt(ss);
+}
+
+double sk_adamw_step(sk_tmodel *m, const sk_adamw_cfg *c, float *mv, int64_t step) {
+    double norm = sk_tmodel_grad_norm(m);
+    float cf = 1.0f;
+    if (c->clip > 0 && norm > c->clip) cf = (float)(c->clip / norm);
+    if (!isfinite(norm)) cf = 0.0f; /* never let a NaN/Inf gradient into the weights */
+    float lr = sk_lr_at(c, step);
+    double t = (double)step + 1.0;
+    float bc1 = (float)(1.0 - pow(c->beta1, t)), bc2 = (float)(1.0 - pow(c->beta2, t));
+    float *M = mv, *Vv = mv + m->n_floats;
+    for (int i = 0; i < m->n_tp; i++) {
+        const sk_tparam *p = &m->tp[i];
+        if (p->buffer) continue;
+        float *w = m->params + p->off;
+        const float *g = m->grads + p->off;
+        float *mm = M + p->off, *vv = Vv + p->off;
+        float wd = p->decay ? c->weight_decay : 0.0f;
+        for (size_t j = 0; j < p->n; j++) {
+            float gj = g[j] * cf;
+            mm[j] = c->beta1 * mm[j] + (1.0f - c->beta1) * gj;
+            vv[j] = c->beta2 * vv[j] + (1.0f - c->beta2) * gj * gj;
+            float mh = mm[j] / bc1, vh = vv[j] / bc2;
+            w[j] -= lr * (mh / (sqrtf(vh) + c->eps) + wd * w[j]);
+        }
+    }
+    return norm;
+}
+
+void sk_tmodel_bias_update(sk_tmodel *m, float gamma) {
+    const sk_model_config *c = &m->cfg;
+    if (!c->has_exp_bias || gamma == 0.0f) return;
+    int E = c->n_routed;
+    for (int l = 0; l < c->n_layer + c->n_mtp; l++) {
+        if (!sk_model_is_moe_layer(c, l)) continue;
+        const double *ld = m->load + (size_t)l * E;
+        float *b = (float *)m->w.layers[l].exp_bias.data;
+        double mean = 0;
+        for (int i = 0; i < E; i++) mean += ld[i];
+        mean /= E;
+        for (int i = 0; i < E; i++) {
+            double d = mean - ld[i];
+            b[i] += d > 0 ? gamma : d < 0 ? -gamma : 0.0f;
+        }
+    }
+}

@@ -1,0 +1,614 @@
+/* tmodel.c — forward and backward of a whole DeepSeek-V3-architecture model on a batch,
+ * per training-conventions.md: main trunk, MTP depths 1..D, masked cross-entropies and
+ * the sequence-wise balance loss. All activations of one call live in one arena. */
+#include "train_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define F(t) ((float *)(t).data)
+
+typedef struct blk {
+    int l, B, T, N;
+    bool moe;
+    const float *x;              /* [N,H] input, owned by the caller */
+    float *xn1, *rs1;            /* attn norm */
+    float *cq, *cqn, *rsq;       /* q LoRA */
+    float *q;                    /* [N, nh*(dn+dr)], rope part rotated */
+    float *kva;                  /* [N, kvr+dr], k_pe part rotated */
+    float *ckv, *ckvn, *rskv;    /* [N, kvr] */
+    float *kv;                   /* [N, nh*(dn+dv)] */
+    float *p;                    /* [B][nh][T][T] */
+    float *o;                    /* [N, nh*dv] */
+    float *h;                    /* [N,H] x + attention */
+    float *xn2, *rs2;
+    float *fg, *fu, *fh;         /* dense [N, ff] or shared expert [N, ns*ff] */
+    /* MoE */
+    float *s;                    /* [N,E] scores */
+    float *ssum;                 /* [N] */
+    int32_t *sel;                /* [N,K] */
+    float *wk;                   /* [N,K] final weights */
+    float *fcnt;                 /* [B,E] f_i */
+    int *cnt;                    /* [E] */
+    int32_t **rows, **slot;      /* per expert: token row, k slot */
+    float **ex, **eg, **eu, **eh, **ey; /* per expert gathered x, gate, up, act, output */
+    float *out;                  /* [N,H] */
+} blk;
+
+typedef struct fb {
+    sk_tmodel *m;
+    sk_arena *a;
+    sk_err *e;
+    int rc;
+    const float *cs, *sn; /* rope tables [T][dr/2] */
+} fb;
+
+static float *alloc_f(fb *f, size_t n) {
+    if (f->rc) return NULL;
+    size_t bytes;
+    if (!sk_mul_ok(n ? n : 1, sizeof(float), &bytes)) {
+        f->rc = sk_err_set(f->e, SK_ERR_RANGE, "train: activation buffer too large");
+        return NULL;
+    }
+    float *p = sk_arena_alloc(f->a, bytes, 64, f->e);
+    if (!p) f->rc = SK_ERR_NOMEM;
+    return p;
+}
+
+static void *alloc_b(fb *f, size_t n) {
+    if (f->rc) return NULL;
+    void *p = sk_arena_alloc(f->a, n ? n : 1, 64, f->e);
+    if (!p) f->rc = SK_ERR_NOMEM;
+    return p;
+}
+
+/* ---------------------------------------------------------------- block forward */
+static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, double *bal) {
+    sk_tmodel *m = f->m;
+    const sk_model_config *c = &m->cfg;
+    const sk_layer_weights *w = &m->w.layers[l];
+    int H = c->n_embd, nh = c->n_head, dn = c->qk_nope_dim, dr = c->qk_rope_dim,
+        dv = c->v_head_dim, kvr = c->kv_lora_rank, qr = c->q_lora_rank;
+    int N = B * T, qd = nh * (dn + dr), kvd = nh * (dn + dv);
+    memset(b, 0, sizeof *b);
+    b->l = l;
+    b->B = B;
+    b->T = T;
+    b->N = N;
+    b->x = xin;
+    b->moe = sk_model_is_moe_layer(c, l);
+    b->xn1 = alloc_f(f, (size_t)N * H);
+    b->rs1 = alloc_f(f, (size_t)N);
+    b->q = alloc_f(f, (size_t)N * qd);
+    b->kva = alloc_f(f, (size_t)N * (kvr + dr));
+    b->ckv = alloc_f(f, (size_t)N * kvr);
+    b->ckvn = alloc_f(f, (size_t)N * kvr);
+    b->rskv = alloc_f(f, (size_t)N);
+    b->kv = alloc_f(f, (size_t)N * kvd);
+    b->p = alloc_f(f, (size_t)B * nh * T * T);
+    b->o = alloc_f(f, (size_t)N * nh * dv);
+    b->h = alloc_f(f, (size_t)N * H);
+    b->xn2 = alloc_f(f, (size_t)N * H);
+    b->rs2 = alloc_f(f, (size_t)N);
+    b->out = alloc_f(f, (size_t)N * H);
+    if (qr > 0) {
+        b->cq = alloc_f(f, (size_t)N * qr);
+        b->cqn = alloc_f(f, (size_t)N * qr);
+        b->rsq = alloc_f(f, (size_t)N);
+    }
+    if (f->rc) return;
+    float eps = c->rms_eps;
+    tr_rms_fwd(b->xn1, b->rs1, xin, F(w->attn_norm), N, H, eps);
+    if (qr > 0) {
+        tr_mm_fwd(b->cq, b->xn1, F(w->q_a), N, H, qr, 0);
+        tr_rms_fwd(b->cqn, b->rsq, b->cq, F(w->q_a_norm), N, qr, eps);
+        tr_mm_fwd(b->q, b->cqn, F(w->q_b), N, qr, qd, 0);
+    } else {
+        tr_mm_fwd(b->q, b->xn1, F(w->q), N, H, qd, 0);
+    }
+    tr_mm_fwd(b->kva, b->xn1, F(w->kv_a), N, H, kvr + dr, 0);
+    for (int r = 0; r < N; r++) memcpy(b->ckv + (size_t)r * kvr, b->kva + (size_t)r * (kvr + dr), sizeof(float) * kvr);
+    tr_rms_fwd(b->ckvn, b->rskv, b->ckv, F(w->kv_a_norm), N, kvr, eps);
+    tr_mm_fwd(b->kv, b->ckvn, F(w->kv_b), N, kvr, kvd, 0);
+    for (int r = 0; r < N; r++) {
+        int t = r % T;
+        const float *cs = f->cs + (size_t)t * (dr / 2), *sn = f->sn + (size_t)t * (dr / 2);
+        for (int hh = 0; hh < nh; hh++) tr_rope_apply(b->q + (size_t)r * qd + hh * (dn + dr) + dn, dr, cs, sn, 1);
+        tr_rope_apply(b->kva + (size_t)r * (kvr + dr) + kvr, dr, cs, sn, 1);
+    }
+    tr_attn_dims ad = {.T = T, .nh = nh, .dn = dn, .dr = dr, .dv = dv, .qs = qd, .kvs = kvd,
+                       .kps = kvr + dr, .os = nh * dv, .scale = sk_model_attn_scale(c)};
+    for (int s = 0; s < B; s++) {
+        size_t r0 = (size_t)s * T;
+        tr_attn_fwd(&ad, b->q + r0 * qd, b->kv + r0 * kvd, b->kva + r0 * (kvr + dr) + kvr,
+                    b->p + (size_t)s * nh * T * T, b->o + r0 * nh * dv);
+    }
+    memcpy(b->h, xin, sizeof(float) * (size_t)N * H);
+    tr_mm_fwd(b->h, b->o, F(w->o), N, nh * dv, H, 1.0f);
+    tr_rms_fwd(b->xn2, b->rs2, b->h, F(w->ffn_norm), N, H, eps);
+    memcpy(b->out, b->h, sizeof(float) * (size_t)N * H);
+    if (!b->moe) {
+        int ff = c->n_ff;
+        b->fg = alloc_f(f, (size_t)N * ff);
+        b->fu = alloc_f(f, (size_t)N * ff);
+        b->fh = alloc_f(f, (size_t)N * ff);
+        if (f->rc) return;
+        tr_mm_fwd(b->fg, b->xn2, F(w->ffn_gate), N, H, ff, 0);
+        tr_mm_fwd(b->fu, b->xn2, F(w->ffn_up), N, H, ff, 0);
+        tr_swiglu_fwd(b->fh, b->fg, b->fu, (size_t)N * ff);
+        tr_mm_fwd(b->out, b->fh, F(w->ffn_down), N, ff, H, 1.0f);
+        return;
+    }
+    /* ---- MoE ---- */
+    int E = c->n_routed, K = c->n_active, mf = c->moe_ff;
+    b->s = alloc_f(f, (size_t)N * E);
+    b->ssum = alloc_f(f, (size_t)N);
+    b->sel = alloc_b(f, sizeof(int32_t) * (size_t)N * K);
+    b->wk = alloc_f(f, (size_t)N * K);
+    b->fcnt = alloc_f(f, (size_t)B * E);
+    b->cnt = alloc_b(f, sizeof(int) * (size_t)E);
+    b->rows = alloc_b(f, sizeof(int32_t *) * (size_t)E);
+    b->slot = alloc_b(f, sizeof(int32_t *) * (size_t)E);
+    b->ex = alloc_b(f, sizeof(float *) * (size_t)E);
+    b->eg = alloc_b(f, sizeof(float *) * (size_t)E);
+    b->eu = alloc_b(f, sizeof(float *) * (size_t)E);
+    b->eh = alloc_b(f, sizeof(float *) * (size_t)E);
+    b->ey = alloc_b(f, sizeof(float *) * (size_t)E);
+    if (f->rc) return;
+    tr_mm_fwd(b->s, b->xn2, F(w->gate_inp), N, H, E, 0);
+    for (int r = 0; r < N; r++) {
+        float *sr = b->s + (size_t)r * E;
+        if (c->gating == SK_GATING_SIGMOID) {
+            for (int i = 0; i < E; i++) sr[i] = 1.0f / (1.0f + expf(-sr[i]));
+        } else {
+            float mx = -INFINITY;
+            for (int i = 0; i < E; i++)
+                if (sr[i] > mx) mx = sr[i];
+            double sum = 0;
+            for (int i = 0; i < E; i++) {
+                sr[i] = expf(sr[i] - mx);
+                sum += sr[i];
+            }
+            for (int i = 0; i < E; i++) sr[i] = (float)(sr[i] / sum);
+        }
+        double ss = 0;
+        for (int i = 0; i < E; i++) ss += sr[i];
+        b->ssum[r] = (float)ss;
+    }
+    tr_route_select(c, b->s, c->has_exp_bias ? F(w->exp_bias) : NULL, N, b->sel);
+    for (int r = 0; r < N; r++) {
+        const float *sr = b->s + (size_t)r * E;
+        const int32_t *sl = b->sel + (size_t)r * K;
+        float *wr = b->wk + (size_t)r * K;
+        double den = 0;
+        for (int k = 0; k < K; k++) den += sr[sl[k]];
+        for (int k = 0; k < K; k++) {
+            double v = sr[sl[k]];
+            if (c->norm_topk) v /= den;
+            wr[k] = (float)(v * c->routed_scale);
+            b->cnt[sl[k]]++;
+        }
+    }
+    /* balance loss (sequence-wise) and load */
+    double lsum = 0;
+    for (int s = 0; s < B; s++) {
+        float *fc = b->fcnt + (size_t)s * E;
+        for (int t = 0; t < T; t++) {
+            const int32_t *sl = b->sel + ((size_t)s * T + t) * K;
+            for (int k = 0; k < K; k++) fc[sl[k]] += 1.0f;
+        }
+        for (int i = 0; i < E; i++) m->load[(size_t)l * E + i] += fc[i];
+        for (int i = 0; i < E; i++) fc[i] = (float)((double)fc[i] * E / ((double)K * T));
+        double L = 0;
+        for (int i = 0; i < E; i++) {
+            double P = 0;
+            for (int t = 0; t < T; t++) {
+                size_t r = (size_t)s * T + t;
+                P += (double)b->s[r * E + i] / b->ssum[r];
+            }
+            L += fc[i] * P / T;
+        }
+        lsum += L;
+    }
+    *bal += lsum / B;
+    /* shared experts */
+    if (c->n_shared > 0) {
+        int sf = c->n_shared * mf;
+        b->fg = alloc_f(f, (size_t)N * sf);
+        b->fu = alloc_f(f, (size_t)N * sf);
+        b->fh = alloc_f(f, (size_t)N * sf);
+        if (f->rc) return;
+        tr_mm_fwd(b->fg, b->xn2, F(w->shexp_gate), N, H, sf, 0);
+        tr_mm_fwd(b->fu, b->xn2, F(w->shexp_up), N, H, sf, 0);
+        tr_swiglu_fwd(b->fh, b->fg, b->fu, (size_t)N * sf);
+        tr_mm_fwd(b->out, b->fh, F(w->shexp_down), N, sf, H, 1.0f);
+    }
+    /* routed experts: gather, SwiGLU, weighted scatter-add */
+    for (int x = 0; x < E; x++) {
+        int n = b->cnt[x];
+        if (n == 0) continue;
+        b->rows[x] = alloc_b(f, sizeof(int32_t) * (size_t)n);
+        b->slot[x] = alloc_b(f, sizeof(int32_t) * (size_t)n);
+        b->ex[x] = alloc_f(f, (size_t)n * H);
+        b->eg[x] = alloc_f(f, (size_t)n * mf);
+        b->eu[x] = alloc_f(f, (size_t)n * mf);
+        b->eh[x] = alloc_f(f, (size_t)n * mf);
+        b->ey[x] = alloc_f(f, (size_t)n * H);
+        if (f->rc) return;
+    }
+    int *fill = alloc_b(f, sizeof(int) * (size_t)E);
+    if (f->rc) return;
+    for (int r = 0; r < N; r++)
+        for (int k = 0; k < K; k++) {
+            int x = b->sel[(size_t)r * K + k];
+            int j = fill[x]++;
+            b->rows[x][j] = r;
+            b->slot[x][j] = k;
+            memcpy(b->ex[x] + (size_t)j * H, b->xn2 + (size_t)r * H, sizeof(float) * H);
+        }
+    for (int x = 0; x < E; x++) {
+        int n = b->cnt[x];
+        if (n == 0) continue;
+        tr_mm_fwd(b->eg[x], b->ex[x], F(w->exp_gate[x]), n, H, mf, 0);
+        tr_mm_fwd(b->eu[x], b->ex[x], F(w->exp_up[x]), n, H, mf, 0);
+        tr_swiglu_fwd(b->eh[x], b->eg[x], b->eu[x], (size_t)n * mf);
+        tr_mm_fwd(b->ey[x], b->eh[x], F(w->exp_down[x]), n, mf, H, 0);
+    }
+    /* accumulate in token order (deterministic, independent of the expert loop) */
+    for (int x = 0; x < E; x++) {
+        for (int j = 0; j < b->cnt[x]; j++) {
+            int r = b->rows[x][j];
+            float wv = b->wk[(size_t)r * K + b->slot[x][j]];
+            float *o = b->out + (size_t)r * H;
+            const float *y = b->ey[x] + (size_t)j * H;
+            for (int i = 0; i < H; i++) o[i] += wv * y[i];
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- block backward */
+/* dout [N,H] -> dx [N,H] (overwritten). balw = d loss / d L_bal of this layer. */
+static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
+    sk_tmodel *m = f->m;
+    const sk_model_config *c = &m->cfg;
+    const sk_layer_weights *w = &m->w.layers[b->l];
+    sk_layer_weights *g = &m->g.layers[b->l];
+    int H = c->n_embd, nh = c->n_head, dn = c->qk_nope_dim, dr = c->qk_rope_dim,
+        dv = c->v_head_dim, kvr = c->kv_lora_rank, qr = c->q_lora_rank;
+    int N = b->N, T = b->T, B = b->B, qd = nh * (dn + dr), kvd = nh * (dn + dv);
+    float *dh = alloc_f(f, (size_t)N * H);
+    float *dxn2 = alloc_f(f, (size_t)N * H);
+    if (f->rc) return;
+    memcpy(dh, dout, sizeof(float) * (size_t)N * H);
+    if (!b->moe) {
+        int ff = c->n_ff;
+        float *dfh = alloc_f(f, (size_t)N * ff), *dfg = alloc_f(f, (size_t)N * ff),
+              *dfu = alloc_f(f, (size_t)N * ff);
+        if (f->rc) return;
+        tr_mm_bwd(dfh, F(g->ffn_down), dout, b->fh, F(w->ffn_down), N, ff, H);
+        tr_swiglu_bwd(dfg, dfu, dfh, b->fg, b->fu, (size_t)N * ff);
+        tr_mm_bwd(dxn2, F(g->ffn_gate), dfg, b->xn2, F(w->ffn_gate), N, H, ff);
+        tr_mm_bwd(dxn2, F(g->ffn_up), dfu, b->xn2, F(w->ffn_up), N, H, ff);
+    } else {
+        int E = c->n_routed, K = c->n_active, mf = c->moe_ff;
+        if (c->n_shared > 0) {
+            int sf = c->n_shared * mf;
+            float *dfh = alloc_f(f, (size_t)N * sf), *dfg = alloc_f(f, (size_t)N * sf),
+                  *dfu = alloc_f(f, (size_t)N * sf);
+            if (f->rc) return;
+            tr_mm_bwd(dfh, F(g->shexp_down), dout, b->fh, F(w->shexp_down), N, sf, H);
+            tr_swiglu_bwd(dfg, dfu, dfh, b->fg, b->fu, (size_t)N * sf);
+            tr_mm_bwd(dxn2, F(g->shexp_gate), dfg, b->xn2, F(w->shexp_gate), N, H, sf);
+            tr_mm_bwd(dxn2, F(g->shexp_up), dfu, b->xn2, F(w->shexp_up), N, H, sf);
+        }
+        float *dw = alloc_f(f, (size_t)N * K);
+        float *ds = alloc_f(f, (size_t)N * E);
+        if (f->rc) return;
+        for (int x = 0; x < E; x++) {
+            int n = b->cnt[x];
+            if (n == 0) continue;
+            float *dY = alloc_f(f, (size_t)n * H), *dEh = alloc_f(f, (size_t)n * mf),
+                  *dEg = alloc_f(f, (size_t)n * mf), *dEu = alloc_f(f, (size_t)n * mf),
+                  *dX = alloc_f(f, (size_t)n * H);
+            if (f->rc) return;
+            for (int j = 0; j < n; j++) {
+                int r = b->rows[x][j], k = b->slot[x][j];
+                const float *dor = dout + (size_t)r * H, *y = b->ey[x] + (size_t)j * H;
+                float wv = b->wk[(size_t)r * K + k];
+                double dot = 0;
+                for (int i = 0; i < H; i++) {
+                    dY[(size_t)j * H + i] = wv * dor[i];
+                    dot += (double)dor[i] * y[i];
+                }
+                dw[(size_t)r * K + k] = (float)dot;
+            }
+            tr_mm_bwd(dEh, F(g->exp_down[x]), dY, b->eh[x], F(w->exp_down[x]), n, mf, H);
+            tr_swiglu_bwd(dEg, dEu, dEh, b->eg[x], b->eu[x], (size_t)n * mf);
+            tr_mm_bwd(dX, F(g->exp_gate[x]), dEg, b->ex[x], F(w->exp_gate[x]), n, H, mf);
+            tr_mm_bwd(dX, F(g->exp_up[x]), dEu, b->ex[x], F(w->exp_up[x]), n, H, mf);
+            for (int j = 0; j < n; j++) {
+                float *d = dxn2 + (size_t)b->rows[x][j] * H;
+                const float *s = dX + (size_t)j * H;
+                for (int i = 0; i < H; i++) d[i] += s[i];
+            }
+        }
+        /* weights -> scores */
+        for (int r = 0; r < N; r++) {
+            const float *sr = b->s + (size_t)r * E;
+            const int32_t *sl = b->sel + (size_t)r * K;
+            const float *gr = dw + (size_t)r * K;
+            float *dsr = ds + (size_t)r * E;
+            if (c->norm_topk) {
+                double den = 0, gs = 0;
+                for (int k = 0; k < K; k++) {
+                    den += sr[sl[k]];
+                    gs += (double)gr[k] * sr[sl[k]];
+                }
+                for (int k = 0; k < K; k++)
+                    dsr[sl[k]] += (float)(c->routed_scale * (gr[k] / den - gs / (den * den)));
+            } else {
+                for (int k = 0; k < K; k++) dsr[sl[k]] += c->routed_scale * gr[k];
+            }
+        }
+        /* balance loss -> scores */
+        if (balw != 0.0f) {
+            for (int s = 0; s < B; s++) {
+                const float *fc = b->fcnt + (size_t)s * E;
+                for (int t = 0; t < T; t++) {
+                    size_t r = (size_t)s * T + t;
+                    const float *sr = b->s + r * E;
+                    double S = b->ssum[r], fs = 0;
+                    for (int i = 0; i < E; i++) fs += (double)fc[i] * sr[i];
+                    double cst = (double)balw / ((double)B * T);
+                    for (int i = 0; i < E; i++)
+                        ds[r * E + i] += (float)(cst * (fc[i] / S - fs / (S * S)));
+                }
+            }
+        }
+        /* scores -> router logits (in place in ds) */
+        for (int r = 0; r < N; r++) {
+            const float *sr = b->s + (size_t)r * E;
+            float *d = ds + (size_t)r * E;
+            if (c->gating == SK_GATING_SIGMOID) {
+                for (int i = 0; i < E; i++) d[i] *= sr[i] * (1.0f - sr[i]);
+            } else {
+                double dot = 0;
+                for (int i = 0; i < E; i++) dot += (double)d[i] * sr[i];
+                for (int i = 0; i < E; i++) d[i] = sr[i] * (d[i] - (float)dot);
+            }
+        }
+        tr_mm_bwd(dxn2, F(g->gate_inp), ds, b->xn2, F(w->gate_inp), N, H, E);
+    }
+    tr_rms_bwd(dh, F(g->ffn_norm), dxn2, b->h, b->rs2, F(w->ffn_norm), N, H);
+    /* attention */
+    float *dO = alloc_f(f, (size_t)N * nh * dv), *dq = alloc_f(f, (size_t)N * qd),
+          *dkv = alloc_f(f, (size_t)N * kvd), *dkva = alloc_f(f, (size_t)N * (kvr + dr)),
+          *scratch = alloc_f(f, (size_t)T * T), *dckvn = alloc_f(f, (size_t)N * kvr),
+          *dckv = alloc_f(f, (size_t)N * kvr), *dxn1 = alloc_f(f, (size_t)N * H);
+    if (f->rc) return;
+    tr_mm_bwd(dO, F(g->o), dh, b->o, F(w->o), N, nh * dv, H);
+    tr_attn_dims ad = {.T = T, .nh = nh, .dn = dn, .dr = dr, .dv = dv, .qs = qd, .kvs = kvd,
+                       .kps = kvr + dr, .os = nh * dv, .scale = sk_model_attn_scale(c)};
+    for (int s = 0; s < B; s++) {
+        size_t r0 = (size_t)s * T;
+        tr_attn_bwd(&ad, b->q + r0 * qd, b->kv + r0 * kvd, b->kva + r0 * (kvr + dr) + kvr,
+                    b->p + (size_t)s * nh * T * T, dO + r0 * nh * dv, dq + r0 * qd,
+                    dkv + r0 * kvd, dkva + r0 * (kvr + dr) + kvr, scratch);
+    }
+    for (int r = 0; r < N; r++) {
+        int t = r % T;
+        const float *cs = f->cs + (size_t)t * (dr / 2), *sn = f->sn + (size_t)t * (dr / 2);
+        for (int hh = 0; hh < nh; hh++) tr_rope_apply(dq + (size_t)r * qd + hh * (dn + dr) + dn, dr, cs, sn, -1);
+        tr_rope_apply(dkva + (size_t)r * (kvr + dr) + kvr, dr, cs, sn, -1);
+    }
+    tr_mm_bwd(dckvn, F(g->kv_b), dkv, b->ckvn, F(w->kv_b), N, kvr, kvd);
+    tr_rms_bwd(dckv, F(g->kv_a_norm), dckvn, b->ckv, b->rskv, F(w->kv_a_norm), N, kvr);
+    for (int r = 0; r < N; r++) memcpy(dkva + (size_t)r * (kvr + dr), dckv + (size_t)r * kvr, sizeof(float) * kvr);
+    tr_mm_bwd(dxn1, F(g->kv_a), dkva, b->xn1, F(w->kv_a), N, H, kvr + dr);
+    if (qr > 0) {
+        float *dcqn = alloc_f(f, (size_t)N * qr), *dcq = alloc_f(f, (size_t)N * qr);
+        if (f->rc) return;
+        tr_mm_bwd(dcqn, F(g->q_b), dq, b->cqn, F(w->q_b), N, qr, qd);
+        tr_rms_bwd(dcq, F(g->q_a_norm), dcqn, b->cq, b->rsq, F(w->q_a_norm), N, qr);
+        tr_mm_bwd(dxn1, F(g->q_a), dcq, b->xn1, F(w->q_a), N, H, qr);
+    } else {
+        tr_mm_bwd(dxn1, F(g->q), dq, b->xn1, F(w->q), N, H, qd);
+    }
+    memcpy(dx, dh, sizeof(float) * (size_t)N * H);
+    tr_rms_bwd(dx, F(g->attn_norm), dxn1, b->x, b->rs1, F(w->attn_norm), N, H);
+}
+
+/* ---------------------------------------------------------------- whole model */
+static int check_batch(const sk_tmodel *m, const sk_tbatch *bt, sk_err *e) {
+    if (bt->B <= 0 || bt->S < 2)
+        return sk_err_set(e, SK_ERR_INVALID, "train: a batch needs >= 1 sequence of >= 2 ids (got %d x %d)",
+                          bt->B, bt->S);
+    if (bt->S - 1 <= m->cfg.n_mtp)
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "train: sequences of %d ids are too short for MTP depth %d (need > %d)",
+                          bt->S, m->cfg.n_mtp, m->cfg.n_mtp + 1);
+    for (int i = 0; i < bt->B * bt->S; i++)
+        if (bt->ids[i] < 0 || bt->ids[i] >= m->cfg.n_vocab)
+            return sk_err_set(e, SK_ERR_RANGE, "train: token id %d (sequence %d, position %d) is outside the vocabulary [0, %d)",
+                              bt->ids[i], i / bt->S, i % bt->S, m->cfg.n_vocab);
+    return SK_OK;
+}
+
+/* head + CE on rows hk [N,H] (N = B*Tk rows, row (s,i) targets ids[s][i+off]).
+ * Returns the summed loss; fills dhk (+=) and the head gradient when gscale_per != 0. */
+static double head_ce(fb *f, const sk_tbatch *bt, const float *hk, int Tk, int off, bool grad,
+                      float scale_num, float *dhk, int64_t *count, float *logits_out) {
+    sk_tmodel *m = f->m;
+    int H = m->cfg.n_embd, V = m->cfg.n_vocab, B = bt->B, N = B * Tk;
+    float *lg = alloc_f(f, (size_t)N * V);
+    float *wt = alloc_f(f, (size_t)N);
+    int32_t *tg = alloc_b(f, sizeof(int32_t) * (size_t)N);
+    if (f->rc) return 0;
+    int64_t n = 0;
+    for (int s = 0; s < B; s++)
+        for (int i = 0; i < Tk; i++) {
+            size_t r = (size_t)s * Tk + i;
+            int j = i + off;
+            tg[r] = bt->ids[(size_t)s * bt->S + j];
+            wt[r] = bt->mask ? (bt->mask[(size_t)s * bt->S + j] ? 1.0f : 0.0f) : 1.0f;
+            n += wt[r] != 0.0f;
+        }
+    *count = n;
+    tr_mm_fwd(lg, hk, F(m->w.output), N, H, V, 0);
+    if (logits_out) memcpy(logits_out, lg, sizeof(float) * (size_t)N * V);
+    float gs = n > 0 ? scale_num / (float)n : 0.0f;
+    double sum = tr_ce(lg, tg, wt, N, V, grad ? lg : NULL, gs);
+    if (grad && n > 0) tr_mm_bwd(dhk, F(m->g.output), lg, hk, F(m->w.output), N, H, V);
+    return n > 0 ? sum / (double)n : 0.0;
+}
+
+static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tstats *st,
+               float *logits_out, sk_err *e) {
+    int rc = check_batch(m, bt, e);
+    if (rc) return rc;
+    const sk_model_config *c = &m->cfg;
+    int B = bt->B, T = bt->S - 1, H = c->n_embd, L = c->n_layer, D = c->n_mtp, dr = c->qk_rope_dim;
+    sk_arena arena;
+    sk_arena_init(&arena, (size_t)1 << 20);
+    fb f = {.m = m, .a = &arena, .e = e};
+    sk_tstats S;
+    memset(&S, 0, sizeof S);
+    blk *blks = alloc_b(&f, sizeof(blk) * (size_t)(L + D));
+    float *cs = alloc_f(&f, (size_t)T * (dr / 2)), *sn = alloc_f(&f, (size_t)T * (dr / 2));
+    float *x0 = alloc_f(&f, (size_t)B * T * H);
+    if (f.rc) goto done;
+    tr_rope_tables(c, T, cs, sn);
+    f.cs = cs;
+    f.sn = sn;
+    const float *emb = F(m->w.tok_embd);
+    for (int s = 0; s < B; s++)
+        for (int t = 0; t < T; t++)
+            memcpy(x0 + ((size_t)s * T + t) * H, emb + (size_t)bt->ids[(size_t)s * bt->S + t] * H,
+                   sizeof(float) * H);
+    double bal = 0;
+    const float *x = x0;
+    for (int l = 0; l < L; l++) {
+        block_fwd(&f, &blks[l], l, x, B, T, &bal);
+        if (f.rc) goto done;
+        x = blks[l].out;
+    }
+    int N = B * T;
+    const float *hf = x;
+    float *h0 = alloc_f(&f, (size_t)N * H), *rs0 = alloc_f(&f, (size_t)N);
+    float *dh0 = alloc_f(&f, (size_t)N * H);
+    if (f.rc) goto done;
+    tr_rms_fwd(h0, rs0, hf, F(m->w.output_norm), N, H, c->rms_eps);
+    S.main = head_ce(&f, bt, h0, T, 1, grad, scale, dh0, &S.n_main, logits_out);
+    if (f.rc) goto done;
+    S.loss = S.main;
+    /* MTP */
+    float *hin[SK_TRAIN_MAX_MTP + 1], *hn[SK_TRAIN_MAX_MTP + 1], *en[SK_TRAIN_MAX_MTP + 1],
+        *ek[SK_TRAIN_MAX_MTP + 1], *cat[SK_TRAIN_MAX_MTP + 1], *u[SK_TRAIN_MAX_MTP + 1],
+        *hk[SK_TRAIN_MAX_MTP + 1], *dhk[SK_TRAIN_MAX_MTP + 1], *rse[SK_TRAIN_MAX_MTP + 1],
+        *rsh[SK_TRAIN_MAX_MTP + 1], *rsk[SK_TRAIN_MAX_MTP + 1];
+    hk[0] = h0;
+    dhk[0] = dh0;
+    float lam = D > 0 ? c->mtp_lambda / (float)D : 0.0f;
+    for (int k = 1; k <= D; k++) {
+        int Tk = T - k, Nk = B * Tk, Tp = T - k + 1, lid = L + k - 1;
+        const sk_layer_weights *w = &m->w.layers[lid];
+        hin[k] = alloc_f(&f, (size_t)Nk * H);
+        hn[k] = alloc_f(&f, (size_t)Nk * H);
+        ek[k] = alloc_f(&f, (size_t)Nk * H);
+        en[k] = alloc_f(&f, (size_t)Nk * H);
+        cat[k] = alloc_f(&f, (size_t)Nk * 2 * H);
+        u[k] = alloc_f(&f, (size_t)Nk * H);
+        hk[k] = alloc_f(&f, (size_t)Nk * H);
+        dhk[k] = alloc_f(&f, (size_t)Nk * H);
+        rse[k] = alloc_f(&f, (size_t)Nk);
+        rsh[k] = alloc_f(&f, (size_t)Nk);
+        rsk[k] = alloc_f(&f, (size_t)Nk);
+        if (f.rc) goto done;
+        for (int s = 0; s < B; s++)
+            for (int i = 0; i < Tk; i++) {
+                size_t r = (size_t)s * Tk + i;
+                memcpy(ek[k] + r * H, emb + (size_t)bt->ids[(size_t)s * bt->S + i + k] * H, sizeof(float) * H);
+                memcpy(hin[k] + r * H, hk[k - 1] + ((size_t)s * Tp + i) * H, sizeof(float) * H);
+            }
+        tr_rms_fwd(en[k], rse[k], ek[k], F(w->enorm), Nk, H, c->rms_eps);
+        tr_rms_fwd(hn[k], rsh[k], hin[k], F(w->hnorm), Nk, H, c->rms_eps);
+        for (int r = 0; r < Nk; r++) {
+            memcpy(cat[k] + (size_t)r * 2 * H, en[k] + (size_t)r * H, sizeof(float) * H);
+            memcpy(cat[k] + (size_t)r * 2 * H + H, hn[k] + (size_t)r * H, sizeof(float) * H);
+        }
+        tr_mm_fwd(u[k], cat[k], F(w->eh_proj), Nk, 2 * H, H, 0);
+        block_fwd(&f, &blks[lid], lid, u[k], B, Tk, &bal);
+        if (f.rc) goto done;
+        tr_rms_fwd(hk[k], rsk[k], blks[lid].out, F(w->head_norm), Nk, H, c->rms_eps);
+        int64_t cnt = 0;
+        S.mtp[k - 1] = head_ce(&f, bt, hk[k], Tk, k + 1, grad, scale * lam, dhk[k], &cnt, NULL);
+        if (f.rc) goto done;
+        S.loss += lam * S.mtp[k - 1];
+    }
+    S.bal = bal;
+    S.loss += c->aux_alpha * bal;
+    if (!grad) goto done;
+    /* ---- backward ---- */
+    float balw = c->aux_alpha * scale;
+    for (int k = D; k >= 1; k--) {
+        int Tk = T - k, Nk = B * Tk, Tp = T - k + 1, lid = L + k - 1;
+        const sk_layer_weights *w = &m->w.layers[lid];
+        sk_layer_weights *g = &m->g.layers[lid];
+        float *dbo = alloc_f(&f, (size_t)Nk * H), *du = alloc_f(&f, (size_t)Nk * H),
+              *dcat = alloc_f(&f, (size_t)Nk * 2 * H), *den = alloc_f(&f, (size_t)Nk * H),
+              *dhn = alloc_f(&f, (size_t)Nk * H), *dek = alloc_f(&f, (size_t)Nk * H),
+              *dhin = alloc_f(&f, (size_t)Nk * H);
+        if (f.rc) goto done;
+        tr_rms_bwd(dbo, F(g->head_norm), dhk[k], blks[lid].out, rsk[k], F(w->head_norm), Nk, H);
+        block_bwd(&f, &blks[lid], dbo, du, balw);
+        if (f.rc) goto done;
+        tr_mm_bwd(dcat, F(g->eh_proj), du, cat[k], F(w->eh_proj), Nk, 2 * H, H);
+        for (int r = 0; r < Nk; r++) {
+            memcpy(den + (size_t)r * H, dcat + (size_t)r * 2 * H, sizeof(float) * H);
+            memcpy(dhn + (size_t)r * H, dcat + (size_t)r * 2 * H + H, sizeof(float) * H);
+        }
+        tr_rms_bwd(dek, F(g->enorm), den, ek[k], rse[k], F(w->enorm), Nk, H);
+        tr_rms_bwd(dhin, F(g->hnorm), dhn, hin[k], rsh[k], F(w->hnorm), Nk, H);
+        float *gemb = F(m->g.tok_embd);
+        for (int s = 0; s < B; s++)
+            for (int i = 0; i < Tk; i++) {
+                size_t r = (size_t)s * Tk + i;
+                float *ge = gemb + (size_t)bt->ids[(size_t)s * bt->S + i + k] * H;
+                float *dp = dhk[k - 1] + ((size_t)s * Tp + i) * H;
+                for (int j = 0; j < H; j++) {
+                    ge[j] += dek[r * H + j];
+                    dp[j] += dhin[r * H + j];
+                }
+            }
+    }
+    float *dx = alloc_f(&f, (size_t)N * H), *dx2 = alloc_f(&f, (size_t)N * H);
+    if (f.rc) goto done;
+    tr_rms_bwd(dx, F(m->g.output_norm), dh0, hf, rs0, F(m->w.output_norm), N, H);
+    for (int l = L - 1; l >= 0; l--) {
+        block_bwd(&f, &blks[l], dx, dx2, balw);
+        if (f.rc) goto done;
+        float *t = dx;
+        dx = dx2;
+        dx2 = t;
+    }
+    float *gemb = F(m->g.tok_embd);
+    for (int s = 0; s < B; s++)
+        for (int t = 0; t < T; t++) {
+            float *ge = gemb + (size_t)bt->ids[(size_t)s * bt->S + t] * H;
+            const float *d = dx + ((size_t)s * T + t) * H;
+            for (int j = 0; j < H; j++) ge[j] += d[j];
+        }
+done:
+    rc = f.rc;
+    sk_arena_free(&arena);
+    if (!rc && st) *st = S;
+    return rc;
+}
+
+int sk_tmodel_grad(sk_tmodel *m, const sk_tbatch *b, float scale, sk_tstats *st, sk_err *e) {
+    return run(m, b, true, scale, st, NULL, e);
+}
+
+int sk_tmodel_loss(sk_tmodel *m, const sk_tbatch *b, sk_tstats *st, float *logits, sk_err *e) {
+    return run(m, b, false, 1.0f, st, logits, e);
+}

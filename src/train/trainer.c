@@ -1,0 +1,487 @@
+/* trainer.c — the `seek train` loop: data order, gradient accumulation, AdamW, bias update,
+ * metrics (JSON lines), progress line, atomic checkpoints and bit-exact resume.
+ *
+ * Checkpoint DIR/ckpt.bin (little-endian, written to ckpt.bin.tmp, fsync'd, renamed):
+ *   "SKCKPT01", u64 header words (see ck_hdr), f32 params[n], f32 adam_m[n], f32 adam_v[n],
+ *   u64 FNV-1a-64 of everything before it.
+ * The data position is derived from the step (step s uses lines s*B .. s*B+B-1 modulo the
+ * number of lines) and stored for checking; the RNG state (xoshiro seed words) is stored so
+ * that future stochastic parts (dropout, shuffling) resume identically — the current loop
+ * draws no random numbers after init. */
+#include "sk_json.h"
+#include "train_internal.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void sk_trainer_opts_defaults(sk_trainer_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->steps = 100;
+    o->batch = 8;
+    o->accum = 1;
+    o->seed = 1234;
+    o->init_std = 0;
+    sk_adamw_defaults(&o->opt);
+    o->ckpt_every = 0;
+}
+
+void sk_train_set_threads(int n) {
+    if (n > 0) openblas_set_num_threads(n);
+}
+
+double sk_train_measure_peak(void) {
+    int n = 384;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
+          *c = malloc(sizeof(float) * n * n);
+    if (!a || !b || !c) {
+        free(a); free(b); free(c);
+        return 0;
+    }
+    for (int i = 0; i < n * n; i++) {
+        a[i] = (float)(i % 7) * 0.1f;
+        b[i] = (float)(i % 5) * 0.1f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        double t0 = sk_time_sec();
+        int reps = 4;
+        for (int k = 0; k < reps; k++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        double dt = sk_time_sec() - t0;
+        double fl = 2.0 * n * n * (double)n * reps / (dt > 0 ? dt : 1e-9);
+        if (fl > best) best = fl;
+    }
+    free(a); free(b); free(c);
+    return best;
+}
+
+/* FLOPs of forward+backward per trained token (6 x active matmul parameters + attention). */
+static double flops_per_token(const sk_tmodel *m, int T) {
+    const sk_model_config *c = &m->cfg;
+    double act = 0;
+    for (int i = 0; i < m->n_tp; i++) {
+        const sk_tparam *p = &m->tp[i];
+        if (p->n_dims != 2 || p->buffer || !strcmp(p->name, "model.embed_tokens.weight")) continue;
+        if (strstr(p->name, ".experts.")) continue;
+        act += (double)p->n;
+    }
+    int n_moe = 0;
+    for (int l = 0; l < c->n_layer + c->n_mtp; l++) n_moe += sk_model_is_moe_layer(c, l);
+    act += (double)n_moe * c->n_active * 3.0 * c->moe_ff * c->n_embd;
+    act += (double)c->n_mtp * c->n_vocab * c->n_embd; /* the shared head runs once per depth */
+    double attn = (double)(c->n_layer + c->n_mtp) * c->n_head *
+                  (double)(c->qk_nope_dim + c->qk_rope_dim + c->v_head_dim) * T; /* causal: T/2 x 2 */
+    return 6.0 * act + 6.0 * attn;
+}
+
+/* ---- checkpoint ---- */
+typedef struct ck_hdr {
+    uint64_t version, step, n_floats, n_tp, layout_hash, batch, n_lines, seq_len, data_pos,
+        metrics_bytes, seed, rng[4], accum;
+} ck_hdr;
+_Static_assert(sizeof(ck_hdr) == 128, "ck_hdr layout (tests rely on the 128-byte header)");
+
+/* Checksum: 64-bit words mixed multiplicatively (tail bytes one by one). Save and load hash
+ * the same pieces (magic, header, params, moments), so piece tails line up. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const uint8_t *b = p;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h ^= w;
+        h *= 0x9E3779B97F4A7C15ull;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint64_t layout_hash(const sk_tmodel *m) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int i = 0; i < m->n_tp; i++) {
+        h = fnv(h, m->tp[i].name, strlen(m->tp[i].name) + 1);
+        h = fnv(h, m->tp[i].shape, sizeof m->tp[i].shape);
+        h = fnv(h, &m->tp[i].off, sizeof m->tp[i].off);
+    }
+    return h;
+}
+
+static int write_all(int fd, const void *p, size_t n, uint64_t *h, const char *path, sk_err *e) {
+    const uint8_t *b = p;
+    *h = fnv(*h, p, n);
+    while (n > 0) {
+        ssize_t w = write(fd, b, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return sk_err_set(e, SK_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+    return SK_OK;
+}
+
+static int ckpt_save(const char *dir, const sk_tmodel *m, const float *mv, const ck_hdr *hd,
+                     sk_err *e) {
+    char *path = sk_path_join(dir, "ckpt.bin", e);
+    if (!path) return SK_ERR_NOMEM;
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 5);
+    if (!tmp) {
+        free(path);
+        return sk_err_set(e, SK_ERR_NOMEM, "out of memory");
+    }
+    memcpy(tmp, path, pl);
+    memcpy(tmp + pl, ".tmp", 5);
+    int rc = SK_OK;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        rc = sk_err_set(e, SK_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        goto done;
+    }
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t nb = m->n_floats * sizeof(float);
+    if ((rc = write_all(fd, "SKCKPT01", 8, &h, tmp, e)) || (rc = write_all(fd, hd, sizeof *hd, &h, tmp, e)) ||
+        (rc = write_all(fd, m->params, nb, &h, tmp, e)) || (rc = write_all(fd, mv, 2 * nb, &h, tmp, e))) {
+        close(fd);
+        goto done;
+    }
+    uint64_t hh = h, dummy = 0;
+    if ((rc = write_all(fd, &hh, 8, &dummy, tmp, e))) {
+        close(fd);
+        goto done;
+    }
+    if (fsync(fd) != 0) {
+        rc = sk_err_set(e, SK_ERR_IO, "%s: fsync failed: %s", tmp, strerror(errno));
+        close(fd);
+        goto done;
+    }
+    if (close(fd) != 0) {
+        rc = sk_err_set(e, SK_ERR_IO, "%s: close failed: %s", tmp, strerror(errno));
+        goto done;
+    }
+    if (rename(tmp, path) != 0) {
+        rc = sk_err_set(e, SK_ERR_IO, "rename %s -> %s failed: %s", tmp, path, strerror(errno));
+        goto done;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+done:
+    free(path);
+    free(tmp);
+    return rc;
+}
+
+static int ckpt_load(const char *dir, sk_tmodel *m, float *mv, ck_hdr *hd, sk_err *e) {
+    char *path = sk_path_join(dir, "ckpt.bin", e);
+    if (!path) return SK_ERR_NOMEM;
+    sk_mmap mp = {0};
+    int rc = sk_mmap_open(&mp, path, e);
+    if (rc) {
+        sk_err_prefix(e, "--resume");
+        free(path);
+        return rc;
+    }
+    size_t nb = m->n_floats * sizeof(float);
+    uint64_t want = 8 + sizeof *hd + 3 * (uint64_t)nb + 8;
+    if (mp.size < 8 + sizeof *hd || memcmp(mp.data, "SKCKPT01", 8) != 0) {
+        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: not a Seek checkpoint (bad magic)", path);
+        goto done;
+    }
+    memcpy(hd, mp.data + 8, sizeof *hd);
+    if (hd->version != 1) {
+        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: checkpoint version %llu is not supported", path,
+                        (unsigned long long)hd->version);
+        goto done;
+    }
+    if (hd->n_floats != m->n_floats || hd->n_tp != (uint64_t)m->n_tp || hd->layout_hash != layout_hash(m)) {
+        rc = sk_err_set(e, SK_ERR_FORMAT,
+                        "%s: the checkpoint was written for a different model (parameter layout "
+                        "differs from the config)", path);
+        goto done;
+    }
+    if (mp.size != want) {
+        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: size %llu, expected %llu (truncated?)", path,
+                        (unsigned long long)mp.size, (unsigned long long)want);
+        goto done;
+    }
+    uint64_t h = fnv(0xcbf29ce484222325ull, mp.data, 8), stored;
+    h = fnv(h, mp.data + 8, sizeof *hd);
+    h = fnv(h, mp.data + 8 + sizeof *hd, nb);
+    h = fnv(h, mp.data + 8 + sizeof *hd + nb, 2 * nb);
+    memcpy(&stored, mp.data + want - 8, 8);
+    if (h != stored) {
+        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: checksum mismatch (corrupt checkpoint)", path);
+        goto done;
+    }
+    memcpy(m->params, mp.data + 8 + sizeof *hd, nb);
+    memcpy(mv, mp.data + 8 + sizeof *hd + nb, 2 * nb);
+done:
+    sk_mmap_close(&mp);
+    free(path);
+    return rc;
+}
+
+static int copy_file(const char *src, const char *dst, sk_err *e) {
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = sk_read_file(src, (uint64_t)1 << 24, &buf, &len, e);
+    if (rc) return rc;
+    rc = sk_write_file_atomic(dst, buf, len, e);
+    free(buf);
+    return rc;
+}
+
+static double init_std_from_json(const char *path) {
+    json_t *root = NULL;
+    double v = 0.02;
+    if (path && sk_json_load_file(path, (uint64_t)1 << 24, &root, NULL) == SK_OK) {
+        double x;
+        bool found = false;
+        if (sk_json_get_num(root, "initializer_range", &x, &found, path, NULL) == SK_OK && found && x > 0)
+            v = x;
+        json_decref(root);
+    }
+    return v;
+}
+
+int sk_train_check_config_json(const char *path, const sk_model_config *cfg, sk_err *e) {
+    if (cfg->n_mtp <= 0) return SK_OK;
+    json_t *root = NULL;
+    int rc = sk_json_load_file(path, (uint64_t)1 << 24, &root, e);
+    if (rc) return rc;
+    double x = 0;
+    bool found = false;
+    rc = sk_json_get_num(root, "mtp_loss_scaling_factor", &x, &found, path, e);
+    json_decref(root);
+    if (rc) return rc;
+    if (!found)
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "%s: num_nextn_predict_layers is %d but mtp_loss_scaling_factor (the MTP "
+                          "loss weight lambda) is missing", path, cfg->n_mtp);
+    return SK_OK;
+}
+
+static void fmt_hms(char *b, size_t n, double s) {
+    if (!(s >= 0) || s > 1e7) s = 0;
+    int t = (int)(s + 0.5);
+    if (t >= 3600)
+        snprintf(b, n, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(b, n, "%02d:%02d", t / 60, t % 60);
+}
+
+int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const sk_trainer_opts *o,
+                 sk_err *e) {
+    int rc;
+    sk_tmodel *m = NULL;
+    sk_tokfile data = {0};
+    float *mv = NULL;
+    FILE *mf = NULL;
+    char *mpath = NULL, *fpath = NULL, *cpath = NULL;
+    int32_t *ids = NULL;
+    if (o->batch <= 0 || o->accum <= 0 || o->batch % o->accum != 0)
+        return sk_err_set(e, SK_ERR_INVALID, "--batch %d must be a positive multiple of --accum %d",
+                          o->batch, o->accum);
+    if (o->steps <= 0) return sk_err_set(e, SK_ERR_INVALID, "--steps must be positive");
+    if ((rc = sk_tokfile_read(o->data_path, cfg->n_vocab, &data, e))) return rc;
+    if (data.S - 1 <= cfg->n_mtp) {
+        rc = sk_err_set(e, SK_ERR_INVALID, "%s: lines of %d ids are too short for MTP depth %d",
+                        o->data_path, data.S, cfg->n_mtp);
+        goto done;
+    }
+    if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST) {
+        rc = sk_err_set(e, SK_ERR_IO, "%s: cannot create directory: %s", o->out_dir, strerror(errno));
+        goto done;
+    }
+    if ((rc = sk_tmodel_new(cfg, &m, e))) goto done;
+    mv = calloc(2 * m->n_floats + 1, sizeof(float));
+    if (!mv) {
+        rc = sk_err_set(e, SK_ERR_NOMEM, "train: out of memory (Adam moments)");
+        goto done;
+    }
+    ck_hdr hd;
+    memset(&hd, 0, sizeof hd);
+    int64_t step0 = 0;
+    mpath = sk_path_join(o->out_dir, "metrics.jsonl", e);
+    if (!mpath) {
+        rc = SK_ERR_NOMEM;
+        goto done;
+    }
+    if (o->resume) {
+        if ((rc = ckpt_load(o->out_dir, m, mv, &hd, e))) goto done;
+        if (hd.batch != (uint64_t)o->batch || hd.n_lines != (uint64_t)data.n_lines ||
+            hd.seq_len != (uint64_t)data.S || hd.accum != (uint64_t)o->accum) {
+            rc = sk_err_set(e, SK_ERR_INVALID,
+                            "--resume: the checkpoint used --batch %llu --accum %llu on %llu lines of "
+                            "%llu ids; now --batch %d --accum %d on %d lines of %d ids",
+                            (unsigned long long)hd.batch, (unsigned long long)hd.accum,
+                            (unsigned long long)hd.n_lines, (unsigned long long)hd.seq_len, o->batch,
+                            o->accum, data.n_lines, data.S);
+            goto done;
+        }
+        step0 = (int64_t)hd.step;
+        /* drop metric lines written after the checkpoint */
+        if (truncate(mpath, (off_t)hd.metrics_bytes) != 0 && errno != ENOENT) {
+            rc = sk_err_set(e, SK_ERR_IO, "%s: cannot truncate: %s", mpath, strerror(errno));
+            goto done;
+        }
+        mf = fopen(mpath, "a");
+    } else {
+        if (o->init_weights) {
+            if ((rc = sk_tmodel_load(m, o->init_weights, e))) goto done;
+        } else {
+            float sd = o->init_std > 0 ? o->init_std : (float)init_std_from_json(config_json_path);
+            sk_tmodel_init(m, o->seed, sd);
+        }
+        hd.seed = o->seed;
+        uint64_t s = o->seed;
+        for (int i = 0; i < 4; i++) hd.rng[i] = (s = s * 6364136223846793005ull + 1442695040888963407ull);
+        mf = fopen(mpath, "w");
+    }
+    if (!mf) {
+        rc = sk_err_set(e, SK_ERR_IO, "%s: cannot open: %s", mpath, strerror(errno));
+        goto done;
+    }
+    hd.version = 1;
+    hd.n_floats = m->n_floats;
+    hd.n_tp = (uint64_t)m->n_tp;
+    hd.layout_hash = layout_hash(m);
+    hd.batch = (uint64_t)o->batch;
+    hd.accum = (uint64_t)o->accum;
+    hd.n_lines = (uint64_t)data.n_lines;
+    hd.seq_len = (uint64_t)data.S;
+    sk_adamw_cfg opt = o->opt;
+    if (opt.total <= 0) opt.total = (int)o->steps;
+    int mb = o->batch / o->accum, S = data.S, T = S - 1;
+    ids = malloc(sizeof(int32_t) * (size_t)mb * S);
+    if (!ids) {
+        rc = sk_err_set(e, SK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    double peak = sk_train_measure_peak();
+    double fpt = flops_per_token(m, T);
+    double t_start = sk_time_sec(), t_draw = 0;
+    bool tty = isatty(2);
+    int64_t end = o->steps;
+    if (o->stop_after > 0 && o->stop_after < end) end = o->stop_after;
+    int E = cfg->n_routed;
+    for (int64_t s = step0; s < end; s++) {
+        double t0 = sk_time_sec();
+        sk_tmodel_zero_grad(m);
+        sk_tmodel_reset_load(m);
+        sk_tstats acc;
+        memset(&acc, 0, sizeof acc);
+        int64_t ntok = 0;
+        for (int a = 0; a < o->accum; a++) {
+            for (int i = 0; i < mb; i++) {
+                uint64_t line = ((uint64_t)s * (uint64_t)o->batch + (uint64_t)a * mb + (uint64_t)i) %
+                                (uint64_t)data.n_lines;
+                memcpy(ids + (size_t)i * S, data.ids + line * (uint64_t)S, sizeof(int32_t) * S);
+            }
+            sk_tbatch bt = {.B = mb, .S = S, .ids = ids, .mask = NULL};
+            sk_tstats st;
+            if ((rc = sk_tmodel_grad(m, &bt, 1.0f / (float)o->accum, &st, e))) {
+                sk_err_prefix(e, "step %lld", (long long)s);
+                goto done;
+            }
+            acc.loss += st.loss / o->accum;
+            acc.main += st.main / o->accum;
+            acc.bal += st.bal / o->accum;
+            for (int k = 0; k < cfg->n_mtp; k++) acc.mtp[k] += st.mtp[k] / o->accum;
+            ntok += (int64_t)mb * T;
+        }
+        if (!isfinite(acc.loss)) {
+            rc = sk_err_set(e, SK_ERR_RANGE, "step %lld: loss is %f (diverged); lower --lr", (long long)s, acc.loss);
+            goto done;
+        }
+        float lr = sk_lr_at(&opt, s);
+        double gnorm = sk_adamw_step(m, &opt, mv, s);
+        /* expert load of this step, before the bias moves */
+        double lmax_mean = 0;
+        int n_moe = 0;
+        for (int l = 0; E > 0 && l < cfg->n_layer + cfg->n_mtp; l++) {
+            if (!sk_model_is_moe_layer(cfg, l)) continue;
+            double mx = 0, sum = 0;
+            for (int i = 0; i < E; i++) {
+                sum += m->load[(size_t)l * E + i];
+                if (m->load[(size_t)l * E + i] > mx) mx = m->load[(size_t)l * E + i];
+            }
+            if (sum > 0) lmax_mean += mx / (sum / E);
+            n_moe++;
+        }
+        if (n_moe) lmax_mean /= n_moe;
+        sk_tmodel_bias_update(m, opt.bias_gamma);
+        double dt = sk_time_sec() - t0;
+        double tps = dt > 0 ? (double)ntok / dt : 0;
+        double mfu = peak > 0 ? tps * fpt / peak : 0;
+        fprintf(mf, "{\"step\":%lld,\"loss\":%.7g,\"main\":%.7g,\"mtp\":[", (long long)s + 1, acc.loss, acc.main);
+        for (int k = 0; k < cfg->n_mtp; k++) fprintf(mf, "%s%.7g", k ? "," : "", acc.mtp[k]);
+        fprintf(mf, "],\"balance\":%.7g,\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,\"tok_per_s\":%.1f,"
+                    "\"mfu\":%.5f,\"load_max_over_mean\":%.4f,\"seconds\":%.4f}\n",
+                acc.bal, lr, gnorm, (long long)ntok, tps, mfu, lmax_mean, dt);
+        fflush(mf);
+        if (!o->quiet) {
+            double now = sk_time_sec(), el = now - t_start;
+            double eta = (s + 1 > step0) ? el / (double)(s + 1 - step0) * (double)(end - s - 1) : 0;
+            double avg_tps = el > 0 ? (double)(s + 1 - step0) * (double)ntok / el : 0;
+            bool last_step = s + 1 == end;
+            int every = (int)((end - step0) / 10 > 0 ? (end - step0) / 10 : 1);
+            bool show = tty ? (now - t_draw >= 0.1 || last_step) : ((s + 1 - step0) % every == 0 || last_step);
+            if (show) {
+                char etab[32];
+                fmt_hms(etab, sizeof etab, eta);
+                fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  MFU %.2f%%  "
+                                "load max/mean %.2f  ETA %s%s",
+                        tty ? "\r" : "", (long long)s + 1, (long long)o->steps, acc.loss, lr, gnorm,
+                        avg_tps, peak > 0 ? 100 * avg_tps * fpt / peak : 0.0, lmax_mean, etab,
+                        tty ? (last_step ? "\n" : "   ") : "\n");
+                t_draw = now;
+            }
+        }
+        bool last = s + 1 == end;
+        if (last || (o->ckpt_every > 0 && (s + 1) % o->ckpt_every == 0)) {
+            hd.step = (uint64_t)(s + 1);
+            hd.data_pos = (uint64_t)((s + 1) * (int64_t)o->batch % data.n_lines);
+            long pos = ftell(mf);
+            hd.metrics_bytes = pos > 0 ? (uint64_t)pos : 0;
+            if ((rc = ckpt_save(o->out_dir, m, mv, &hd, e))) goto done;
+        }
+    }
+    if (end == o->steps) {
+        fpath = sk_path_join(o->out_dir, "model.safetensors", e);
+        cpath = sk_path_join(o->out_dir, "config.json", e);
+        if (!fpath || !cpath) {
+            rc = SK_ERR_NOMEM;
+            goto done;
+        }
+        if ((rc = sk_tmodel_save(m, fpath, e))) goto done;
+        if (config_json_path && (rc = copy_file(config_json_path, cpath, e))) goto done;
+    }
+    rc = SK_OK;
+done:
+    if (mf) fclose(mf);
+    free(mpath);
+    free(fpath);
+    free(cpath);
+    free(ids);
+    free(mv);
+    sk_tmodel_free(m);
+    sk_tokfile_free(&data);
+    return rc;
+}

@@ -1,0 +1,76 @@
+/* test_bench — the model benchmark (src/cli/bench_model.c): the weight bytes per generated
+ * token against a count made from the GGUF tensor table, and a short run of the benchmark. */
+#include "bench_model.h"
+#include "sk_gguf.h"
+#include "sk_test.h"
+
+#define GOLDEN SEEK_TEST_DATA "/golden/"
+
+/* Expected bytes from the raw tensor table: everything, minus the embedding table plus one
+ * row, minus the unused share of the stacked experts, minus attn_kv_b where attn_k_b/v_b exist. */
+static uint64_t expected_bytes(const char *path, int n_active) {
+    sk_err e = {0};
+    sk_gguf *g = NULL;
+    CHECK_OK(sk_gguf_open(path, &g, &e), &e);
+    if (!g) return 0;
+    uint64_t total = 0;
+    for (int64_t i = 0; i < sk_gguf_n_tensors(g); i++) {
+        const sk_gguf_tensor_info *t = sk_gguf_tensor(g, i);
+        uint64_t b = t->nbytes;
+        if (!strcmp(t->name, "token_embd.weight")) b = t->nbytes / (uint64_t)t->ne[1];
+        if (strstr(t->name, "_exps.weight")) b = t->nbytes / (uint64_t)t->ne[2] * (uint64_t)n_active;
+        if (strstr(t->name, "attn_kv_b")) {
+            char kb[96];
+            snprintf(kb, sizeof kb, "%.*sattn_k_b.weight", (int)(strstr(t->name, "attn_kv_b") - t->name),
+                     t->name);
+            if (sk_gguf_find_tensor(g, kb) >= 0) b = 0;
+        }
+        total += b;
+    }
+    /* tied embeddings: the head reads the whole table */
+    int64_t te = sk_gguf_find_tensor(g, "token_embd.weight");
+    if (sk_gguf_find_tensor(g, "output.weight") < 0 && te >= 0) total += sk_gguf_tensor(g, te)->nbytes;
+    sk_gguf_close(g);
+    return total;
+}
+
+static void check_bytes(const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, GOLDEN "%s/model.gguf", name);
+    sk_err e = {0};
+    sk_model *m = NULL;
+    sk_model_opts mo;
+    sk_model_opts_init(&mo);
+    mo.n_threads = 1;
+    CHECK_OK(sk_model_open(path, &mo, &m, &e), &e);
+    if (!m) return;
+    const sk_model_config *c = sk_model_get_config(m);
+    uint64_t got = sk_bench_bytes_per_token(sk_model_get_weights(m));
+    uint64_t want = expected_bytes(path, c->n_active);
+    CHECK_MSG(got == want, "%s: %llu bytes per token, expected %llu", name, (unsigned long long)got,
+              (unsigned long long)want);
+    sk_model_close(m);
+}
+
+static void test_bytes_per_token(void) {
+    check_bytes("qwen2-tiny");
+    check_bytes("llama3-tiny");
+    check_bytes("ds3-tiny");
+    check_bytes("ds2-lite-tiny");
+}
+
+static void test_bench_runs(void) {
+    char *argv[] = {"bench", "-m", GOLDEN "ds3-tiny/model-q8_0.gguf", "-p", "16", "-n", "8",
+                    "-t", "2", "--bw-mib", "64", NULL};
+    CHECK(sk_bench_model(11, argv) == 0);
+    char *bad[] = {"bench", "-m", GOLDEN "ds3-tiny/model.gguf", "-p", "zero", NULL};
+    CHECK(sk_bench_model(5, bad) == 2);
+    char *missing[] = {"bench", "-m", "/nonexistent.gguf", NULL};
+    CHECK(sk_bench_model(3, missing) == 1);
+}
+
+int main(void) {
+    RUN(test_bytes_per_token);
+    RUN(test_bench_runs);
+    return sk_test_report("bench");
+}

@@ -1,0 +1,631 @@
+/* test_kernels.c — matvec/matmul kernels of every weight type, at every SIMD level this CPU
+ * supports, against (a) an independent double-precision reference built from a dequantizer
+ * written here from the spec (§4 decode loops) and (b) the scalar reference; plus the
+ * activation quantizers, threading, tiling and argument errors. Levels the CPU lacks are
+ * skipped (SKIP), so the same binary checks AVX-512 on a machine that has it. */
+#include "sk_kernels.h"
+#include "sk_test.h"
+
+#include "kernels_internal.h" /* slots and per-level tables (src/kernels) */
+
+#include <stdint.h>
+
+/* ---- deterministic random numbers ---- */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd32(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+static float rndf(float lo, float hi) { /* uniform */
+    return lo + (hi - lo) * (float)(rnd32() & 0xFFFFFF) / 16777216.0f;
+}
+
+/* ---- independent dequantizer (spec §4 loops, decode order) ---- */
+static float h2f(sk_fp16 h) { return sk_fp16_to_f32(h); }
+
+static void ref_dequant_row(int type, const void *src, float *y, int64_t n) {
+    switch (type) {
+    case SK_TYPE_F32: memcpy(y, src, (size_t)n * 4); return;
+    case SK_TYPE_F16:
+        for (int64_t i = 0; i < n; i++) y[i] = h2f(((const sk_fp16 *)src)[i]);
+        return;
+    case SK_TYPE_BF16:
+        for (int64_t i = 0; i < n; i++) y[i] = sk_bf16_to_f32(((const sk_bf16 *)src)[i]);
+        return;
+    case SK_TYPE_F8_E4M3:
+        for (int64_t i = 0; i < n; i++) y[i] = sk_fp8_e4m3_to_f32(((const uint8_t *)src)[i]);
+        return;
+    }
+    for (int64_t ib = 0; ib < n / 32 && (type == SK_TYPE_Q8_0 || type == SK_TYPE_Q4_0 ||
+                                         type == SK_TYPE_Q4_1 || type == SK_TYPE_Q5_0 ||
+                                         type == SK_TYPE_Q5_1 || type == SK_TYPE_IQ4_NL);
+         ib++) {
+        float *o = y + 32 * ib;
+        if (type == SK_TYPE_Q8_0) {
+            const sk_block_q8_0 *b = (const sk_block_q8_0 *)src + ib;
+            for (int j = 0; j < 32; j++) o[j] = h2f(b->d) * b->qs[j];
+        } else if (type == SK_TYPE_Q4_0) {
+            const sk_block_q4_0 *b = (const sk_block_q4_0 *)src + ib;
+            for (int j = 0; j < 16; j++) {
+                o[j] = h2f(b->d) * ((b->qs[j] & 0xF) - 8);
+                o[j + 16] = h2f(b->d) * ((b->qs[j] >> 4) - 8);
+            }
+        } else if (type == SK_TYPE_Q4_1) {
+            const sk_block_q4_1 *b = (const sk_block_q4_1 *)src + ib;
+            for (int j = 0; j < 16; j++) {
+                o[j] = h2f(b->d) * (b->qs[j] & 0xF) + h2f(b->m);
+                o[j + 16] = h2f(b->d) * (b->qs[j] >> 4) + h2f(b->m);
+            }
+        } else if (type == SK_TYPE_Q5_0 || type == SK_TYPE_Q5_1) {
+            const uint8_t *qh, *qs;
+            float d, m = 0;
+            int off = 16;
+            if (type == SK_TYPE_Q5_0) {
+                const sk_block_q5_0 *b = (const sk_block_q5_0 *)src + ib;
+                qh = b->qh, qs = b->qs, d = h2f(b->d);
+            } else {
+                const sk_block_q5_1 *b = (const sk_block_q5_1 *)src + ib;
+                qh = b->qh, qs = b->qs, d = h2f(b->d), m = h2f(b->m), off = 0;
+            }
+            uint32_t h = qh[0] | qh[1] << 8 | qh[2] << 16 | (uint32_t)qh[3] << 24;
+            for (int j = 0; j < 16; j++) {
+                int lo = (qs[j] & 0xF) | (((h >> j) & 1) << 4);
+                int hi = (qs[j] >> 4) | (((h >> (j + 16)) & 1) << 4);
+                o[j] = d * (lo - off) + m;
+                o[j + 16] = d * (hi - off) + m;
+            }
+        } else {
+            const sk_block_iq4_nl *b = (const sk_block_iq4_nl *)src + ib;
+            for (int j = 0; j < 16; j++) {
+                o[j] = h2f(b->d) * sk_iq4nl_values[b->qs[j] & 0xF];
+                o[j + 16] = h2f(b->d) * sk_iq4nl_values[b->qs[j] >> 4];
+            }
+        }
+    }
+    for (int64_t ib = 0; ib < n / 256; ib++) {
+        float *o = y + 256 * ib;
+        if (type == SK_TYPE_Q2_K) {
+            const sk_block_q2_K *b = (const sk_block_q2_K *)src + ib;
+            float d = h2f(b->d), dm = h2f(b->dmin);
+            int is = 0;
+            for (int half = 0; half < 2; half++) {
+                const uint8_t *q = b->qs + 32 * half;
+                for (int j = 0; j < 4; j++) {
+                    uint8_t sc = b->scales[is++];
+                    for (int l = 0; l < 16; l++) *o++ = d * (sc & 0xF) * ((q[l] >> (2 * j)) & 3) - dm * (sc >> 4);
+                    sc = b->scales[is++];
+                    for (int l = 0; l < 16; l++) *o++ = d * (sc & 0xF) * ((q[l + 16] >> (2 * j)) & 3) - dm * (sc >> 4);
+                }
+            }
+        } else if (type == SK_TYPE_Q3_K) {
+            const sk_block_q3_K *b = (const sk_block_q3_K *)src + ib;
+            int sc[16];
+            for (int i = 0; i < 16; i++) {
+                int low4 = i < 8 ? (b->scales[i] & 0xF) : (b->scales[i - 8] >> 4);
+                int high2 = (b->scales[8 + i % 4] >> (2 * (i / 4))) & 3;
+                sc[i] = (low4 | high2 << 4) - 32;
+            }
+            float d = h2f(b->d);
+            int is = 0, bit = 1;
+            for (int half = 0; half < 2; half++) {
+                const uint8_t *q = b->qs + 32 * half;
+                for (int j = 0; j < 4; j++) {
+                    for (int l = 0; l < 16; l++)
+                        *o++ = d * sc[is] * (((q[l] >> (2 * j)) & 3) - ((b->hmask[l] & bit) ? 0 : 4));
+                    for (int l = 0; l < 16; l++)
+                        *o++ = d * sc[is + 1] * (((q[l + 16] >> (2 * j)) & 3) - ((b->hmask[l + 16] & bit) ? 0 : 4));
+                    is += 2;
+                    bit <<= 1;
+                }
+            }
+        } else if (type == SK_TYPE_Q4_K || type == SK_TYPE_Q5_K) {
+            const uint8_t *scales, *qs, *qh = NULL;
+            float d, dm;
+            if (type == SK_TYPE_Q4_K) {
+                const sk_block_q4_K *b = (const sk_block_q4_K *)src + ib;
+                scales = b->scales, qs = b->qs, d = h2f(b->d), dm = h2f(b->dmin);
+            } else {
+                const sk_block_q5_K *b = (const sk_block_q5_K *)src + ib;
+                scales = b->scales, qs = b->qs, qh = b->qh, d = h2f(b->d), dm = h2f(b->dmin);
+            }
+            for (int p = 0; p < 4; p++) {
+                int sc[2], mn[2];
+                for (int t = 0; t < 2; t++) {
+                    int j = 2 * p + t;
+                    if (j < 4) {
+                        sc[t] = scales[j] & 63;
+                        mn[t] = scales[j + 4] & 63;
+                    } else {
+                        sc[t] = (scales[j + 4] & 0xF) | ((scales[j - 4] >> 6) << 4);
+                        mn[t] = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
+                    }
+                }
+                const uint8_t *q = qs + 32 * p;
+                for (int l = 0; l < 32; l++)
+                    *o++ = d * sc[0] * ((q[l] & 0xF) + (qh && (qh[l] & (1 << (2 * p))) ? 16 : 0)) - dm * mn[0];
+                for (int l = 0; l < 32; l++)
+                    *o++ = d * sc[1] * ((q[l] >> 4) + (qh && (qh[l] & (2 << (2 * p))) ? 16 : 0)) - dm * mn[1];
+            }
+        } else if (type == SK_TYPE_Q6_K) {
+            const sk_block_q6_K *b = (const sk_block_q6_K *)src + ib;
+            float d = h2f(b->d);
+            for (int half = 0; half < 2; half++) {
+                const uint8_t *ql = b->ql + 64 * half, *qh = b->qh + 32 * half;
+                const int8_t *sc = b->scales + 8 * half;
+                float *yy = o + 128 * half;
+                for (int l = 0; l < 32; l++) {
+                    int is = l / 16;
+                    yy[l] = d * sc[is] * (((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+                    yy[l + 32] = d * sc[is + 2] * (((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                    yy[l + 64] = d * sc[is + 4] * (((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                    yy[l + 96] = d * sc[is + 6] * (((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+                }
+            }
+        } else if (type == SK_TYPE_IQ4_XS) {
+            const sk_block_iq4_xs *b = (const sk_block_iq4_xs *)src + ib;
+            for (int s = 0; s < 8; s++) {
+                int ls = ((b->scales_l[s / 2] >> (4 * (s % 2))) & 0xF) | (((b->scales_h >> (2 * s)) & 3) << 4);
+                float dl = h2f(b->d) * (ls - 32);
+                const uint8_t *q = b->qs + 16 * s;
+                for (int j = 0; j < 16; j++) {
+                    o[32 * s + j] = dl * sk_iq4nl_values[q[j] & 0xF];
+                    o[32 * s + 16 + j] = dl * sk_iq4nl_values[q[j] >> 4];
+                }
+            }
+        }
+    }
+}
+
+/* The activation the kernel sees, dequantized (the exact values the integer dot uses). */
+static void act_dequant(sk_act a, const void *src, float *y, int64_t n) {
+    if (a == SK_ACT_F32) {
+        memcpy(y, src, (size_t)n * 4);
+    } else if (a == SK_ACT_Q8_0) {
+        const sk_block_q8_0 *b = src;
+        for (int64_t i = 0; i < n; i++) y[i] = h2f(b[i / 32].d) * b[i / 32].qs[i % 32];
+    } else if (a == SK_ACT_Q8_1) {
+        const sk_block_q8_1 *b = src;
+        for (int64_t i = 0; i < n; i++) y[i] = h2f(b[i / 32].d) * b[i / 32].qs[i % 32];
+    } else {
+        const sk_block_q8_K *b = src;
+        for (int64_t i = 0; i < n; i++) y[i] = b[i / 256].d * b[i / 256].qs[i % 256];
+    }
+}
+
+/* ---- random weights of every type (random code bytes, sane scale fields) ---- */
+static sk_fp16 rnd_h(float lo, float hi) { return sk_f32_to_fp16(rndf(lo, hi)); }
+
+static void *make_weights(int type, int64_t cols, int64_t rows, size_t *row_bytes) {
+    CHECK(sk_row_size(type, cols, row_bytes));
+    size_t nb = *row_bytes * (size_t)rows;
+    uint8_t *w = malloc(nb + 64);
+    for (size_t i = 0; i < nb; i++) w[i] = (uint8_t)rnd32();
+    int64_t n = cols * rows;
+    switch (type) {
+    case SK_TYPE_F32:
+        for (int64_t i = 0; i < n; i++) ((float *)w)[i] = rndf(-1, 1);
+        break;
+    case SK_TYPE_F16:
+        for (int64_t i = 0; i < n; i++) ((sk_fp16 *)w)[i] = rnd_h(-1, 1);
+        break;
+    case SK_TYPE_BF16:
+        for (int64_t i = 0; i < n; i++) ((sk_bf16 *)w)[i] = sk_f32_to_bf16(rndf(-1, 1));
+        break;
+    case SK_TYPE_F8_E4M3:
+        for (int64_t i = 0; i < n; i++)
+            if ((w[i] & 0x7F) == 0x7F) w[i] ^= 1; /* no NaN codes */
+        break;
+    case SK_TYPE_Q8_0:
+        for (int64_t b = 0; b < n / 32; b++) ((sk_block_q8_0 *)w)[b].d = rnd_h(0.001f, 0.02f);
+        break;
+    case SK_TYPE_Q4_0:
+        for (int64_t b = 0; b < n / 32; b++) ((sk_block_q4_0 *)w)[b].d = rnd_h(-0.1f, 0.1f);
+        break;
+    case SK_TYPE_IQ4_NL:
+        for (int64_t b = 0; b < n / 32; b++) ((sk_block_iq4_nl *)w)[b].d = rnd_h(0.001f, 0.01f);
+        break;
+    case SK_TYPE_Q4_1:
+        for (int64_t b = 0; b < n / 32; b++) {
+            ((sk_block_q4_1 *)w)[b].d = rnd_h(0.001f, 0.1f);
+            ((sk_block_q4_1 *)w)[b].m = rnd_h(-0.8f, 0.0f);
+        }
+        break;
+    case SK_TYPE_Q5_0:
+        for (int64_t b = 0; b < n / 32; b++) ((sk_block_q5_0 *)w)[b].d = rnd_h(-0.05f, 0.05f);
+        break;
+    case SK_TYPE_Q5_1:
+        for (int64_t b = 0; b < n / 32; b++) {
+            ((sk_block_q5_1 *)w)[b].d = rnd_h(0.001f, 0.05f);
+            ((sk_block_q5_1 *)w)[b].m = rnd_h(-0.8f, 0.0f);
+        }
+        break;
+    case SK_TYPE_Q2_K:
+        for (int64_t b = 0; b < n / 256; b++) {
+            ((sk_block_q2_K *)w)[b].d = rnd_h(0.001f, 0.05f);
+            ((sk_block_q2_K *)w)[b].dmin = rnd_h(0.001f, 0.05f);
+        }
+        break;
+    case SK_TYPE_Q3_K:
+        for (int64_t b = 0; b < n / 256; b++) ((sk_block_q3_K *)w)[b].d = rnd_h(0.001f, 0.02f);
+        break;
+    case SK_TYPE_Q4_K:
+        for (int64_t b = 0; b < n / 256; b++) {
+            ((sk_block_q4_K *)w)[b].d = rnd_h(0.0005f, 0.005f);
+            ((sk_block_q4_K *)w)[b].dmin = rnd_h(0.0005f, 0.005f);
+        }
+        break;
+    case SK_TYPE_Q5_K:
+        for (int64_t b = 0; b < n / 256; b++) {
+            ((sk_block_q5_K *)w)[b].d = rnd_h(0.0005f, 0.005f);
+            ((sk_block_q5_K *)w)[b].dmin = rnd_h(0.0005f, 0.005f);
+        }
+        break;
+    case SK_TYPE_Q6_K:
+        for (int64_t b = 0; b < n / 256; b++) ((sk_block_q6_K *)w)[b].d = rnd_h(0.0001f, 0.001f);
+        break;
+    case SK_TYPE_IQ4_XS:
+        for (int64_t b = 0; b < n / 256; b++) ((sk_block_iq4_xs *)w)[b].d = rnd_h(0.0001f, 0.001f);
+        break;
+    }
+    return w;
+}
+
+static const int k_types[] = {SK_TYPE_F32,  SK_TYPE_F16,  SK_TYPE_BF16,   SK_TYPE_Q8_0,
+                              SK_TYPE_Q4_0, SK_TYPE_Q4_1, SK_TYPE_Q5_0,   SK_TYPE_Q5_1,
+                              SK_TYPE_Q2_K, SK_TYPE_Q3_K, SK_TYPE_Q4_K,   SK_TYPE_Q5_K,
+                              SK_TYPE_Q6_K, SK_TYPE_IQ4_NL, SK_TYPE_IQ4_XS, SK_TYPE_F8_E4M3};
+#define N_TYPES ((int)(sizeof k_types / sizeof k_types[0]))
+
+/* A test matrix: cols a multiple of the block (several blocks), an odd row count. */
+typedef struct tmat {
+    int type;
+    int64_t cols, rows;
+    void *w;
+    size_t row_bytes;
+    float *scale; /* F8 */
+    sk_tensor t;
+    float *wf;    /* dequantized [rows][cols] (F8: scale applied) */
+} tmat;
+
+static void tmat_make(tmat *m, int type, int64_t cols, int64_t rows) {
+    memset(m, 0, sizeof *m);
+    m->type = type;
+    m->cols = cols;
+    m->rows = rows;
+    m->w = make_weights(type, cols, rows, &m->row_bytes);
+    m->wf = malloc(sizeof(float) * (size_t)(cols * rows));
+    int64_t sc_cols = (cols + 127) / 128, sc_rows = (rows + 127) / 128;
+    if (type == SK_TYPE_F8_E4M3) {
+        m->scale = malloc(sizeof(float) * (size_t)(sc_cols * sc_rows));
+        for (int64_t i = 0; i < sc_cols * sc_rows; i++) m->scale[i] = rndf(0.0005f, 0.003f);
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        ref_dequant_row(type, (uint8_t *)m->w + r * m->row_bytes, m->wf + r * cols, cols);
+        if (m->scale)
+            for (int64_t c = 0; c < cols; c++) m->wf[r * cols + c] *= m->scale[(r / 128) * sc_cols + c / 128];
+    }
+    m->t = (sk_tensor){.name = "test.weight", .type = type, .n_dims = 2, .ne = {cols, rows, 1, 1},
+                       .data = m->w, .nbytes = m->row_bytes * (size_t)rows, .scale = m->scale};
+}
+
+static void tmat_free(tmat *m) {
+    free(m->w);
+    free(m->wf);
+    free(m->scale);
+}
+
+static int64_t block_of(int type) {
+    int bs = sk_type_info(type)->block_size;
+    return type == SK_TYPE_F8_E4M3 ? 1 : bs;
+}
+
+/* Columns for a type: many blocks; for per-element types an odd count with a partial
+ * 128-wide FP8 scale block and SIMD tails. */
+static int64_t test_cols(int type) {
+    int64_t b = block_of(type);
+    if (b == 1) return 1000 + 7;
+    if (b == 32) return 32 * 41;
+    return 256 * 5;
+}
+
+static void rnd_vec(float *x, int64_t n, float amp) {
+    for (int64_t i = 0; i < n; i++) x[i] = rndf(-amp, amp);
+    if (n > 3) x[n / 2] = 3 * amp; /* an outlier, as real activations have */
+}
+
+/* ---- tests ---- */
+
+static void test_levels(void) {
+    /* SEEK_CPU caps the start-up level (ctest runs this binary once with SEEK_CPU=scalar) */
+    const char *env = getenv("SEEK_CPU");
+    if (env && !strcmp(env, "scalar")) CHECK(sk_kernels_level() == SK_CPU_SCALAR);
+    sk_cpu_level best = sk_cpu_best();
+    fprintf(stderr, "    cpu: %s (best %s, active %s)\n", sk_cpu_features(), sk_cpu_level_name(best),
+            sk_cpu_level_name(sk_kernels_level()));
+    CHECK(sk_kernels_level() <= best);
+    sk_err e = {0};
+    CHECK_OK(sk_kernels_set_level(SK_CPU_SCALAR, &e), &e);
+    CHECK(sk_kernels_level() == SK_CPU_SCALAR);
+    CHECK(sk_kfuncs_for_level(SK_CPU_SCALAR) != NULL);
+    CHECK(sk_kernels_set_level(SK_CPU_NEON, &e) == SK_ERR_UNSUPPORTED);
+    CHECK(strstr(e.msg, "neon") != NULL);
+    if (best < SK_CPU_AVX512) {
+        CHECK(sk_kernels_set_level(SK_CPU_AVX512, &e) == SK_ERR_UNSUPPORTED);
+        CHECK(sk_kfuncs_for_level(SK_CPU_AVX512) == NULL);
+    }
+    CHECK_OK(sk_kernels_set_level(best, &e), &e);
+    CHECK(!strcmp(sk_cpu_level_name(SK_CPU_AVX2), "avx2"));
+}
+
+static void test_act_quant(void) {
+    /* Q8_0 by hand: x = 1..32 → d = 32/127, q[k] = round((k+1)*127/32) */
+    float x[512];
+    for (int i = 0; i < 32; i++) x[i] = (float)(i + 1);
+    sk_block_q8_0 q0;
+    sk_act_quantize(SK_ACT_Q8_0, x, &q0, 32);
+    CHECK_NEAR(h2f(q0.d), 32.0 / 127.0, 2e-4);
+    CHECK(q0.qs[31] == 127);
+    CHECK(q0.qs[0] == 4);  /* 3.97 */
+    CHECK(q0.qs[15] == 64); /* 16*127/32 = 63.5 → away from zero */
+    /* Q8_1 s = fp16(d * Σq) */
+    sk_block_q8_1 q1;
+    sk_act_quantize(SK_ACT_Q8_1, x, &q1, 32);
+    int sum = 0;
+    for (int i = 0; i < 32; i++) sum += q1.qs[i];
+    CHECK(q1.s == sk_f32_to_fp16((float)sum * (32.0f / 127.0f)));
+    /* all zero → d 0, q 0 */
+    float z[256] = {0};
+    sk_act_quantize(SK_ACT_Q8_0, z, &q0, 32);
+    CHECK(q0.d == 0 && q0.qs[3] == 0);
+    /* Q8_K: max magnitude maps to −127·sign/−… ; bsums are the sums; round trip error ≤ d/2 */
+    rnd_vec(x, 512, 2.0f);
+    x[100] = -7.0f; /* the largest magnitude, negative */
+    sk_block_q8_K k[2];
+    sk_act_quantize(SK_ACT_Q8_K, x, k, 512);
+    CHECK(k[0].qs[100] == -127); /* iscale = -127/max: the extreme always maps to -127 */
+    CHECK_NEAR(k[0].d, 7.0 / 127.0, 1e-7);
+    for (int b = 0; b < 2; b++) {
+        for (int j = 0; j < 16; j++) {
+            int s = 0;
+            for (int i = 0; i < 16; i++) s += k[b].qs[16 * j + i];
+            CHECK(k[b].bsums[j] == s);
+        }
+        for (int i = 0; i < 256; i++)
+            CHECK(fabsf(k[b].d * k[b].qs[i] - x[256 * b + i]) <= fabsf(k[b].d) * 0.5001f);
+    }
+    sk_act_quantize(SK_ACT_Q8_K, z, k, 256);
+    CHECK(k[0].d == 0 && k[0].bsums[5] == 0);
+    /* non-finite input must not be undefined behaviour */
+    x[3] = INFINITY;
+    x[4] = NAN;
+    sk_act_quantize(SK_ACT_Q8_0, x, &q0, 32);
+    sk_act_quantize(SK_ACT_Q8_K, x, k, 256);
+}
+
+/* Scalar reference dot == double-precision dot of the dequantized weight and activation. */
+static void test_scalar_vs_dequant(void) {
+    const sk_kfuncs *f = sk_kfuncs_for_level(SK_CPU_SCALAR);
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        int type = k_types[ti], kt = sk_kt_from_type(type);
+        CHECK(kt >= 0);
+        tmat m;
+        int64_t cols = test_cols(type);
+        tmat_make(&m, type, cols, 5);
+        sk_act a = sk_kt_act(kt);
+        float *x = malloc(sizeof(float) * (size_t)cols), *xd = malloc(sizeof(float) * (size_t)cols);
+        void *xa = malloc(sk_act_row_bytes(a, cols));
+        rnd_vec(x, cols, 1.0f);
+        sk_act_quantize(a, x, xa, cols);
+        act_dequant(a, xa, xd, cols);
+        double worst = 0;
+        for (int64_t r = 0; r < m.rows; r++) {
+            double ref = 0, mag = 0;
+            for (int64_t c = 0; c < cols; c++) {
+                ref += (double)m.wf[r * cols + c] * xd[c];
+                mag += fabs((double)m.wf[r * cols + c] * xd[c]);
+            }
+            if (a == SK_ACT_Q8_1) {
+                /* the min term uses the stored s = fp16(d·Σq) of the activation block, not the
+                 * exact Σ of its dequantized values (llama.cpp's definition) */
+                for (int64_t b = 0; b < cols / 32; b++) {
+                    const uint8_t *blk = (uint8_t *)m.w + r * m.row_bytes + b * (m.row_bytes / (size_t)(cols / 32));
+                    sk_fp16 mh;
+                    memcpy(&mh, blk + 2, 2); /* Q4_1 / Q5_1: {d, m, ...} */
+                    const sk_block_q8_1 *xb = (const sk_block_q8_1 *)xa + b;
+                    double exact = 0;
+                    for (int j = 0; j < 32; j++) exact += xd[b * 32 + j];
+                    ref += h2f(mh) * (h2f(xb->s) - exact);
+                }
+            }
+            const float *ws = m.scale ? m.scale + (r / 128) * ((cols + 127) / 128) : NULL;
+            float got = f->dot[kt](cols, (uint8_t *)m.w + r * m.row_bytes, xa, ws);
+            double rel = fabs(got - ref) / (mag > 0 ? mag : 1);
+            if (rel > worst) worst = rel;
+        }
+        CHECK_MSG(worst <= 1e-5, "%s: scalar dot vs dequantized reference: rel err %.3g", sk_type_name(type), worst);
+        /* the dequantizer of the tensor module, where it handles the type, must agree */
+        if (type != SK_TYPE_F8_E4M3) {
+            float *dq = malloc(sizeof(float) * (size_t)cols);
+            sk_err e = {0};
+            if (sk_dequant(type, m.w, dq, cols, &e) == SK_OK) {
+                int same = 1;
+                for (int64_t c = 0; c < cols; c++) same &= dq[c] == m.wf[c] || (isnan(dq[c]) && isnan(m.wf[c]));
+                CHECK_MSG(same, "%s: test dequantizer disagrees with sk_dequant", sk_type_name(type));
+            }
+            free(dq);
+        }
+        free(x);
+        free(xd);
+        free(xa);
+        tmat_free(&m);
+    }
+}
+
+/* Every level's dot/dot4 == scalar reference (tolerance relative to Σ|w·x|), over sk_matvec
+ * with threads, odd row counts (dot4 tails) and direct table calls. */
+static void test_levels_vs_scalar(void) {
+    sk_err e = {0};
+    sk_kctx *k = sk_kctx_new(2, &e);
+    CHECK(k != NULL);
+    if (!k) return;
+    int tested = 0;
+    for (int lvl = SK_CPU_AVX2; lvl <= SK_CPU_AVX512; lvl++) {
+        if (!sk_kfuncs_for_level((sk_cpu_level)lvl)) {
+            fprintf(stderr, "    level %s: not on this CPU, skipped\n", sk_cpu_level_name((sk_cpu_level)lvl));
+            continue;
+        }
+        tested++;
+        for (int ti = 0; ti < N_TYPES; ti++) {
+            int type = k_types[ti];
+            tmat m;
+            int64_t cols = test_cols(type), rows = 37;
+            tmat_make(&m, type, cols, rows);
+            float *x = malloc(sizeof(float) * (size_t)cols);
+            rnd_vec(x, cols, 1.0f);
+            float *ys = malloc(sizeof(float) * (size_t)rows), *yv = malloc(sizeof(float) * (size_t)rows);
+            CHECK_OK(sk_kernels_set_level(SK_CPU_SCALAR, &e), &e);
+            CHECK_OK(sk_matvec(k, &m.t, x, ys, &e), &e);
+            CHECK_OK(sk_kernels_set_level((sk_cpu_level)lvl, &e), &e);
+            CHECK_OK(sk_matvec(k, &m.t, x, yv, &e), &e);
+            /* magnitude from the prepared activation */
+            int kt = sk_kt_from_type(type);
+            sk_act a = sk_kt_act(kt);
+            void *xa = malloc(sk_act_row_bytes(a, cols));
+            float *xd = malloc(sizeof(float) * (size_t)cols);
+            sk_act_quantize(a, x, xa, cols);
+            act_dequant(a, xa, xd, cols);
+            double worst = 0;
+            for (int64_t r = 0; r < rows; r++) {
+                double mag = 0;
+                for (int64_t c = 0; c < cols; c++) mag += fabs((double)m.wf[r * cols + c] * xd[c]);
+                double rel = fabs((double)yv[r] - ys[r]) / (mag > 0 ? mag : 1);
+                if (rel > worst) worst = rel;
+            }
+            CHECK_MSG(worst <= 1e-5, "%s at %s: matvec vs scalar rel err %.3g", sk_type_name(type),
+                      sk_cpu_level_name((sk_cpu_level)lvl), worst);
+            /* direct dot4 where the level has one: equals its own single-row dot */
+            const sk_kfuncs *f = sk_kfuncs_for_level((sk_cpu_level)lvl);
+            if (f->dot4[kt]) {
+                float y4[4];
+                f->dot4[kt](cols, m.w, m.row_bytes, xa, m.scale, y4);
+                for (int r = 0; r < 4; r++) {
+                    double mag = 0;
+                    for (int64_t c = 0; c < cols; c++) mag += fabs((double)m.wf[r * cols + c] * xd[c]);
+                    CHECK_MSG(fabs((double)y4[r] - ys[r]) <= 1e-5 * mag, "%s dot4 row %d: %g vs %g",
+                              sk_type_name(type), r, y4[r], ys[r]);
+                }
+            }
+            free(xa);
+            free(xd);
+            free(x);
+            free(ys);
+            free(yv);
+            tmat_free(&m);
+        }
+    }
+    CHECK_OK(sk_kernels_set_level(sk_cpu_best(), &e), &e);
+    sk_kctx_free(k);
+    if (!tested) SKIP("no SIMD level on this CPU");
+}
+
+/* sk_matmul == n × sk_matvec bit for bit (same kernels, tiles only reorder the loops), for
+ * token counts around the tile size, 1 and 3 threads, every level. */
+static void test_matmul(void) {
+    sk_err e = {0};
+    for (int nth = 1; nth <= 3; nth += 2) {
+        sk_kctx *k = sk_kctx_new(nth, &e);
+        CHECK(k && sk_kctx_threads(k) == nth);
+        if (!k) return;
+        for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_AVX512; lvl++) {
+            if (!sk_kfuncs_for_level((sk_cpu_level)lvl)) continue;
+            CHECK_OK(sk_kernels_set_level((sk_cpu_level)lvl, &e), &e);
+            const int types[] = {SK_TYPE_Q8_0, SK_TYPE_Q4_K, SK_TYPE_F16, SK_TYPE_Q6_K, SK_TYPE_F8_E4M3};
+            for (int ti = 0; ti < 5; ti++) {
+                int type = types[ti];
+                tmat m;
+                int64_t cols = block_of(type) == 1 ? 300 : 512, rows = 133;
+                tmat_make(&m, type, cols, rows);
+                int64_t n = 19;
+                float *X = malloc(sizeof(float) * (size_t)(n * cols));
+                float *Y = malloc(sizeof(float) * (size_t)(n * rows)), *y = malloc(sizeof(float) * (size_t)rows);
+                rnd_vec(X, n * cols, 1.0f);
+                CHECK_OK(sk_matmul(k, &m.t, X, n, Y, &e), &e);
+                int same = 1;
+                for (int64_t t = 0; t < n; t++) {
+                    CHECK_OK(sk_matvec(k, &m.t, X + t * cols, y, &e), &e);
+                    for (int64_t r = 0; r < rows; r++) same &= y[r] == Y[t * rows + r];
+                }
+                CHECK_MSG(same, "%s at %s, %d threads: matmul differs from matvec", sk_type_name(type),
+                          sk_cpu_level_name((sk_cpu_level)lvl), nth);
+                /* and is close to the float reference of the dequantized weights */
+                double worst = 0;
+                for (int64_t t = 0; t < n; t++)
+                    for (int64_t r = 0; r < rows; r++) {
+                        double ref = 0, mag = 0;
+                        for (int64_t c = 0; c < cols; c++) {
+                            ref += (double)m.wf[r * cols + c] * X[t * cols + c];
+                            mag += fabs((double)m.wf[r * cols + c] * X[t * cols + c]);
+                        }
+                        double rel = fabs(Y[t * rows + r] - ref) / mag;
+                        if (rel > worst) worst = rel;
+                    }
+                /* 8-bit activation rounding: ~1/254 of the magnitude at worst */
+                double tol = block_of(type) == 1 ? 1e-5 : 1e-2;
+                CHECK_MSG(worst <= tol, "%s: matmul vs float reference %.3g", sk_type_name(type), worst);
+                free(X);
+                free(Y);
+                free(y);
+                tmat_free(&m);
+            }
+        }
+        CHECK_OK(sk_kernels_set_level(sk_cpu_best(), &e), &e);
+        sk_kctx_free(k);
+    }
+}
+
+static void test_matvec_errors(void) {
+    sk_err e = {0};
+    sk_kctx *k = sk_kctx_new(1, &e);
+    CHECK(k != NULL);
+    if (!k) return;
+    float x[512] = {0}, y[8];
+    uint8_t buf[4096] = {0};
+    sk_tensor t = {.name = "blk.0.ffn_up.weight", .type = SK_TYPE_Q4_K, .n_dims = 2, .ne = {512, 8, 1, 1},
+                   .data = buf, .nbytes = 144 * 2 * 8};
+    CHECK_OK(sk_matvec(k, &t, x, y, &e), &e);
+    t.nbytes = 100;
+    CHECK(sk_matvec(k, &t, x, y, &e) == SK_ERR_RANGE);
+    CHECK(strstr(e.msg, "blk.0.ffn_up.weight") != NULL);
+    t.nbytes = sizeof buf;
+    t.ne[0] = 500;
+    CHECK(sk_matvec(k, &t, x, y, &e) == SK_ERR_INVALID);
+    CHECK(strstr(e.msg, "multiple") != NULL);
+    t.ne[0] = 512;
+    t.type = SK_TYPE_IQ2_XXS;
+    CHECK(sk_matvec(k, &t, x, y, &e) == SK_ERR_UNSUPPORTED);
+    CHECK(!sk_matvec_supports(SK_TYPE_IQ2_XXS) && sk_matvec_supports(SK_TYPE_Q6_K));
+    t.type = SK_TYPE_F8_E4M3;
+    CHECK(sk_matvec(k, &t, x, y, &e) == SK_ERR_INVALID); /* no scale grid */
+    t.type = SK_TYPE_Q8_0;
+    t.ne[2] = 2;
+    CHECK(sk_matvec(k, &t, x, y, &e) == SK_ERR_INVALID);
+    t.ne[2] = 1;
+    t.data = NULL;
+    CHECK(sk_matvec(k, &t, x, y, &e) == SK_ERR_INVALID);
+    t.data = buf;
+    CHECK(sk_matmul(k, &t, x, -1, y, &e) == SK_ERR_INVALID);
+    CHECK_OK(sk_matmul(k, &t, x, 0, y, &e), &e);
+    sk_kctx_free(k);
+}
+
+int main(void) {
+    RUN(test_levels);
+    RUN(test_act_quant);
+    RUN(test_scalar_vs_dequant);
+    RUN(test_levels_vs_scalar);
+    RUN(test_matmul);
+    RUN(test_matvec_errors);
+    return sk_test_report("kernels");
+}

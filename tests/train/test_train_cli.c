@@ -1,0 +1,460 @@
+/* test_train_cli — `seek grad` and `seek train` end to end (the command functions are
+ * compiled into this test from src/cli/):
+ *  - seek grad output equals the PyTorch reference (tests/data/trainref) within 1e-4;
+ *  - seek train: the loss falls on a learnable token stream; N steps straight and N/2 +
+ *    --resume N/2 give bit-identical weights, checkpoints and metrics; the saved model
+ *    reloads; usage errors return 2, bad input 1 with a message;
+ *  - AdamW / schedule / bias-update unit checks against hand-computed values. */
+#include "sk_safetensors.h"
+#include "sk_test.h"
+#include "sk_train.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+int sk_cmd_grad(int argc, char **argv);
+int sk_cmd_train(int argc, char **argv);
+
+static char tmpdir[256];
+
+static int run_cmd(int (*fn)(int, char **), const char *const *args) {
+    char *argv[64];
+    int argc = 0;
+    while (args[argc] && argc < 63) {
+        argv[argc] = (char *)args[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    return fn(argc, argv);
+}
+
+static float get_f(const sk_st_tensor *t, size_t i) {
+    float v;
+    memcpy(&v, (const char *)t->data + 4 * i, 4);
+    return v;
+}
+
+static void grad_case(const char *cs) {
+    char w[512], b[512], mk[512], out[512], ref[512];
+    snprintf(w, sizeof w, "%s/trainref/%s/weights.safetensors", SEEK_TEST_DATA, cs);
+    snprintf(b, sizeof b, "%s/trainref/%s/batch.txt", SEEK_TEST_DATA, cs);
+    snprintf(mk, sizeof mk, "%s/trainref/%s/mask.txt", SEEK_TEST_DATA, cs);
+    snprintf(ref, sizeof ref, "%s/trainref/%s/grads.safetensors", SEEK_TEST_DATA, cs);
+    snprintf(out, sizeof out, "%s/g-%s.safetensors", tmpdir, cs);
+    const char *args[] = {"grad", "--weights", w, "--tokens", b, "--mask", mk, "--out", out, NULL};
+    CHECK(run_cmd(sk_cmd_grad, args) == 0);
+    sk_err e = {0};
+    sk_st *a = NULL, *r = NULL;
+    CHECK_OK(sk_st_open(out, &a, &e), &e);
+    CHECK_OK(sk_st_open(ref, &r, &e), &e);
+    if (!a || !r) goto done;
+    CHECK(sk_st_n_tensors(a) == sk_st_n_tensors(r));
+    double worst = 0;
+    for (int64_t i = 0; i < sk_st_n_tensors(r); i++) {
+        const sk_st_tensor *rt = sk_st_tensor_at(r, i);
+        int64_t j = sk_st_find(a, rt->name);
+        CHECK_MSG(j >= 0, "%s missing from seek grad output", rt->name);
+        if (j < 0) continue;
+        const sk_st_tensor *at = sk_st_tensor_at(a, j);
+        CHECK(at->dtype == SK_ST_F32 && at->n_dims == rt->n_dims && at->nbytes == rt->nbytes);
+        if (at->nbytes != rt->nbytes) continue;
+        double mx = 0, md = 0;
+        for (size_t k = 0; k < rt->nbytes / 4; k++) {
+            mx = fmax(mx, fabs(get_f(rt, k)));
+            md = fmax(md, fabs(get_f(rt, k) - get_f(at, k)));
+        }
+        double rel = mx > 0 ? md / mx : md;
+        CHECK_MSG(rel <= 1e-4, "%s: rel %g", rt->name, rel);
+        worst = fmax(worst, rel);
+    }
+    printf("seek grad %-10s %lld tensors, worst max|diff|/max|ref| %.2e\n", cs,
+           (long long)sk_st_n_tensors(r), worst);
+done:
+    sk_st_close(a);
+    sk_st_close(r);
+}
+
+static void test_grad_v3_mtp2(void) { grad_case("v3-mtp2"); }
+static void test_grad_v2lite(void) { grad_case("v2lite"); }
+
+static void test_grad_usage(void) {
+    const char *a1[] = {"grad", "--weights", "x", NULL};
+    CHECK(run_cmd(sk_cmd_grad, a1) == 2);
+    const char *a2[] = {"grad", "--help", NULL};
+    CHECK(run_cmd(sk_cmd_grad, a2) == 0);
+    char w[512], out[512];
+    snprintf(w, sizeof w, "%s/trainref/v2lite/weights.safetensors", SEEK_TEST_DATA);
+    snprintf(out, sizeof out, "%s/nope.safetensors", tmpdir);
+    const char *a3[] = {"grad", "--weights", w, "--tokens", "/nonexistent/batch.txt", "--out", out, NULL};
+    CHECK(run_cmd(sk_cmd_grad, a3) == 1);
+    /* weights that do not fit the config */
+    char cfg[512], b[512];
+    snprintf(cfg, sizeof cfg, "%s/trainref/v3-mtp1/config.json", SEEK_TEST_DATA);
+    snprintf(b, sizeof b, "%s/trainref/v2lite/batch.txt", SEEK_TEST_DATA);
+    const char *a4[] = {"grad", "--weights", w, "--tokens", b, "--config", cfg, "--out", out, NULL};
+    CHECK(run_cmd(sk_cmd_grad, a4) == 1);
+    CHECK(access(out, F_OK) != 0);
+}
+
+/* ---- training ---- */
+static char cfgp[512], datap[512];
+
+static void write_data(void) {
+    snprintf(cfgp, sizeof cfgp, "%s/trainref/v3-mtp1/config.json", SEEK_TEST_DATA);
+    snprintf(datap, sizeof datap, "%s/data.txt", tmpdir);
+    FILE *f = fopen(datap, "w");
+    uint32_t s = 12345;
+    for (int i = 0; i < 40; i++) {
+        s = s * 1103515245u + 12345u;
+        int a = (int)(s >> 16) % 48, d = 1 + (int)(s >> 8) % 4;
+        for (int j = 0; j < 13; j++) fprintf(f, "%s%d", j ? " " : "", (a + d * j) % 48);
+        fputc('\n', f);
+    }
+    fclose(f);
+}
+
+static unsigned char *slurp(const char *p, size_t *n) {
+    FILE *f = fopen(p, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long l = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)l + 1);
+    if (fread(b, 1, (size_t)l, f) != (size_t)l) l = 0;
+    fclose(f);
+    *n = (size_t)l;
+    return b;
+}
+
+static bool same_file(const char *a, const char *b) {
+    size_t na = 0, nb = 0;
+    unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
+    bool eq = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+
+static double metric(const char *path, int line, const char *key) {
+    size_t n;
+    char *t = (char *)slurp(path, &n);
+    if (!t) return NAN;
+    t[n] = 0;
+    char *p = t;
+    for (int i = 1; i < line && p; i++) {
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    double v = NAN;
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    if (p && (p = strstr(p, k))) v = atof(p + strlen(k));
+    free(t);
+    return v;
+}
+
+static void test_train_resume(void) {
+    write_data();
+    char d1[300], d2[300], a[512], b[512];
+    snprintf(d1, sizeof d1, "%s/straight", tmpdir);
+    snprintf(d2, sizeof d2, "%s/resumed", tmpdir);
+    const char *r1[] = {"train", "--config", cfgp, "--data", datap, "--out", d1, "--steps", "40",
+                        "--batch", "4", "--accum", "2", "--lr", "3e-3", "--warmup", "4",
+                        "--cosine-start", "10", "--quiet", NULL};
+    CHECK(run_cmd(sk_cmd_train, r1) == 0);
+    const char *r2[] = {"train", "--config", cfgp, "--data", datap, "--out", d2, "--steps", "40",
+                        "--batch", "4", "--accum", "2", "--lr", "3e-3", "--warmup", "4",
+                        "--cosine-start", "10", "--quiet", "--stop-after", "20", NULL};
+    CHECK(run_cmd(sk_cmd_train, r2) == 0);
+    snprintf(a, sizeof a, "%s/model.safetensors", d2);
+    CHECK(access(a, F_OK) != 0); /* not finished yet */
+    const char *r3[] = {"train", "--config", cfgp, "--data", datap, "--out", d2, "--steps", "40",
+                        "--batch", "4", "--accum", "2", "--lr", "3e-3", "--warmup", "4",
+                        "--cosine-start", "10", "--quiet", "--resume", NULL};
+    CHECK(run_cmd(sk_cmd_train, r3) == 0);
+    const char *files[] = {"model.safetensors", "config.json"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(a, sizeof a, "%s/%s", d1, files[i]);
+        snprintf(b, sizeof b, "%s/%s", d2, files[i]);
+        CHECK_MSG(same_file(a, b), "%s differs between the straight and the resumed run", files[i]);
+    }
+    /* checkpoint: weights + Adam moments (after the 8-byte magic and the 128-byte header,
+     * which holds the metrics file size, itself depending on the timings) */
+    {
+        size_t na = 0, nb = 0;
+        snprintf(a, sizeof a, "%s/ckpt.bin", d1);
+        snprintf(b, sizeof b, "%s/ckpt.bin", d2);
+        unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
+        CHECK(x && y && na == nb && na > 144);
+        if (x && y && na == nb && na > 144) CHECK(memcmp(x + 136, y + 136, na - 144) == 0);
+        free(x);
+        free(y);
+    }
+    /* metrics: 40 lines, equal up to the timing fields */
+    {
+        size_t na = 0, nb = 0;
+        snprintf(a, sizeof a, "%s/metrics.jsonl", d1);
+        snprintf(b, sizeof b, "%s/metrics.jsonl", d2);
+        char *x = (char *)slurp(a, &na), *y = (char *)slurp(b, &nb);
+        int lines = 0;
+        if (x && y) {
+            x[na] = y[nb] = 0;
+            char *p = x, *q = y;
+            while (*p && *q) {
+                char *pe = strstr(p, ",\"tokens\""), *qe = strstr(q, ",\"tokens\"");
+                CHECK(pe && qe && pe - p == qe - q && memcmp(p, q, (size_t)(pe - p)) == 0);
+                lines++;
+                p = strchr(p, '\n');
+                q = strchr(q, '\n');
+                if (!p || !q) break;
+                p++;
+                q++;
+            }
+        }
+        CHECK(lines == 40);
+        free(x);
+        free(y);
+    }
+    /* the loss falls */
+    snprintf(a, sizeof a, "%s/metrics.jsonl", d1);
+    double l1 = metric(a, 1, "main"), l40 = metric(a, 40, "main");
+    printf("train: main loss step 1 %.4f -> step 40 %.4f\n", l1, l40);
+    CHECK(l40 < l1 - 0.5);
+    /* the final model reloads into a trainer model with the same config */
+    sk_err e = {0};
+    sk_model_config cfg;
+    CHECK_OK(sk_model_config_from_hf(cfgp, &cfg, &e), &e);
+    sk_tmodel *m = NULL;
+    CHECK_OK(sk_tmodel_new(&cfg, &m, &e), &e);
+    snprintf(a, sizeof a, "%s/model.safetensors", d1);
+    if (m) CHECK_OK(sk_tmodel_load(m, a, &e), &e);
+    /* the bias moved (aux-loss-free update) and stays a multiple of gamma */
+    if (m) {
+        int bi = sk_tmodel_find(m, "model.layers.1.mlp.gate.e_score_correction_bias");
+        CHECK(bi >= 0);
+        double sumabs = 0;
+        for (size_t j = 0; bi >= 0 && j < m->tp[bi].n; j++) {
+            float v = m->params[m->tp[bi].off + j];
+            sumabs += fabs(v);
+            CHECK(fabs(v / 1e-3 - round(v / 1e-3)) < 1e-3);
+        }
+        CHECK(sumabs > 0);
+    }
+    /* the inference runtime serves the trained model without conversion: its logits equal
+     * the trainer's forward pass */
+    if (m) {
+        sk_model_opts mo;
+        sk_model_opts_init(&mo);
+        mo.n_threads = 2;
+        sk_model *im = NULL;
+        CHECK_OK(sk_model_open(d1, &mo, &im, &e), &e);
+        sk_model_ctx *ctx = NULL;
+        sk_model_ctx_params cp;
+        sk_model_ctx_params_init(&cp);
+        cp.n_ctx = 64;
+        if (im) CHECK_OK(sk_model_ctx_new(im, &cp, &ctx, &e), &e);
+        int32_t ids[13] = {5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 1, 0};
+        int V = cfg.n_vocab;
+        float *li = malloc(sizeof(float) * 12 * V), *lt = malloc(sizeof(float) * 12 * V);
+        if (ctx) {
+            CHECK_OK(sk_model_eval(ctx, ids, 12, li, true, &e), &e);
+            sk_tbatch bt = {1, 13, ids, NULL};
+            sk_tstats st;
+            CHECK_OK(sk_tmodel_loss(m, &bt, &st, lt, &e), &e);
+            double md = 0, mx = 0;
+            for (int i = 0; i < 12 * V; i++) {
+                md = fmax(md, fabs(li[i] - lt[i]));
+                mx = fmax(mx, fabs(lt[i]));
+            }
+            printf("trained model served by sk_model_eval: max|logit diff| %.3e (max|logit| %.3f)\n", md, mx);
+            CHECK(md <= 1e-3 * fmax(1.0, mx));
+        }
+        free(li);
+        free(lt);
+        sk_model_ctx_free(ctx);
+        sk_model_close(im);
+    }
+    sk_tmodel_free(m);
+    /* a resume with a different batch is refused */
+    const char *r4[] = {"train", "--config", cfgp, "--data", datap, "--out", d2, "--steps", "50",
+                        "--batch", "8", "--quiet", "--resume", NULL};
+    CHECK(run_cmd(sk_cmd_train, r4) == 1);
+    /* a corrupt checkpoint is refused */
+    snprintf(a, sizeof a, "%s/ckpt.bin", d2);
+    FILE *f = fopen(a, "r+b");
+    fseek(f, 200, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    const char *r5[] = {"train", "--config", cfgp, "--data", datap, "--out", d2, "--steps", "50",
+                        "--batch", "4", "--accum", "2", "--quiet", "--resume", NULL};
+    CHECK(run_cmd(sk_cmd_train, r5) == 1);
+}
+
+static void test_train_usage(void) {
+    const char *a1[] = {"train", "--config", "x.json", NULL};
+    CHECK(run_cmd(sk_cmd_train, a1) == 2);
+    const char *a2[] = {"train", "--help", NULL};
+    CHECK(run_cmd(sk_cmd_train, a2) == 0);
+    const char *a3[] = {"train", "--config", cfgp, "--data", datap, "--out", tmpdir, "--lr", "abc", NULL};
+    CHECK(run_cmd(sk_cmd_train, a3) == 2);
+    const char *a4[] = {"train", "--config", cfgp, "--data", datap, "--out", tmpdir, "--batch", "3",
+                        "--accum", "2", "--quiet", NULL};
+    CHECK(run_cmd(sk_cmd_train, a4) == 1);
+}
+
+/* ---- optimizer units ---- */
+static void test_schedule(void) {
+    sk_adamw_cfg c;
+    sk_adamw_defaults(&c);
+    c.lr = 1.0f;
+    c.warmup = 4;
+    c.constant = 6;
+    c.total = 20;
+    c.min_lr_frac = 0.1f;
+    CHECK_NEAR(sk_lr_at(&c, 0), 0.25, 1e-7);
+    CHECK_NEAR(sk_lr_at(&c, 3), 1.0, 1e-7);
+    CHECK_NEAR(sk_lr_at(&c, 9), 1.0, 1e-7);
+    CHECK_NEAR(sk_lr_at(&c, 10), 1.0, 1e-7);  /* cosine starts at 1 */
+    CHECK_NEAR(sk_lr_at(&c, 15), 0.55, 1e-6); /* half way: 0.1 + 0.9 * 0.5 */
+    CHECK_NEAR(sk_lr_at(&c, 20), 0.1, 1e-7);
+    c.constant = -1;
+    CHECK_NEAR(sk_lr_at(&c, 19), 1.0, 1e-7);
+}
+
+static void test_adamw(void) {
+    sk_model_config cfg;
+    sk_err e = {0};
+    CHECK_OK(sk_model_config_from_hf(cfgp, &cfg, &e), &e);
+    sk_tmodel *m = NULL;
+    CHECK_OK(sk_tmodel_new(&cfg, &m, &e), &e);
+    if (!m) return;
+    for (size_t i = 0; i < m->n_floats; i++) m->params[i] = 0.5f;
+    sk_tmodel_zero_grad(m);
+    int ie = sk_tmodel_find(m, "model.embed_tokens.weight"), in = sk_tmodel_find(m, "model.norm.weight"),
+        ib = sk_tmodel_find(m, "model.layers.1.mlp.gate.e_score_correction_bias");
+    CHECK(ie >= 0 && in >= 0 && ib >= 0);
+    m->grads[m->tp[ie].off] = 3.0f; /* the only non-zero gradient: norm 3 > clip 1 -> g = 1 */
+    m->grads[m->tp[in].off] = 0.0f;
+    float *mv = calloc(2 * m->n_floats, sizeof(float));
+    sk_adamw_cfg c;
+    sk_adamw_defaults(&c);
+    c.lr = 0.01f;
+    double norm = sk_adamw_step(m, &c, mv, 0);
+    CHECK_NEAR(norm, 3.0, 1e-6);
+    /* step 1: mhat = g, vhat = g^2 -> update = lr * (1 + wd * w) for a decayed matrix */
+    CHECK_NEAR(m->params[m->tp[ie].off], 0.5 - 0.01 * (1.0 + 0.1 * 0.5), 1e-6);
+    CHECK_NEAR(m->params[m->tp[ie].off + 1], 0.5 - 0.01 * 0.1 * 0.5, 1e-7); /* decay only */
+    CHECK_NEAR(m->params[m->tp[in].off], 0.5, 0);                            /* norms: no decay */
+    CHECK_NEAR(m->params[m->tp[ib].off], 0.5, 0);                            /* buffer untouched */
+    /* bias update: b += gamma * sign(mean - load) */
+    sk_tmodel_reset_load(m);
+    int E = cfg.n_routed;
+    for (int i = 0; i < E; i++) m->load[1 * E + i] = i < 2 ? 10 : 1;
+    sk_tmodel_bias_update(m, 0.25f);
+    CHECK_NEAR(m->params[m->tp[ib].off + 0], 0.25, 1e-7);      /* overloaded: down */
+    CHECK_NEAR(m->params[m->tp[ib].off + 5], 0.75, 1e-7);      /* underloaded: up */
+    free(mv);
+    sk_tmodel_free(m);
+}
+
+/* FP8 checkpoints (F8_E4M3 + weight_scale_inv, 128x128 blocks) load dequantized. */
+static void test_load_fp8(void) {
+    sk_model_config cfg;
+    sk_err e = {0};
+    CHECK_OK(sk_model_config_from_hf(cfgp, &cfg, &e), &e);
+    sk_tmodel *a = NULL, *b = NULL;
+    CHECK_OK(sk_tmodel_new(&cfg, &a, &e), &e);
+    CHECK_OK(sk_tmodel_new(&cfg, &b, &e), &e);
+    if (!a || !b) goto out;
+    sk_tmodel_init(a, 99, 0.5f);
+    sk_st_writer *w = sk_st_writer_new(&e);
+    float *expect = calloc(a->n_floats, sizeof(float));
+    int n_fp8 = 0;
+    for (int i = 0; i < a->n_tp; i++) {
+        const sk_tparam *p = &a->tp[i];
+        const float *src = a->params + p->off;
+        if (p->n_dims == 2 && strstr(p->name, "proj")) {
+            int64_t R = p->shape[0], C = p->shape[1], br = (R + 127) / 128, bc = (C + 127) / 128;
+            float *sc = calloc((size_t)(br * bc), sizeof(float));
+            uint8_t *q = malloc((size_t)(R * C));
+            for (int64_t r = 0; r < R; r++)
+                for (int64_t c = 0; c < C; c++) {
+                    float *m = &sc[(r / 128) * bc + c / 128];
+                    if (fabsf(src[r * C + c]) / 448.0f > *m) *m = fabsf(src[r * C + c]) / 448.0f;
+                }
+            for (int64_t r = 0; r < R; r++)
+                for (int64_t c = 0; c < C; c++) {
+                    float s = sc[(r / 128) * bc + c / 128];
+                    q[r * C + c] = sk_f32_to_fp8_e4m3(s > 0 ? src[r * C + c] / s : 0);
+                    expect[p->off + r * C + c] = sk_fp8_e4m3_to_f32(q[r * C + c]) * s;
+                }
+            char nm[256];
+            snprintf(nm, sizeof nm, "%s_scale_inv", p->name);
+            int64_t sh[2] = {br, bc};
+            CHECK_OK(sk_st_writer_add(w, p->name, SK_ST_F8_E4M3, 2, p->shape, q, &e), &e);
+            CHECK_OK(sk_st_writer_add(w, nm, SK_ST_F32, 2, sh, sc, &e), &e);
+            free(sc);
+            free(q);
+            n_fp8++;
+        } else {
+            memcpy(expect + p->off, src, p->n * sizeof(float));
+            CHECK_OK(sk_st_writer_add(w, p->name, SK_ST_F32, p->n_dims, p->shape, src, &e), &e);
+        }
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/fp8.safetensors", tmpdir);
+    CHECK_OK(sk_st_writer_write(w, path, &e), &e);
+    sk_st_writer_free(w);
+    CHECK_OK(sk_tmodel_load(b, path, &e), &e);
+    CHECK(n_fp8 > 10);
+    CHECK(memcmp(b->params, expect, a->n_floats * sizeof(float)) == 0);
+    free(expect);
+out:
+    sk_tmodel_free(a);
+    sk_tmodel_free(b);
+}
+
+/* A config with MTP but without mtp_loss_scaling_factor is refused (conventions, 2). */
+static void test_config_needs_lambda(void) {
+    char src[512], dst[512];
+    snprintf(src, sizeof src, "%s/trainref/v3-mtp1/config.json", SEEK_TEST_DATA);
+    snprintf(dst, sizeof dst, "%s/nolambda.json", tmpdir);
+    size_t n;
+    char *t = (char *)slurp(src, &n);
+    t[n] = 0;
+    char *k = strstr(t, "\"mtp_loss_scaling_factor\"");
+    CHECK(k != NULL);
+    if (k) memcpy(k, "\"xtp", 4); /* rename the key */
+    FILE *f = fopen(dst, "w");
+    fwrite(t, 1, n, f);
+    fclose(f);
+    free(t);
+    sk_model_config cfg;
+    sk_err e = {0};
+    CHECK_OK(sk_model_config_from_hf(dst, &cfg, &e), &e);
+    CHECK(sk_train_check_config_json(dst, &cfg, &e) == SK_ERR_INVALID);
+    CHECK(strstr(e.msg, "mtp_loss_scaling_factor") != NULL);
+}
+
+int main(void) {
+    sk_train_set_threads(1);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/seek-train-test-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    write_data();
+    RUN(test_grad_v3_mtp2);
+    RUN(test_grad_v2lite);
+    RUN(test_grad_usage);
+    RUN(test_schedule);
+    RUN(test_adamw);
+    RUN(test_train_resume);
+    RUN(test_train_usage);
+    RUN(test_load_fp8);
+    RUN(test_config_needs_lambda);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    return sk_test_report("train_cli");
+}
