@@ -6,6 +6,7 @@
 JOBS  ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 300
 
 .PHONY: all build run test test-fast test-asan bench fuzz deps clean install
 
@@ -21,19 +22,20 @@ build: deps
 run: build
 	./$(BUILD)/seek chat
 
-test: 
+test:
 	@sh scripts/deps.sh test
 	@$(MAKE) --no-print-directory test-fast
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 
 test-fast: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE fuzz
 
 test-asan:
 	@cmake -S . -B $(BUILD)-asan -G Ninja -DSEEK_WERROR=ON -DSEEK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  SEEK_SANITIZED=1 ctest --output-on-failure -j $(JOBS) -LE slow
+	  SEEK_SANITIZED=1 ctest --output-on-failure -j $(JOBS) -LE 'slow|fuzz'
 
 bench: build
 	./$(BUILD)/seek bench kernels
@@ -41,8 +43,8 @@ bench: build
 fuzz:
 	@sh scripts/deps.sh fuzz
 	@cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DSEEK_FUZZ=ON >/dev/null
-	@cmake --build $(BUILD)-fuzz -j $(JOBS)
-	cd $(BUILD)-fuzz && SEEK_FUZZ_SECONDS=$${SEEK_FUZZ_SECONDS:-300} ctest --output-on-failure -L fuzz
+	@cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_gguf fuzz_safetensors
+	cd $(BUILD)-fuzz && SEEK_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --output-on-failure -L fuzz
 
 install: build
 	cmake --install $(BUILD)

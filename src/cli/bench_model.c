@@ -76,7 +76,6 @@ int sk_bench_model(int argc, char **argv) {
             return 2;
         }
         const char *v = argv[++i];
-        long x = 0;
         int bad = 0;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--cache-type")) bad = (cache_type = sk_cache_type_from_name(v)) < 0;
@@ -90,7 +89,6 @@ int sk_bench_model(int argc, char **argv) {
             usage(stderr);
             return 2;
         }
-        (void)x;
         if (bad) {
             fprintf(stderr, "seek bench: bad value '%s' for %s\n", v, a);
             return 2;

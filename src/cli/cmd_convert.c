@@ -124,9 +124,9 @@ int sk_cmd_convert(int argc, char **argv) {
     double dt = sk_time_sec() - t0;
     fprintf(stderr,
             "%s%s: %s, %" PRId64 " tensors, %" PRIu64 " parameters, %.1f MiB of %s tensors%s%s",
-            o.dry_run ? "would write " : "wrote ", o.dry_run ? (out ? out : "(nothing)") : out,
-            info.arch, info.n_tensors, info.n_params, (double)info.n_bytes / (1 << 20),
-            sk_type_name(o.type), info.has_tokenizer ? "" : ", NO tokenizer",
+            o.dry_run ? "plan for " : "wrote ", o.dry_run ? in : out, info.arch, info.n_tensors,
+            info.n_params, (double)info.n_bytes / (1 << 20), sk_type_name(o.type),
+            info.has_tokenizer ? "" : ", NO tokenizer",
             info.n_fallback ? " (some matrices in a fallback type)" : "");
     if (!o.dry_run) fprintf(stderr, " in %.1f s", dt);
     fputc('\n', stderr);

@@ -7,16 +7,15 @@
 #include <string.h>
 
 static void grad_usage(FILE *f) {
-    fprintf(f,
-            "usage: seek grad --weights W.safetensors --tokens BATCH.txt [--mask MASK.txt]\n"
-            "                 [--config C.json] --out G.safetensors [--threads N]\n\n"
-            "Computes loss = L_main + (lambda/D) sum_k L_k + alpha sum_l L_bal (training\n"
-            "conventions) on the batch (one sequence per line, every line the same length)\n"
-            "and writes G.safetensors: `loss` (shape []) and, for every tensor of the\n"
-            "weights file, its gradient under the same name and shape (F32). The MTP copies\n"
-            "of embedding and head carry the shared gradient; e_score_correction_bias gets\n"
-            "zeros. config.json beside the weights is read when --config is absent.\n"
-            "MASK.txt (same shape, 0/1): mask[b][j] = 1 counts token j as a target.\n");
+    fprintf(f, "usage: seek grad --weights W.safetensors --tokens BATCH.txt [--mask MASK.txt]\n"
+               "                 [--config C.json] --out G.safetensors [--threads N]\n\n"
+               "Computes loss = L_main + (lambda/D) sum_k L_k + alpha sum_l L_bal (training\n"
+               "conventions) on the batch (one sequence per line, every line the same length)\n"
+               "and writes G.safetensors: `loss` (shape []) and, for every tensor of the\n"
+               "weights file, its gradient under the same name and shape (F32). The MTP copies\n"
+               "of embedding and head carry the shared gradient; e_score_correction_bias gets\n"
+               "zeros. config.json beside the weights is read when --config is absent.\n"
+               "MASK.txt (same shape, 0/1): mask[b][j] = 1 counts token j as a target.\n");
 }
 
 int sk_cmd_grad(int argc, char **argv) {
@@ -34,12 +33,18 @@ int sk_cmd_grad(int argc, char **argv) {
             return 2;
         }
         const char *v = argv[++i];
-        if (!strcmp(a, "--weights")) weights = v;
-        else if (!strcmp(a, "--tokens")) tokens = v;
-        else if (!strcmp(a, "--mask")) mask = v;
-        else if (!strcmp(a, "--config")) config = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--threads")) threads = atoi(v);
+        if (!strcmp(a, "--weights"))
+            weights = v;
+        else if (!strcmp(a, "--tokens"))
+            tokens = v;
+        else if (!strcmp(a, "--mask"))
+            mask = v;
+        else if (!strcmp(a, "--config"))
+            config = v;
+        else if (!strcmp(a, "--out"))
+            out = v;
+        else if (!strcmp(a, "--threads"))
+            threads = atoi(v);
         else {
             fprintf(stderr, "seek grad: unknown option %s\n\n", a);
             grad_usage(stderr);
@@ -80,16 +85,20 @@ int sk_cmd_grad(int argc, char **argv) {
         return 1;
     }
     sk_model_config cfg;
-    if (sk_model_config_from_hf(cfg_path, &cfg, &e) || sk_train_check_config_json(cfg_path, &cfg, &e))
+    if (sk_model_config_from_hf(cfg_path, &cfg, &e) ||
+        sk_train_check_config_json(cfg_path, &cfg, &e))
         goto fail;
-    if (sk_tmodel_new(&cfg, &m, &e) || sk_tmodel_load(m, weights, &e)) goto fail;
+    if (sk_tmodel_new(&cfg, &m, &e) || sk_tmodel_load(m, weights, &e) ||
+        sk_tmodel_set_threads(m, threads, &e))
+        goto fail;
     sk_train_set_threads(threads);
     if (sk_tokfile_read(tokens, cfg.n_vocab, &ids, &e)) goto fail;
     if (mask) {
         if (sk_tokfile_read(mask, 2, &mk, &e)) goto fail;
         if (mk.n_lines != ids.n_lines || mk.S != ids.S) {
-            sk_err_set(&e, SK_ERR_INVALID, "%s: %d lines of %d values, but %s has %d lines of %d ids",
-                       mask, mk.n_lines, mk.S, tokens, ids.n_lines, ids.S);
+            sk_err_set(&e, SK_ERR_INVALID,
+                       "%s: %d lines of %d values, but %s has %d lines of %d ids", mask, mk.n_lines,
+                       mk.S, tokens, ids.n_lines, ids.S);
             goto fail;
         }
         mbuf = malloc((size_t)mk.n_lines * mk.S);

@@ -28,21 +28,23 @@ static const struct {
     int type;
     uint32_t ftype;
 } k_targets[] = {
-    {"f32", SK_TYPE_F32, 0},      {"f16", SK_TYPE_F16, 1},      {"bf16", SK_TYPE_BF16, 32},
-    {"q8_0", SK_TYPE_Q8_0, 7},    {"q4_0", SK_TYPE_Q4_0, 2},    {"q4_1", SK_TYPE_Q4_1, 3},
-    {"q5_0", SK_TYPE_Q5_0, 8},    {"q5_1", SK_TYPE_Q5_1, 9},    {"q2_k", SK_TYPE_Q2_K, 10},
-    {"q3_k", SK_TYPE_Q3_K, 11},   {"q4_k", SK_TYPE_Q4_K, 14},   {"q5_k", SK_TYPE_Q5_K, 16},
-    {"q6_k", SK_TYPE_Q6_K, 18},   {"iq4_nl", SK_TYPE_IQ4_NL, 25}, {"iq4_xs", SK_TYPE_IQ4_XS, 30},
+    {"f32", SK_TYPE_F32, 0},    {"f16", SK_TYPE_F16, 1},        {"bf16", SK_TYPE_BF16, 32},
+    {"q8_0", SK_TYPE_Q8_0, 7},  {"q4_0", SK_TYPE_Q4_0, 2},      {"q4_1", SK_TYPE_Q4_1, 3},
+    {"q5_0", SK_TYPE_Q5_0, 8},  {"q5_1", SK_TYPE_Q5_1, 9},      {"q2_k", SK_TYPE_Q2_K, 10},
+    {"q3_k", SK_TYPE_Q3_K, 11}, {"q4_k", SK_TYPE_Q4_K, 14},     {"q5_k", SK_TYPE_Q5_K, 16},
+    {"q6_k", SK_TYPE_Q6_K, 18}, {"iq4_nl", SK_TYPE_IQ4_NL, 25}, {"iq4_xs", SK_TYPE_IQ4_XS, 30},
 };
 #define N_TARGETS (sizeof k_targets / sizeof k_targets[0])
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: seek quantize IN.gguf OUT.gguf TYPE [--threads N]\n\n"
-               "Re-encodes the weight matrices of IN.gguf to TYPE (bit-identical to llama-quantize\n"
-               "--pure without an imatrix); norms, biases and the MoE router are copied unchanged;\n"
-               "a matrix whose rows do not fit TYPE's block gets llama.cpp's fallback type.\n\n"
-               "TYPE: ");
-    for (size_t i = 0; i < N_TARGETS; i++) fprintf(f, "%s%s", k_targets[i].name, i + 1 < N_TARGETS ? " " : "\n");
+    fprintf(f,
+            "usage: seek quantize IN.gguf OUT.gguf TYPE [--threads N]\n\n"
+            "Re-encodes the weight matrices of IN.gguf to TYPE (bit-identical to llama-quantize\n"
+            "--pure without an imatrix); norms, biases and the MoE router are copied unchanged;\n"
+            "a matrix whose rows do not fit TYPE's block gets llama.cpp's fallback type.\n\n"
+            "TYPE: ");
+    for (size_t i = 0; i < N_TARGETS; i++)
+        fprintf(f, "%s%s", k_targets[i].name, i + 1 < N_TARGETS ? " " : "\n");
     fprintf(f, "  --threads N   encoding threads (default: all CPUs)\n");
 }
 
@@ -53,8 +55,9 @@ static bool ends_with(const char *s, const char *suffix) {
 
 /* Whether llama.cpp would quantize this tensor (see the file comment). */
 static bool wants_quant(const sk_gguf_tensor_info *t) {
-    static const char *const keep[] = {"_norm.weight",        "ffn_gate_inp.weight", "position_embd.weight",
-                                       "token_types.weight",  "ssm_conv1d",          "attn_rel_b.weight"};
+    static const char *const keep[] = {"_norm.weight",         "ffn_gate_inp.weight",
+                                       "position_embd.weight", "token_types.weight",
+                                       "ssm_conv1d",           "attn_rel_b.weight"};
     if (t->n_dims < 2 || !ends_with(t->name, "weight")) return false;
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         if (strstr(t->name, keep[i])) return false;
@@ -67,13 +70,25 @@ static int fit_type(int target, int64_t ne0) {
     if (ne0 % sk_type_info(target)->block_size == 0) return target;
     int fb;
     switch (target) {
-    case SK_TYPE_IQ4_XS: fb = SK_TYPE_IQ4_NL; break;
+    case SK_TYPE_IQ4_XS:
+        fb = SK_TYPE_IQ4_NL;
+        break;
     case SK_TYPE_Q2_K:
-    case SK_TYPE_Q3_K: fb = SK_TYPE_Q4_0; break;
-    case SK_TYPE_Q4_K: fb = SK_TYPE_Q5_0; break;
-    case SK_TYPE_Q5_K: fb = SK_TYPE_Q5_1; break;
-    case SK_TYPE_Q6_K: fb = SK_TYPE_Q8_0; break;
-    default: fb = SK_TYPE_F16; break;
+    case SK_TYPE_Q3_K:
+        fb = SK_TYPE_Q4_0;
+        break;
+    case SK_TYPE_Q4_K:
+        fb = SK_TYPE_Q5_0;
+        break;
+    case SK_TYPE_Q5_K:
+        fb = SK_TYPE_Q5_1;
+        break;
+    case SK_TYPE_Q6_K:
+        fb = SK_TYPE_Q8_0;
+        break;
+    default:
+        fb = SK_TYPE_F16;
+        break;
     }
     return ne0 % sk_type_info(fb)->block_size == 0 ? fb : SK_TYPE_F16;
 }
@@ -95,32 +110,26 @@ static int fill_tensor(void *ctx, void *dst, uint64_t nbytes, sk_err *e) {
     const int64_t ne0 = t->ne[0], nrows = t->ne[1] * t->ne[2] * t->ne[3];
     size_t in_rb, out_rb;
     if (!sk_row_size(t->type, ne0, &in_rb) || !sk_row_size(q->type, ne0, &out_rb) ||
-        (uint64_t)out_rb * (uint64_t)nrows != nbytes || (uint64_t)in_rb * (uint64_t)nrows > t->nbytes)
+        (uint64_t)out_rb * (uint64_t)nrows != nbytes ||
+        (uint64_t)in_rb * (uint64_t)nrows > t->nbytes)
         return sk_err_set(e, SK_ERR_FORMAT, "tensor %s: inconsistent sizes", t->name);
     if (q->type == t->type) {
         memcpy(dst, t->data, nbytes);
         return SK_OK;
     }
-    int rc;
-    const bool aligned = ((uintptr_t)t->data & 3) == 0;
-    if (t->type == SK_TYPE_F32 && aligned) { /* encode straight from the map */
+    int rc = SK_OK;
+    if (t->type == SK_TYPE_F32 &&
+        ((uintptr_t)t->data & 3) == 0) { /* encode straight from the map */
         rc = sk_quant_rows(q->pool, q->type, t->data, dst, nrows, ne0, e);
-    } else {
+    } else { /* decode a chunk of rows to floats (any alignment), encode it, repeat */
         const int64_t step = q->scratch_elems / ne0; /* ≥ 1 by construction */
-        rc = SK_OK;
         for (int64_t r0 = 0; r0 < nrows && !rc; r0 += step) {
             const int64_t n = nrows - r0 < step ? nrows - r0 : step;
             const uint8_t *in = (const uint8_t *)t->data + (size_t)r0 * in_rb;
-            if (!aligned) { /* decoders read block fields in place: give them aligned bytes */
-                uint8_t *tmp = malloc((size_t)n * in_rb);
-                if (!tmp) return sk_err_set(e, SK_ERR_NOMEM, "tensor %s: out of memory", t->name);
-                memcpy(tmp, in, (size_t)n * in_rb);
-                rc = sk_dequant_rows(q->pool, t->type, tmp, q->scratch, n, ne0, e);
-                free(tmp);
-            } else {
-                rc = sk_dequant_rows(q->pool, t->type, in, q->scratch, n, ne0, e);
-            }
-            if (!rc) rc = sk_quant_rows(q->pool, q->type, q->scratch, (uint8_t *)dst + (size_t)r0 * out_rb, n, ne0, e);
+            rc = sk_dequant_rows(q->pool, t->type, in, q->scratch, n, ne0, e);
+            if (!rc)
+                rc = sk_quant_rows(q->pool, q->type, q->scratch,
+                                   (uint8_t *)dst + (size_t)r0 * out_rb, n, ne0, e);
         }
     }
     if (rc) sk_err_prefix(e, "tensor %s", t->name);
@@ -129,7 +138,8 @@ static int fill_tensor(void *ctx, void *dst, uint64_t nbytes, sk_err *e) {
 
 static bool same_file(const char *a, const char *b) {
     struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }
 
 int sk_cmd_quantize(int argc, char **argv) {
@@ -201,51 +211,74 @@ int sk_cmd_quantize(int argc, char **argv) {
     /* the scratch buffer holds CHUNK_ELEMS floats, or one row if rows are longer */
     int64_t scratch_elems = CHUNK_ELEMS;
     for (int64_t i = 0; i < nt; i++)
-        if (sk_gguf_tensor(g, i)->ne[0] > scratch_elems) scratch_elems = sk_gguf_tensor(g, i)->ne[0];
+        if (sk_gguf_tensor(g, i)->ne[0] > scratch_elems)
+            scratch_elems = sk_gguf_tensor(g, i)->ne[0];
     if (!(scratch = sk_calloc((size_t)scratch_elems, sizeof(float), &e))) goto fail;
     if (!(jobs = sk_calloc((size_t)(nt ? nt : 1), sizeof *jobs, &e))) goto fail;
 
-    int n_quant = 0, n_copy = 0, n_fallback = 0, n_requant = 0;
+    int n_quant = 0, n_copy = 0, n_fallback = 0, n_requant = 0, n_opaque = 0;
     uint64_t in_bytes = 0, out_bytes = 0;
     for (int64_t i = 0; i < nt; i++) {
         const sk_gguf_tensor_info *t = sk_gguf_tensor(g, i);
         int type = t->type;
+        if (t->n_dims >= 2 && !sk_type_info(t->type)->can_dequant) n_opaque++;
         if (wants_quant(t)) {
             type = fit_type(target, t->ne[0]);
             if (type != target) {
                 n_fallback++;
-                SK_INFO("%s: rows of %lld do not fit %s blocks: using %s", t->name, (long long)t->ne[0],
-                        sk_type_name(target), sk_type_name(type));
+                SK_INFO("%s: rows of %lld do not fit %s blocks: using %s", t->name,
+                        (long long)t->ne[0], sk_type_name(target), sk_type_name(type));
             }
             if (type != t->type && sk_type_info(t->type)->quantized) n_requant++;
         }
-        jobs[i] = (qjob){.src = t, .type = type, .pool = pool, .scratch = scratch, .scratch_elems = scratch_elems};
-        if (type == t->type) n_copy++;
-        else n_quant++;
+        jobs[i] = (qjob){.src = t,
+                         .type = type,
+                         .pool = pool,
+                         .scratch = scratch,
+                         .scratch_elems = scratch_elems};
+        if (type == t->type)
+            n_copy++;
+        else
+            n_quant++;
         size_t ob;
         if (!sk_row_size(type, t->ne[0], &ob)) {
-            rc = sk_err_set(&e, SK_ERR_FORMAT, "tensor %s: bad row length %lld for %s", t->name, (long long)t->ne[0],
-                            sk_type_name(type));
+            rc = sk_err_set(&e, SK_ERR_FORMAT, "tensor %s: bad row length %lld for %s", t->name,
+                            (long long)t->ne[0], sk_type_name(type));
             goto fail;
         }
         in_bytes += t->nbytes;
         out_bytes += (uint64_t)ob * (uint64_t)(t->ne[1] * t->ne[2] * t->ne[3]);
-        if ((rc = sk_gguf_add_tensor(w, t->name, type, t->n_dims, t->ne, NULL, fill_tensor, &jobs[i], &e))) goto fail;
+        if ((rc = sk_gguf_add_tensor(w, t->name, type, t->n_dims, t->ne, NULL, fill_tensor,
+                                     &jobs[i], &e)))
+            goto fail;
     }
     if (n_fallback)
-        fprintf(stderr, "seek quantize: %d matrices have rows that are not a multiple of %d: they use llama.cpp's "
-                        "fallback type (SEEK_LOG=info lists them)\n", n_fallback, sk_type_info(target)->block_size);
+        fprintf(stderr,
+                "seek quantize: %d matrices have rows that are not a multiple of %d: they use "
+                "llama.cpp's "
+                "fallback type (SEEK_LOG=info lists them)\n",
+                n_fallback, sk_type_info(target)->block_size);
+    if (n_opaque)
+        fprintf(
+            stderr,
+            "seek quantize: warning: %d matrices are in types seek cannot decode (e.g. iq2_xxs): "
+            "copied unchanged\n",
+            n_opaque);
     if (n_requant)
-        fprintf(stderr, "seek quantize: warning: %d tensors are already quantized; re-encoding them loses "
-                        "precision\n", n_requant);
+        fprintf(stderr,
+                "seek quantize: warning: %d tensors are already quantized; re-encoding them loses "
+                "precision\n",
+                n_requant);
 
     sk_progress prog = {.label = "quantizing"};
     if ((rc = sk_gguf_write(w, pos[1], 0, &prog, &e))) goto fail;
     const double dt = sk_time_sec() - t0;
-    printf("seek quantize: %s -> %s (%s): %d tensors encoded, %d copied, %d fell back; %.1f MB -> %.1f MB in "
+    printf("seek quantize: %s -> %s (%s): %d tensors encoded, %d copied, %d fell back; %.1f MB -> "
+           "%.1f MB in "
            "%.1f s (%.1f MB/s in)\n",
-           pos[0], pos[1], sk_type_name(target), n_quant, n_copy, n_fallback, (double)in_bytes / 1e6,
-           (double)out_bytes / 1e6, dt, dt > 0 ? (double)in_bytes / 1e6 / dt : 0.0);
+           pos[0], pos[1], sk_type_name(target), n_quant, n_copy, n_fallback,
+           (double)in_bytes / 1e6, (double)out_bytes / 1e6, dt,
+           dt > 0 ? (double)in_bytes / 1e6 / dt : 0.0);
     ret = 0;
 fail:
     if (ret) fprintf(stderr, "seek quantize: %s\n", e.msg[0] ? e.msg : "failed");

@@ -23,6 +23,9 @@ static void usage(FILE *f) {
                "  --experts N    keep N routed experts (MoE shapes)\n"
                "  --vocab N      vocabulary size (default: the model's)\n"
                "  --seed S       weight seed (default 42)\n"
+               "  --mla L        deepseek2 MLA layout: legacy (attn_kv_b; default), ik (attn_kv_b +\n"
+               "                 2-D attn_k_b/attn_v_b), mainline (3-D attn_k_b/attn_v_b only)\n"
+               "  -t, --threads N  generation threads (default: all CPUs)\n"
                "  --dry-run      print the plan (tensors, parameters, bytes) and write nothing\n");
 }
 
@@ -48,13 +51,28 @@ int sk_cmd_synth(int argc, char **argv) {
         } else if (!strcmp(a, "--dry-run")) {
             dry = true;
         } else if (!strcmp(a, "--type") || !strcmp(a, "--layers") || !strcmp(a, "--experts") ||
-                   !strcmp(a, "--vocab") || !strcmp(a, "--seed")) {
+                   !strcmp(a, "--vocab") || !strcmp(a, "--seed") || !strcmp(a, "--mla") ||
+                   !strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "seek synth: %s needs a value\n", a);
                 return 2;
             }
             const char *val = argv[++i];
-            if (!strcmp(a, "--type")) {
+            if (!strcmp(a, "--mla")) {
+                if (!strcmp(val, "legacy")) o.mla = SK_SYNTH_MLA_LEGACY;
+                else if (!strcmp(val, "ik")) o.mla = SK_SYNTH_MLA_IK;
+                else if (!strcmp(val, "mainline")) o.mla = SK_SYNTH_MLA_MAINLINE;
+                else {
+                    fprintf(stderr, "seek synth: --mla wants legacy, ik or mainline, not '%s'\n", val);
+                    return 2;
+                }
+            } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+                if (parse_int(val, 0, 1024, &v)) {
+                    fprintf(stderr, "seek synth: %s wants an integer in [0, 1024], not '%s'\n", a, val);
+                    return 2;
+                }
+                o.n_threads = (int)v;
+            } else if (!strcmp(a, "--type")) {
                 o.type = sk_type_from_name(val);
                 if (o.type < 0) {
                     fprintf(stderr, "seek synth: unknown type '%s'\n", val);

@@ -95,12 +95,16 @@ static int print_ids(const sk_tokenizer *t, const int32_t *ids, size_t n, bool p
         size_t l = 0;
         const uint8_t *p = sk_tokenizer_token_to_piece(t, ids[i], &l);
         printf("%d\t", ids[i]);
-        /* a piece may be a partial UTF-8 character: show it lossily */
+        /* a piece may be part of a UTF-8 character: show it lossily, then its bytes */
         char *clean = NULL;
         size_t cl = 0;
         if (sk_utf8_sanitize(p, l, &clean, &cl, NULL) == 0) {
             print_json_str(clean, cl);
             free(clean);
+        }
+        if (!sk_utf8_valid(p, l)) {
+            fputs("\tbytes", stdout);
+            for (size_t k = 0; k < l; k++) printf(" %02x", p[k]);
         }
         putchar('\n');
     }
@@ -120,7 +124,6 @@ static int do_jsonl(sk_tokenizer *t, const char *path, unsigned flags) {
     while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
-        if (len == 0) continue;
         json_error_t je;
         json_t *j = json_loadb(line, (size_t)len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
         if (!json_is_string(j)) {

@@ -34,6 +34,7 @@ static void train_usage(FILE *f) {
             "  --ckpt-every N     checkpoint every N steps (default: at the end only)\n"
             "  --stop-after N     stop after step N with a checkpoint (resume later)\n"
             "  --resume           continue from DIR/ckpt.bin (same data, --batch and --accum)\n"
+            "  --threads N        threads for OpenBLAS and the trainer loops (default: all CPUs)\n"
             "  --quiet            no progress line\n");
 }
 
@@ -75,28 +76,59 @@ int sk_cmd_train(int argc, char **argv) {
         }
         const char *v = argv[++i];
         double d = 0;
-        if (!strcmp(a, "--config")) { config = v; continue; }
-        if (!strcmp(a, "--data")) { o.data_path = v; continue; }
-        if (!strcmp(a, "--out")) { o.out_dir = v; continue; }
-        if (!strcmp(a, "--init")) { o.init_weights = v; continue; }
+        if (!strcmp(a, "--config")) {
+            config = v;
+            continue;
+        }
+        if (!strcmp(a, "--data")) {
+            o.data_path = v;
+            continue;
+        }
+        if (!strcmp(a, "--out")) {
+            o.out_dir = v;
+            continue;
+        }
+        if (!strcmp(a, "--init")) {
+            o.init_weights = v;
+            continue;
+        }
         if (parse_num(a, v, &d)) return 2;
-        if (!strcmp(a, "--steps")) o.steps = (int64_t)d;
-        else if (!strcmp(a, "--batch")) o.batch = (int)d;
-        else if (!strcmp(a, "--accum")) o.accum = (int)d;
-        else if (!strcmp(a, "--lr")) o.opt.lr = (float)d;
-        else if (!strcmp(a, "--warmup")) o.opt.warmup = (int)d;
-        else if (!strcmp(a, "--cosine-start")) cosine_start = (int)d;
-        else if (!strcmp(a, "--min-lr-frac")) o.opt.min_lr_frac = (float)d;
-        else if (!strcmp(a, "--wd")) o.opt.weight_decay = (float)d;
-        else if (!strcmp(a, "--beta1")) o.opt.beta1 = (float)d;
-        else if (!strcmp(a, "--beta2")) o.opt.beta2 = (float)d;
-        else if (!strcmp(a, "--clip")) o.opt.clip = (float)d;
-        else if (!strcmp(a, "--bias-gamma")) o.opt.bias_gamma = (float)d;
-        else if (!strcmp(a, "--seed")) o.seed = (uint64_t)d;
-        else if (!strcmp(a, "--init-std")) o.init_std = (float)d;
-        else if (!strcmp(a, "--ckpt-every")) o.ckpt_every = (int)d;
-        else if (!strcmp(a, "--stop-after")) o.stop_after = (int64_t)d;
-        else {
+        if (!strcmp(a, "--steps"))
+            o.steps = (int64_t)d;
+        else if (!strcmp(a, "--batch"))
+            o.batch = (int)d;
+        else if (!strcmp(a, "--accum"))
+            o.accum = (int)d;
+        else if (!strcmp(a, "--lr"))
+            o.opt.lr = (float)d;
+        else if (!strcmp(a, "--warmup"))
+            o.opt.warmup = (int)d;
+        else if (!strcmp(a, "--cosine-start"))
+            cosine_start = (int)d;
+        else if (!strcmp(a, "--min-lr-frac"))
+            o.opt.min_lr_frac = (float)d;
+        else if (!strcmp(a, "--wd"))
+            o.opt.weight_decay = (float)d;
+        else if (!strcmp(a, "--beta1"))
+            o.opt.beta1 = (float)d;
+        else if (!strcmp(a, "--beta2"))
+            o.opt.beta2 = (float)d;
+        else if (!strcmp(a, "--clip"))
+            o.opt.clip = (float)d;
+        else if (!strcmp(a, "--bias-gamma"))
+            o.opt.bias_gamma = (float)d;
+        else if (!strcmp(a, "--seed"))
+            o.seed = (uint64_t)d;
+        else if (!strcmp(a, "--init-std"))
+            o.init_std = (float)d;
+        else if (!strcmp(a, "--ckpt-every"))
+            o.ckpt_every = (int)d;
+        else if (!strcmp(a, "--stop-after"))
+            o.stop_after = (int64_t)d;
+        else if (!strcmp(a, "--threads")) {
+            sk_train_set_threads((int)d);
+            o.threads = (int)d;
+        } else {
             fprintf(stderr, "seek train: unknown option %s\n\n", a);
             train_usage(stderr);
             return 2;
@@ -109,8 +141,9 @@ int sk_cmd_train(int argc, char **argv) {
     }
     if (o.steps <= 0 || o.batch <= 0 || o.accum <= 0 || o.opt.lr <= 0 || o.opt.warmup < 0 ||
         o.ckpt_every < 0 || o.stop_after < 0) {
-        fprintf(stderr, "seek train: --steps, --batch, --accum and --lr must be positive; --warmup, "
-                        "--ckpt-every and --stop-after non-negative\n");
+        fprintf(stderr,
+                "seek train: --steps, --batch, --accum and --lr must be positive; --warmup, "
+                "--ckpt-every and --stop-after non-negative\n");
         return 2;
     }
     o.opt.constant = cosine_start;
@@ -124,7 +157,8 @@ int sk_cmd_train(int argc, char **argv) {
     }
     if (!o.quiet) {
         if (o.stop_after > 0 && o.stop_after < o.steps)
-            fprintf(stderr, "stopped after step %lld; continue with --resume\n", (long long)o.stop_after);
+            fprintf(stderr, "stopped after step %lld; continue with --resume\n",
+                    (long long)o.stop_after);
         else
             fprintf(stderr, "model written to %s/model.safetensors (+ config.json)\n", o.out_dir);
     }

@@ -1,9 +1,7 @@
 /* lineedit.h — reading user input lines for `seek chat`: with libedit (line editing and
  * history, ~/.seek_history) when stdin is a terminal, plain buffered reads otherwise (no
  * prompt is printed then, so piped input produces clean output).
- *
- * libedit is loaded at run time (dlopen "libedit.so.2"), so the binary does not depend on it;
- * without it a terminal gets plain reads with the prompt printed. */
+ * libedit (Debian libedit-dev) is wrapped here and linked into the seek binary. */
 #ifndef SK_LINEEDIT_H
 #define SK_LINEEDIT_H
 

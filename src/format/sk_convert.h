@@ -13,8 +13,12 @@
  * tokenizer.ggml.* keys ("gpt2" byte-level BPE); without tokenizer.json the GGUF has no
  * tokenizer (a warning says so).
  *
- * Memory: tensors are produced one at a time by the GGUF writer's fill callback, so peak memory
- * is about one output tensor (plus one F32 copy of a kv_b matrix when splitting it).
+ * Memory: tensors are produced by the GGUF writer's row-range fill callback in chunks of at most
+ * 64 MiB, so peak memory is about one chunk per conversion (plus one F32 copy of a kv_b matrix
+ * while attn_k_b is written), whatever the size of the checkpoint.
+ *
+ * Ownership: sk_convert_hf opens and closes everything it reads; it writes the output through a
+ * temporary file renamed at the end, so a failed conversion leaves no output behind.
  */
 #ifndef SK_CONVERT_H
 #define SK_CONVERT_H

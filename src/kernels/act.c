@@ -51,7 +51,7 @@ sk_act sk_kt_act(int kt) {
 
 size_t sk_act_row_bytes(sk_act a, int64_t n) {
     switch (a) {
-    case SK_ACT_Q8_0: return (size_t)(n / 32) * sizeof(sk_block_q8_0);
+    case SK_ACT_Q8_0: return sk_act_q8_0_fscale_offset(n) + (size_t)(n / 32) * sizeof(float);
     case SK_ACT_Q8_1: return (size_t)(n / 32) * sizeof(sk_block_q8_1);
     case SK_ACT_Q8_K: return (size_t)(n / 256) * sizeof(sk_block_q8_K);
     default: return (size_t)n * sizeof(float);
@@ -117,7 +117,13 @@ static void quant_q8_K(const float *x, sk_block_q8_K *y, int64_t n) {
 
 void sk_act_quantize(sk_act a, const float *x, void *dst, int64_t n) {
     switch (a) {
-    case SK_ACT_Q8_0: quant_q8_0(x, dst, n, NULL); break;
+    case SK_ACT_Q8_0: {
+        quant_q8_0(x, dst, n, NULL);
+        const sk_block_q8_0 *b = dst;
+        float *fs = (float *)((uint8_t *)dst + sk_act_q8_0_fscale_offset(n));
+        for (int64_t i = 0; i < n / 32; i++) fs[i] = sk_fp16_to_f32(b[i].d);
+        break;
+    }
     case SK_ACT_Q8_1: quant_q8_0(x, NULL, n, dst); break;
     case SK_ACT_Q8_K: quant_q8_K(x, dst, n); break;
     default: memcpy(dst, x, (size_t)n * sizeof(float)); break;

@@ -126,7 +126,8 @@ static float dot_f8(int64_t n, const void *w, const void *x, const float *ws) {
     const uint8_t *a = w;
     const float *b = x;
     const __m256i m80 = _mm256_set1_epi16(0x80), m7f = _mm256_set1_epi16(0x7F);
-    float s = 0.0f;
+    __m256 acc = _mm256_setzero_ps();
+    float tail = 0.0f;
     for (int64_t c0 = 0; c0 < n; c0 += 128) {
         int64_t c1 = c0 + 128 < n ? c0 + 128 : n, i = c0;
         __m256 p0 = _mm256_setzero_ps(), p1 = p0;
@@ -138,32 +139,65 @@ static float dot_f8(int64_t n, const void *w, const void *x, const float *ws) {
             p1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)),
                                  _mm256_loadu_ps(b + i + 8), p1);
         }
-        float p = hsum8(_mm256_add_ps(p0, p1)) * 256.0f;
-        for (; i < c1; i++) p += sk_k_fp8_lut[a[i]] * b[i];
-        s += ws[c0 / 128] * p;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(ws[c0 / 128] * 256.0f), _mm256_add_ps(p0, p1), acc);
+        if (i < c1) {
+            float p = 0.0f;
+            for (; i < c1; i++) p += sk_k_fp8_lut[a[i]] * b[i];
+            tail += ws[c0 / 128] * p;
+        }
     }
-    return s;
+    return hsum8(acc) + tail;
 }
 
 /* ---- 32-element blocks ---- */
 
+/* One f32 accumulator per row, blocks in order: dot, dot4 and gemm4 do the same lane
+ * operations, so their results are bit-identical. */
 static float dot_q8_0(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q8_0 *a = w, *b = x;
-    int64_t nb = n / 32, ib = 0;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-    for (; ib + 2 <= nb; ib += 2) {
-        __m256i p0 = dot_ss(ld256(a[ib].qs), ld256(b[ib].qs));
-        __m256i p1 = dot_ss(ld256(a[ib + 1].qs), ld256(b[ib + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib + 1].d) * fp16(b[ib + 1].d)),
-                               _mm256_cvtepi32_ps(p1), acc1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < n / 32; ib++) {
+        __m256i p = dot_ss(ld256(a[ib].qs), ld256(b[ib].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
     }
-    for (; ib < nb; ib++) {
-        __m256i p0 = dot_ss(ld256(a[ib].qs), ld256(b[ib].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p0), acc0);
+    return hsum8(acc);
+}
+
+/* One row, four tokens: |w| and the row scale computed once per block; the activation
+ * scales come from the f32 copy after the blocks (same products as dot4: bit-identical). */
+static void gemm4_q8_0(int64_t n, const void *w, const void *x, size_t xstride, const float *ws, float *y,
+                       int64_t ystride) {
+    (void)ws;
+    const sk_block_q8_0 *a = w;
+    const uint8_t *xb = x;
+    const sk_block_q8_0 *b0 = x;
+    const sk_block_q8_0 *b1 = (const void *)(xb + xstride);
+    const sk_block_q8_0 *b2 = (const void *)(xb + 2 * xstride);
+    const sk_block_q8_0 *b3 = (const void *)(xb + 3 * xstride);
+    size_t off = sk_act_q8_0_fscale_offset(n);
+    const float *f0 = (const float *)(xb + off), *f1 = (const float *)(xb + xstride + off);
+    const float *f2 = (const float *)(xb + 2 * xstride + off), *f3 = (const float *)(xb + 3 * xstride + off);
+    const __m256i one = _mm256_set1_epi16(1);
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+    for (int64_t ib = 0; ib < n / 32; ib++) {
+        __m256i wv = ld256(a[ib].qs), aw = _mm256_sign_epi8(wv, wv);
+        __m256 dw = _mm256_set1_ps(fp16(a[ib].d));
+#define SK_G(c, b, f)                                                                                \
+    do {                                                                                             \
+        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(ld256(b[ib].qs), wv)), one); \
+        c = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_broadcast_ss(f + ib)), _mm256_cvtepi32_ps(p), c); \
+    } while (0)
+        SK_G(c0, b0, f0);
+        SK_G(c1, b1, f1);
+        SK_G(c2, b2, f2);
+        SK_G(c3, b3, f3);
+#undef SK_G
     }
-    return hsum8(_mm256_add_ps(acc0, acc1));
+    y[0] = hsum8(c0);
+    y[ystride] = hsum8(c1);
+    y[2 * ystride] = hsum8(c2);
+    y[3 * ystride] = hsum8(c3);
 }
 
 /* Four rows at once: the activation block and its scale are loaded once for all four. */
@@ -362,6 +396,59 @@ static void dot4_q4_K(int64_t n, const void *w, size_t wstride, const void *x, c
     y[3] = hsum8(a3);
 }
 
+/* One Q4_K row, four tokens: nibbles, scale vectors and mins decoded once per block; per
+ * token the same operations as q4k_block. */
+static void gemm4_q4_K(int64_t n, const void *w, const void *x, size_t xstride, const float *ws, float *y,
+                       int64_t ystride) {
+    (void)ws;
+    const sk_block_q4_K *a = w;
+    const sk_block_q8_K *b[4];
+    for (int t = 0; t < 4; t++) b[t] = (const sk_block_q8_K *)((const uint8_t *)x + t * xstride);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+    for (int64_t ib = 0; ib < n / 256; ib++) {
+        const sk_block_q4_K *blk = a + ib;
+        uint32_t sc[2], mn[2];
+        unpack_k(blk->scales, sc, mn);
+        __m256i S = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
+        __m128i m8 = _mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]);
+        __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+        const int8_t *y0 = b[0][ib].qs, *y1 = b[1][ib].qs, *y2 = b[2][ib].qs, *y3 = b[3][ib].qs;
+        __m256i i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0;
+        for (int p = 0; p < 4; p++) {
+            __m256i q = ld256(blk->qs + 32 * p);
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            __m256i slo = _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p]));
+            __m256i shi = _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p + 1]));
+#define SK_G(i, yy)                                                                                  \
+    i = _mm256_add_epi32(i, _mm256_add_epi32(                                                        \
+                                _mm256_madd_epi16(_mm256_maddubs_epi16(lo, ld256(yy + 64 * p)), slo), \
+                                _mm256_madd_epi16(_mm256_maddubs_epi16(hi, ld256(yy + 64 * p + 32)), shi)))
+            SK_G(i0, y0);
+            SK_G(i1, y1);
+            SK_G(i2, y2);
+            SK_G(i3, y3);
+#undef SK_G
+        }
+        float dw = fp16(blk->d), dm = fp16(blk->dmin);
+#define SK_F(c, i, t)                                                                                \
+    do {                                                                                             \
+        __m256i ms = _mm256_madd_epi16(ld256(b[t][ib].bsums), m16);                                  \
+        c = _mm256_fmadd_ps(_mm256_set1_ps(b[t][ib].d * dw), _mm256_cvtepi32_ps(i), c);              \
+        c = _mm256_fnmadd_ps(_mm256_set1_ps(b[t][ib].d * dm), _mm256_cvtepi32_ps(ms), c);            \
+    } while (0)
+        SK_F(c0, i0, 0);
+        SK_F(c1, i1, 1);
+        SK_F(c2, i2, 2);
+        SK_F(c3, i3, 3);
+#undef SK_F
+    }
+    y[0] = hsum8(c0);
+    y[ystride] = hsum8(c1);
+    y[2 * ystride] = hsum8(c2);
+    y[3 * ystride] = hsum8(c3);
+}
+
 static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q5_K *a = w;
@@ -393,11 +480,17 @@ static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) 
     return hsum8(acc) - hsum8(accm);
 }
 
-/* int16 scale vector for 32 values covering 16-value sub-blocks i and i+1: lanes 0..7 = s[i],
- * lanes 8..15 = s[i+1] (s = 16 int8 scales in a register). */
+/* Byte-shuffle controls: 8 copies of byte 2k, then 8 copies of byte 2k+1. */
+static const uint8_t k_pair8[8][16] = {
+#define SK_P(k) {2*k, 2*k, 2*k, 2*k, 2*k, 2*k, 2*k, 2*k, 2*k+1, 2*k+1, 2*k+1, 2*k+1, 2*k+1, 2*k+1, 2*k+1, 2*k+1}
+    SK_P(0), SK_P(1), SK_P(2), SK_P(3), SK_P(4), SK_P(5), SK_P(6), SK_P(7)
+#undef SK_P
+};
+
+/* int16 scale vector for 32 values covering 16-value sub-blocks i and i+1 (i even): lanes
+ * 0..7 = s[i], lanes 8..15 = s[i+1] (s = 16 int8 scales in a register). */
 static inline __m256i scale_pair(__m128i s8, int i, int is_signed) {
-    __m128i ctrl = _mm_set_epi64x(0x0101010101010101LL * (i + 1), 0x0101010101010101LL * i);
-    __m128i v = _mm_shuffle_epi8(s8, ctrl);
+    __m128i v = _mm_shuffle_epi8(s8, ld128(k_pair8[i / 2]));
     return is_signed ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v);
 }
 
@@ -435,6 +528,18 @@ static float dot_q6_K(int64_t n, const void *w, const void *x, const float *ws) 
     return hsum8(acc);
 }
 
+/* The 16 six-bit Q3_K scales minus 32 as int8, from words A = bytes 0..3, B = 4..7, C = 8..11:
+ * scales 0-3 = A & 0xF | (C & 3) << 4, 4-7 = B & 0xF | (C >> 2 & 3) << 4,
+ * 8-11 = A >> 4 | (C >> 4 & 3) << 4, 12-15 = B >> 4 | (C >> 6 & 3) << 4 (per byte). */
+static inline __m128i q3k_scales(const uint8_t *s) {
+    uint32_t A = le32(s), B = le32(s + 4), C = le32(s + 8);
+    const uint32_t m4 = 0x0F0F0F0Fu, m2 = 0x03030303u;
+    __m128i v = _mm_set_epi32((int)(((B >> 4) & m4) | (((C >> 6) & m2) << 4)),
+                              (int)(((A >> 4) & m4) | (((C >> 4) & m2) << 4)),
+                              (int)((B & m4) | (((C >> 2) & m2) << 4)), (int)((A & m4) | ((C & m2) << 4)));
+    return _mm_sub_epi8(v, _mm_set1_epi8(32));
+}
+
 static float dot_q3_K(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q3_K *a = w;
@@ -442,9 +547,7 @@ static float dot_q3_K(int64_t n, const void *w, const void *x, const float *ws) 
     const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 256; ib++) {
-        int8_t sc[16];
-        sk_k_q3_scales(a[ib].scales, sc);
-        __m128i s8 = ld128(sc);
+        __m128i s8 = q3k_scales(a[ib].scales);
         __m256i hm = ld256(a[ib].hmask), isum = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             __m256i q = ld256(a[ib].qs + 32 * h);
@@ -491,6 +594,19 @@ static float dot_q2_K(int64_t n, const void *w, const void *x, const float *ws) 
     return hsum8(acc) - hsum8(accm);
 }
 
+/* The 8 IQ4_XS sub-block scales ls−32 as int16, twice (both 128-bit lanes). */
+static inline __m256i iq4xs_scales(const sk_block_iq4_xs *a) {
+    uint32_t l = le32(a->scales_l);
+    __m128i low8 = _mm_unpacklo_epi8(_mm_cvtsi32_si128((int)(l & 0x0F0F0F0Fu)),
+                                     _mm_cvtsi32_si128((int)((l >> 4) & 0x0F0F0F0Fu)));
+    __m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(a->scales_h),
+                                                   _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
+                                 _mm256_set1_epi32(3));
+    __m128i h16 = _mm_packus_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    __m128i ls = _mm_or_si128(_mm_cvtepu8_epi16(low8), _mm_slli_epi16(h16, 4));
+    return _mm256_broadcastsi128_si256(_mm_sub_epi16(ls, _mm_set1_epi16(32)));
+}
+
 static float dot_iq4_xs(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_iq4_xs *a = w;
@@ -498,14 +614,12 @@ static float dot_iq4_xs(int64_t n, const void *w, const void *x, const float *ws
     const __m256i lut = _mm256_broadcastsi128_si256(ld128(sk_iq4nl_values));
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 256; ib++) {
-        __m256i isum = _mm256_setzero_si256();
+        __m256i S = iq4xs_scales(&a[ib]), isum = _mm256_setzero_si256();
         for (int sb = 0; sb < 8; sb++) {
-            int ls = ((a[ib].scales_l[sb / 2] >> (4 * (sb % 2))) & 0xF) |
-                     (((a[ib].scales_h >> (2 * sb)) & 3) << 4);
             __m256i q = _mm256_shuffle_epi8(lut, nib32(a[ib].qs + 16 * sb));
             __m256i y = ld256(b[ib].qs + 32 * sb);
             __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
-            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_set1_epi16((short)(ls - 32))));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_shuffle_epi8(S, ld256(k_lane16[sb]))));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
     }
@@ -648,6 +762,7 @@ void sk_kfuncs_fill_avx2(sk_kfuncs *f) {
     f->dot[SK_KT_F8] = dot_f8;
     f->dot[SK_KT_Q8_0] = dot_q8_0;
     f->dot4[SK_KT_Q8_0] = dot4_q8_0;
+    f->gemm4[SK_KT_Q8_0] = gemm4_q8_0;
     f->dot[SK_KT_Q4_0] = dot_q4_0;
     f->dot[SK_KT_Q4_1] = dot_q4_1;
     f->dot[SK_KT_Q5_0] = dot_q5_0;
@@ -657,6 +772,7 @@ void sk_kfuncs_fill_avx2(sk_kfuncs *f) {
     f->dot[SK_KT_Q3_K] = dot_q3_K;
     f->dot[SK_KT_Q4_K] = dot_q4_K;
     f->dot4[SK_KT_Q4_K] = dot4_q4_K;
+    f->gemm4[SK_KT_Q4_K] = gemm4_q4_K;
     f->dot[SK_KT_Q5_K] = dot_q5_K;
     f->dot[SK_KT_Q6_K] = dot_q6_K;
     f->dot[SK_KT_IQ4_XS] = dot_iq4_xs;

@@ -392,7 +392,7 @@ void sk_kfuncs_fill_scalar(sk_kfuncs *f) {
     f->dot[SK_KT_Q5_K] = dot_q5_K;
     f->dot[SK_KT_Q6_K] = dot_q6_K;
     f->dot[SK_KT_IQ4_XS] = dot_iq4_xs;
-    for (int i = 0; i < SK_KT_COUNT; i++) f->dot4[i] = NULL;
+    for (int i = 0; i < SK_KT_COUNT; i++) f->dot4[i] = NULL, f->gemm4[i] = NULL;
     f->vec_dot_f32 = s_vec_dot;
     f->vec_add = s_vec_add;
     f->vec_mad = s_vec_mad;

@@ -7,8 +7,8 @@
  * activation format (sk_act): F32 (the float vector itself) or an 8-bit quantization of it
  * made once per call (Q8_0 / Q8_1 per 32 values, Q8_K per 256 values with 16-value sums).
  * A level's table holds, per slot, the dot product of one weight row with one prepared
- * activation row (`dot`), and optionally a 4-row variant sharing activation loads (`dot4`,
- * NULL → four `dot` calls). The scalar table defines the exact arithmetic (see
+ * activation row (`dot`), optionally a 4-row variant sharing activation loads (`dot4`,
+ * NULL → four `dot` calls) and a 1-row × 4-token variant for prompt batches (`gemm4`). The scalar table defines the exact arithmetic (see
  * kern_scalar.c); SIMD tables equal it up to the order of float additions.
  */
 #ifndef SK_KERNELS_INTERNAL_H
@@ -41,12 +41,17 @@ typedef enum sk_kt {
 
 typedef enum sk_act {
     SK_ACT_F32 = 0,
-    SK_ACT_Q8_0 = 1, /* sk_block_q8_0 per 32 values: d = amax/127 (fp16), q = roundf(x/d) */
+    SK_ACT_Q8_0 = 1, /* sk_block_q8_0 per 32 values: d = amax/127 (fp16), q = roundf(x/d); then
+                      * (at sk_act_q8_0_fscale_offset) the block scales again as f32 */
     SK_ACT_Q8_1 = 2, /* sk_block_q8_1: as Q8_0 plus s = fp16(d * sum(q)) */
     SK_ACT_Q8_K = 3, /* sk_block_q8_K per 256 values: d = max/-127 (f32), q = rint(x/d) ≤ 127 */
 } sk_act;
 
 int sk_kt_from_type(int type); /* -1 if the type has no matvec kernel */
+/* Q8_0 activation rows: byte offset of the f32 copy of the n/32 block scales. */
+static inline size_t sk_act_q8_0_fscale_offset(int64_t n) {
+    return ((size_t)(n / 32) * sizeof(sk_block_q8_0) + 3) & ~(size_t)3;
+}
 sk_act sk_kt_act(int kt);
 /* Bytes of one prepared activation row of n values (n a multiple of the act block). */
 size_t sk_act_row_bytes(sk_act a, int64_t n);
@@ -61,9 +66,17 @@ typedef float (*sk_dot_fn)(int64_t n, const void *w, const void *x, const float 
 typedef void (*sk_dot4_fn)(int64_t n, const void *w, size_t wstride, const void *x,
                            const float *wscale, float *y);
 
+/* One weight row times 4 activation rows (prompt batches): y[t*ystride] = dot(n, w,
+ * x + t*xstride, wscale) for t < 4, with the row decoded once for the 4 tokens. Must give
+ * bit-identical results to `dot4`/`dot` of the same level (same per-lane operations in the
+ * same order), so sk_matmul equals sk_matvec exactly. */
+typedef void (*sk_gemm4_fn)(int64_t n, const void *w, const void *x, size_t xstride,
+                            const float *wscale, float *y, int64_t ystride);
+
 typedef struct sk_kfuncs {
     sk_dot_fn dot[SK_KT_COUNT];
     sk_dot4_fn dot4[SK_KT_COUNT];
+    sk_gemm4_fn gemm4[SK_KT_COUNT]; /* may be NULL */
     float (*vec_dot_f32)(const float *a, const float *b, int64_t n);
     void (*vec_add)(float *y, const float *a, const float *b, int64_t n);
     void (*vec_mad)(float *y, const float *x, float s, int64_t n);

@@ -115,11 +115,25 @@ static inline const float *row_scale(const mm_job *j, int64_t r) {
     return j->wscale ? j->wscale + (r / 128) * j->scale_cols : NULL;
 }
 
-/* y[t*ldy + r] for rows [r0, r1) and tokens [t0, t1). */
+/* y[t*ldy + r] for rows [r0, r1) and tokens [t0, t1). Several tokens: each row is decoded
+ * once per 4 tokens (gemm4) while it sits in L1; one token: 4 rows share the activation
+ * loads (dot4). */
 static void mm_block(const mm_job *j, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
     sk_dot_fn dot = j->f->dot[j->kt];
     sk_dot4_fn dot4 = j->f->dot4[j->kt];
+    sk_gemm4_fn gemm4 = j->f->gemm4[j->kt];
     int64_t r = r0;
+    if (gemm4 && t1 - t0 >= 4) {
+        for (; r < r1; r++) {
+            const uint8_t *w = j->w + (size_t)r * j->wstride;
+            const float *ws = row_scale(j, r);
+            int64_t t = t0;
+            for (; t + 4 <= t1; t += 4)
+                gemm4(j->ncols, w, j->xa + (size_t)t * j->xstride, j->xstride, ws, j->y + t * j->ldy + r, j->ldy);
+            for (; t < t1; t++) j->y[t * j->ldy + r] = dot(j->ncols, w, j->xa + (size_t)t * j->xstride, ws);
+        }
+        return;
+    }
     if (dot4) {
         for (; r + 4 <= r1; r += 4) {
             const uint8_t *w = j->w + (size_t)r * j->wstride;
@@ -144,6 +158,7 @@ static void mm_block(const mm_job *j, int64_t r0, int64_t r1, int64_t t0, int64_
 }
 
 #define TOK_TILE 16
+#define SMALL_WORK ((size_t)128 << 10) /* weight bytes × tokens run on the caller alone */
 
 static void mm_task(void *ctx, int ith, int nth) {
     mm_job *j = ctx;
@@ -152,7 +167,7 @@ static void mm_task(void *ctx, int ith, int nth) {
         sk_split_range((size_t)j->ntok, ith, nth, &lo, &hi);
         for (size_t t = lo; t < hi; t++)
             sk_act_quantize(j->act, j->x + t * (size_t)j->ncols, j->xa + t * j->xstride, j->ncols);
-        sk_pool_barrier(j->pool);
+        if (nth > 1) sk_pool_barrier(j->pool);
     }
     for (;;) {
         int64_t r0 = atomic_fetch_add_explicit(&j->next, j->chunk_rows, memory_order_relaxed);
@@ -213,7 +228,12 @@ static int run_mm(sk_kctx *k, const sk_tensor *W, const float *x, int64_t n, flo
     }
     j->chunk_rows = pick_chunk(row_bytes, j->nrows, k->n_threads, n > 1 ? 128 << 10 : 32 << 10);
     atomic_init(&j->next, 0);
-    sk_pool_run(k->pool, mm_task, j);
+    size_t work;
+    if (!sk_mul_ok(row_bytes * (size_t)j->nrows, (size_t)n, &work)) work = SIZE_MAX;
+    if (work < SMALL_WORK || k->n_threads == 1)
+        mm_task(j, 0, 1); /* waking the pool costs more than this product */
+    else
+        sk_pool_run(k->pool, mm_task, j);
     free(j);
     return SK_OK;
 }
@@ -258,37 +278,61 @@ static void fill_task(void *ctx, int ith, int nth) {
     for (size_t i = lo * 4096; i < hi * 4096; i++) p[i] = (uint8_t)(i * 131u + (i >> 12));
 }
 
-double sk_bench_read_bandwidth(sk_kctx *k, size_t bytes, int reps, sk_err *e) {
+struct sk_bw_probe {
+    sk_kctx *k;
+    bw_job *j;
+    uint8_t *buf;
+};
+
+sk_bw_probe *sk_bw_probe_new(sk_kctx *k, size_t bytes, sk_err *e) {
     if (!k) {
         sk_err_set(e, SK_ERR_INVALID, "bandwidth: no kernel context");
-        return -1.0;
+        return NULL;
     }
     if (bytes < (1u << 20)) bytes = 1u << 20;
     bytes &= ~(size_t)4095;
-    if (reps < 1) reps = 1;
-    bw_job *j = sk_calloc(1, sizeof *j, e);
-    if (!j) return -1.0;
-    uint8_t *buf = sk_aligned_alloc(4096, bytes, e);
-    if (!buf) {
-        free(j);
-        return -1.0;
+    sk_bw_probe *p = sk_calloc(1, sizeof *p, e);
+    if (!p) return NULL;
+    p->k = k;
+    p->j = sk_calloc(1, sizeof *p->j, e);
+    p->buf = p->j ? sk_aligned_alloc(4096, bytes, e) : NULL;
+    if (!p->buf) {
+        sk_bw_probe_free(p);
+        return NULL;
     }
-    j->f = sk_kfuncs_active();
-    j->buf = buf;
-    j->bytes = bytes;
-    sk_pool_run(k->pool, fill_task, j);
-    double best = 0.0;
-    for (int r = 0; r < reps; r++) {
-        double t0 = sk_time_sec();
-        sk_pool_run(k->pool, bw_task, j);
-        double dt = sk_time_sec() - t0;
-        double gbs = (double)bytes / dt / 1e9;
-        if (gbs > best) best = gbs;
-    }
+    p->j->buf = p->buf;
+    p->j->bytes = bytes;
+    p->j->f = sk_kfuncs_active();
+    sk_pool_run(k->pool, fill_task, p->j);
+    return p;
+}
+
+double sk_bw_probe_run(sk_bw_probe *p) {
+    p->j->f = sk_kfuncs_active();
+    double t0 = sk_time_sec();
+    sk_pool_run(p->k->pool, bw_task, p->j);
+    double dt = sk_time_sec() - t0;
     uint64_t acc = 0;
-    for (int i = 0; i < 512; i++) acc ^= j->sums[i];
+    for (int i = 0; i < 512; i++) acc ^= p->j->sums[i];
     if (acc == 0x5eed5eed5eedull) SK_DEBUG("bandwidth checksum %llx", (unsigned long long)acc);
-    free(buf);
-    free(j);
+    return (double)p->j->bytes / dt / 1e9;
+}
+
+void sk_bw_probe_free(sk_bw_probe *p) {
+    if (!p) return;
+    free(p->buf);
+    free(p->j);
+    free(p);
+}
+
+double sk_bench_read_bandwidth(sk_kctx *k, size_t bytes, int reps, sk_err *e) {
+    sk_bw_probe *p = sk_bw_probe_new(k, bytes, e);
+    if (!p) return -1.0;
+    double best = 0.0;
+    for (int r = 0; r < (reps < 1 ? 1 : reps); r++) {
+        double g = sk_bw_probe_run(p);
+        if (g > best) best = g;
+    }
+    sk_bw_probe_free(p);
     return best;
 }

@@ -59,6 +59,12 @@ bool sk_matvec_supports(int type);
  * `bytes` (use ≥ 1 GiB, far beyond the L3) with the widest loads of the active level and
  * several independent accumulators; best of `reps` passes. Returns < 0 with e set on failure. */
 double sk_bench_read_bandwidth(sk_kctx *k, size_t bytes, int reps, sk_err *e);
+/* The same probe with a buffer kept between passes, so a benchmark can alternate bandwidth
+ * passes with the work it measures (both then see the same load on the machine). */
+typedef struct sk_bw_probe sk_bw_probe;
+sk_bw_probe *sk_bw_probe_new(sk_kctx *k, size_t bytes, sk_err *e); /* allocates and touches */
+double sk_bw_probe_run(sk_bw_probe *p);                            /* one pass: GB/s */
+void sk_bw_probe_free(sk_bw_probe *p);
 
 /* ---- vector ops (single-threaded, n elements) ---- */
 float sk_vec_dot_f32(const float *a, const float *b, int64_t n);

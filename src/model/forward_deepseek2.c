@@ -101,11 +101,14 @@ static int wv_apply(sk_model *m, const sk_layer_weights *y, int h, const float *
     return skm_matmul_rows(m, &y->kv_b, h * (nope + vd) + nope, vd, X, T, Y, e);
 }
 
-/* Wk[h]ᵀ as a view of kv_lora rows of nope values (from k_b, used when kv_b is absent), or
- * false: then qlat comes from the k rows of kv_b (qlat_worker). */
-static bool wkt_view(const sk_model_config *c, const sk_layer_weights *y, int h, sk_tensor *out) {
-    if (sk_tensor_present(&y->kv_b) || !sk_tensor_present(&y->k_b)) return false;
-    const int64_t R = c->kv_lora_rank;
+/* Wk[h]ᵀ as a view of kv_lora rows of nope values, from attn_k_b, or false: then qlat comes
+ * from the k rows of kv_b (qlat_worker, f32 math on dequantized rows). attn_k_b is used when
+ * kv_b is absent, and for speed when both exist, except in exact_f32 mode: in a quantized
+ * file attn_k_b is a separately rounded transpose, and the reference semantics are kv_b's. */
+static bool wkt_view(const sk_model *m, const sk_layer_weights *y, int h, sk_tensor *out) {
+    if (!sk_tensor_present(&y->k_b)) return false;
+    if (sk_tensor_present(&y->kv_b) && m->opts.exact_f32) return false;
+    const int64_t R = m->w.cfg.kv_lora_rank;
     *out = y->k_b.n_dims == 3 || y->k_b.ne[2] > 1 ? sk_tensor_slice3(&y->k_b, h)
                                                   : sk_tensor_rows(&y->k_b, h * R, R);
     return true;
@@ -132,7 +135,7 @@ static void qlat_worker(void *arg, int ith, int nth) {
         for (int64_t j = 0; j < nope; j++) {
             sk_err e = {0};
             if (sk_tensor_dequant_row(&tk->y->kv_b, h * (nope + vd) + j, row, &e)) {
-                tk->rc = SK_ERR_FORMAT;
+                __atomic_store_n(&tk->rc, SK_ERR_FORMAT, __ATOMIC_RELAXED);
                 return;
             }
             for (int t = 0; t < tk->T; t++)
@@ -202,24 +205,24 @@ static void xattn_worker(void *arg, int ith, int nth) {
     }
 }
 
-static bool use_expanded(const sk_model_ctx *c, const sk_layer_weights *y, int T) {
+static bool use_expanded(const sk_model_ctx *c, const sk_layer_weights *y, int p0_, int T) {
     if (T < 2 || c->mla_mode == SK_MLA_ABSORBED || !sk_tensor_present(&y->kv_b)) return false;
     if (c->mla_mode == SK_MLA_EXPANDED) return true;
     const sk_model_config *cfg = &c->m->w.cfg;
     const double R = cfg->kv_lora_rank, rope = cfg->qk_rope_dim, nope = cfg->qk_nope_dim,
-                 vd = cfg->v_head_dim, p0 = c->n_pos, n_all = p0 + T;
+                 vd = cfg->v_head_dim, p0 = p0_, n_all = p0 + T;
     const double pairs = T * p0 + (double)T * (T + 1) / 2; /* (query, key) pairs */
     double absorbed = T * (nope + vd) * R + pairs * (2 * R + rope);
     double expanded = n_all * (nope + vd) * R + pairs * (nope + rope + vd);
     return expanded < absorbed;
 }
 
-static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int T, sk_err *e) {
+static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int p0, int T,
+                     sk_err *e) {
     sk_model *m = c->m;
     const sk_model_config *cfg = &m->w.cfg;
     const int64_t E = cfg->n_embd, H = cfg->n_head, R = cfg->kv_lora_rank, rope = cfg->qk_rope_dim,
                   nope = cfg->qk_nope_dim, qk = nope + rope, vd = cfg->v_head_dim;
-    const int p0 = c->n_pos;
     int rc;
     /* queries [T][H][qk] */
     if (sk_tensor_present(&y->q_a)) {
@@ -257,7 +260,7 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
                            c->kb + (size_t)s * rope);
         kb = c->kb;
     }
-    if (use_expanded(c, y, T)) {
+    if (use_expanded(c, y, p0, T)) {
         if (!c->knope) {
             c->knope = sk_calloc((size_t)c->n_ctx * (size_t)nope, sizeof(float), e);
             c->vexp = sk_calloc((size_t)c->n_ctx * (size_t)vd, sizeof(float), e);
@@ -274,9 +277,9 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
     }
     /* absorbed query qlat [T][H][R] */
     sk_tensor wkt;
-    if (wkt_view(cfg, y, 0, &wkt)) {
+    if (wkt_view(m, y, 0, &wkt)) {
         for (int64_t h = 0; h < H; h++) {
-            wkt_view(cfg, y, (int)h, &wkt);
+            wkt_view(m, y, (int)h, &wkt);
             for (int t = 0; t < T; t++)
                 memcpy(c->vtmp + t * nope, c->q + (t * H + h) * qk, (size_t)nope * sizeof(float));
             if ((rc = skm_matmul(m, &wkt, c->vtmp, T, c->olat, e))) return rc;
@@ -359,26 +362,62 @@ static int moe(sk_model_ctx *c, const sk_layer_weights *y, int T, sk_err *e) {
     return SK_OK;
 }
 
+/* One decoder block on c->x [T][E] at positions p0..; `layer` picks the weights, the MoE rule
+ * and the cache slot (MTP depth k: layer n_layer+k-1, its own slot and positions). */
+static int block(sk_model_ctx *c, int layer, int p0, int T, sk_err *e) {
+    const sk_model_config *cfg = &c->m->w.cfg;
+    const sk_layer_weights *y = &c->m->w.layers[layer];
+    const int64_t E = cfg->n_embd;
+    int rc;
+    rmsnorm_rows(c->xn, c->x, E, E, T, E, &y->attn_norm, cfg->rms_eps);
+    if ((rc = attention(c, y, layer, p0, T, e))) return sk_err_prefix(e, "layer %d attention", layer);
+    rmsnorm_rows(c->xn, c->x, E, E, T, E, &y->ffn_norm, cfg->rms_eps);
+    if (sk_model_is_moe_layer(cfg, layer)) {
+        rc = moe(c, y, T, e);
+    } else {
+        rc = swiglu_mlp(c, &y->ffn_gate, &y->ffn_up, &y->ffn_down, c->xn, T, c->vtmp, e);
+        if (!rc)
+            for (int t = 0; t < T; t++) sk_vec_add(c->x + t * E, c->x + t * E, c->vtmp + t * E, E);
+    }
+    if (rc) return sk_err_prefix(e, "layer %d ffn", layer);
+    return SK_OK;
+}
+
 int skm_forward_deepseek2(sk_model_ctx *c, const int32_t *tokens, int T, float *logits,
-                          bool all_rows, sk_err *e) {
+                          bool all_rows, float *hidden, sk_err *e) {
+    sk_model *m = c->m;
+    int rc = skm_embed(m, tokens, T, c->x, e);
+    if (rc) return rc;
+    for (int l = 0; l < m->w.cfg.n_layer; l++)
+        if ((rc = block(c, l, c->n_pos, T, e))) return rc;
+    return skm_head(c, T, logits, all_rows, hidden, e);
+}
+
+/* MTP depth k (spec §1.12, training-conventions §4), for T positions p0..p0+T-1 of its own
+ * cache slot (layer n_layer+k-1):
+ *   u = eh_proj · [enorm(embed(tok)); hnorm(h)]      (embedding half first)
+ *   u = block_{n_layer+k-1}(u)
+ *   h' = shared_head.norm(u);  logits = output · h'
+ * (the V3 checkpoint's shared_head.head and MTP embed_tokens are copies of lm_head/embed). */
+int skm_forward_mtp(sk_model_ctx *c, int k, const int32_t *tokens, const float *h, int T,
+                    float *logits, bool all_rows, float *hidden, sk_err *e) {
     sk_model *m = c->m;
     const sk_model_config *cfg = &m->w.cfg;
     const int64_t E = cfg->n_embd;
+    const int layer = cfg->n_layer + k - 1;
+    const sk_layer_weights *y = &m->w.layers[layer];
     int rc = skm_embed(m, tokens, T, c->x, e);
     if (rc) return rc;
-    for (int l = 0; l < cfg->n_layer; l++) {
-        const sk_layer_weights *y = &m->w.layers[l];
-        rmsnorm_rows(c->xn, c->x, E, E, T, E, &y->attn_norm, cfg->rms_eps);
-        if ((rc = attention(c, y, l, T, e))) return sk_err_prefix(e, "layer %d attention", l);
-        rmsnorm_rows(c->xn, c->x, E, E, T, E, &y->ffn_norm, cfg->rms_eps);
-        if (sk_model_is_moe_layer(cfg, l)) {
-            rc = moe(c, y, T, e);
-        } else {
-            rc = swiglu_mlp(c, &y->ffn_gate, &y->ffn_up, &y->ffn_down, c->xn, T, c->vtmp, e);
-            if (!rc)
-                for (int t = 0; t < T; t++) sk_vec_add(c->x + t * E, c->x + t * E, c->vtmp + t * E, E);
-        }
-        if (rc) return sk_err_prefix(e, "layer %d ffn", l);
+    for (int t = 0; t < T; t++) {
+        sk_rmsnorm(c->mtp_cat + t * 2 * E, c->x + t * E, y->enorm.data, E, cfg->rms_eps);
+        sk_rmsnorm(c->mtp_cat + t * 2 * E + E, h + t * E, y->hnorm.data, E, cfg->rms_eps);
     }
-    return skm_head(c, T, logits, all_rows, e);
+    if ((rc = skm_matmul(m, &y->eh_proj, c->mtp_cat, T, c->x, e))) return rc;
+    if ((rc = block(c, layer, c->mtp_pos[k - 1], T, e))) return rc;
+    int first = all_rows ? 0 : T - 1, rows = all_rows ? T : 1;
+    for (int i = 0; i < rows; i++)
+        sk_rmsnorm(c->xn + i * E, c->x + (first + i) * E, y->head_norm.data, E, cfg->rms_eps);
+    if (hidden) memcpy(hidden, c->xn, (size_t)(rows * E) * sizeof(float));
+    if (!logits) return SK_OK;
+    return skm_matmul(m, &m->w.output, c->xn, rows, logits, e);
 }

@@ -50,7 +50,7 @@ static void add_bias(float *y, const sk_tensor *b, int T, int64_t n) {
 }
 
 int skm_forward_dense(sk_model_ctx *c, const int32_t *tokens, int T, float *logits, bool all_rows,
-                      sk_err *e) {
+                      float *hidden, sk_err *e) {
     sk_model *m = c->m;
     const sk_model_config *cfg = &m->w.cfg;
     const int64_t E = cfg->n_embd, H = cfg->n_head, KV = cfg->n_head_kv, D = cfg->head_dim;
@@ -104,7 +104,7 @@ int skm_forward_dense(sk_model_ctx *c, const int32_t *tokens, int T, float *logi
         if ((rc = skm_matmul(m, &y->ffn_down, c->ffn_g, T, c->vtmp, e))) goto fail;
         for (int t = 0; t < T; t++) sk_vec_add(c->x + t * E, c->x + t * E, c->vtmp + t * E, E);
     }
-    return skm_head(c, T, logits, all_rows, e);
+    return skm_head(c, T, logits, all_rows, hidden, e);
 fail:
     return rc;
 }

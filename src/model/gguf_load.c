@@ -162,6 +162,9 @@ int sk_model_config_from_gguf(const sk_gguf *g, sk_model_config *c, sk_err *e) {
         bool has_kvb = has_tensor(g, "blk.0.attn_kv_b.weight");
         if (!has_kvb && kb && vb && kb->n_dims == 3 && vb->n_dims == 3) {
             /* mainline layout: the head sizes are the tensors' (key_length is kv_lora+rope) */
+            if (kb->ne[0] <= 0 || kb->ne[0] > 65536 || vb->ne[1] <= 0 || vb->ne[1] > 65536)
+                return sk_err_set(e, SK_ERR_FORMAT, "%s: blk.0.attn_k_b/attn_v_b have absurd head sizes",
+                                  path);
             key_len = (int)kb->ne[0] + c->qk_rope_dim;
             val_len = (int)vb->ne[1];
         } else if (c->n_head_kv == 1 && c->n_head > 1) {

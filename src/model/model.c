@@ -63,18 +63,7 @@ void skm_row_encode(int t, const float *x, int n, void *dst) {
         for (int i = 0; i < n; i++) d[i] = sk_f32_to_bf16(x[i]);
         break;
     }
-    case SK_CACHE_Q8_0: { /* d = max|x|/127, q = round(x/d): ggml's reference rounding */
-        sk_block_q8_0 *b = dst;
-        for (int j = 0; j < n / 32; j++) {
-            const float *v = x + 32 * j;
-            float amax = 0;
-            for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(v[i]));
-            float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
-            b[j].d = sk_f32_to_fp16(d);
-            for (int i = 0; i < 32; i++) b[j].qs[i] = (int8_t)roundf(v[i] * id);
-        }
-        break;
-    }
+    case SK_CACHE_Q8_0: sk_quant(SK_TYPE_Q8_0, x, dst, n, NULL); break; /* n % 32 == 0 */
     }
 }
 
@@ -91,14 +80,7 @@ void skm_row_decode(int t, const void *src, int n, float *y) {
         for (int i = 0; i < n; i++) y[i] = sk_bf16_to_f32(s[i]);
         break;
     }
-    case SK_CACHE_Q8_0: {
-        const sk_block_q8_0 *b = src;
-        for (int j = 0; j < n / 32; j++) {
-            float d = sk_fp16_to_f32(b[j].d);
-            for (int i = 0; i < 32; i++) y[32 * j + i] = d * b[j].qs[i];
-        }
-        break;
-    }
+    case SK_CACHE_Q8_0: sk_dequant(SK_TYPE_Q8_0, src, y, n, NULL); break;
     }
 }
 
@@ -122,14 +104,14 @@ static void exact_worker(void *arg, int ith, int nth) {
     if (lo >= hi) return;
     float *buf = malloc((size_t)n0 * sizeof(float));
     if (!buf) {
-        t->rc = SK_ERR_NOMEM;
+        __atomic_store_n(&t->rc, SK_ERR_NOMEM, __ATOMIC_RELAXED);
         return;
     }
     for (size_t r = lo; r < hi; r++) {
         sk_err e = {0};
         if (sk_tensor_dequant_row(t->W, t->r0 + (int64_t)r, buf, &e)) {
-            t->rc = e.code ? e.code : SK_ERR_FORMAT;
-            if (ith == 0) t->err = e;
+            __atomic_store_n(&t->rc, e.code ? e.code : SK_ERR_FORMAT, __ATOMIC_RELAXED);
+            if (ith == 0) t->err = e; /* only thread 0 writes the message */
             break;
         }
         for (int64_t i = 0; i < t->n; i++) {
@@ -181,14 +163,16 @@ int skm_embed(sk_model *m, const int32_t *tokens, int n, float *x, sk_err *e) {
     return SK_OK;
 }
 
-int skm_head(sk_model_ctx *c, int n, float *logits, bool all_rows, sk_err *e) {
-    if (!logits) return SK_OK;
+int skm_head(sk_model_ctx *c, int n, float *logits, bool all_rows, float *hidden, sk_err *e) {
+    if (!logits && !hidden) return SK_OK;
     sk_model *m = c->m;
     const int64_t E = m->w.cfg.n_embd;
     int first = all_rows ? 0 : n - 1, rows = all_rows ? n : 1;
     for (int i = 0; i < rows; i++)
         sk_rmsnorm(c->xn + i * E, c->x + (first + i) * E, m->w.output_norm.data, E,
                    m->w.cfg.rms_eps);
+    if (hidden) memcpy(hidden, c->xn, (size_t)(rows * E) * sizeof(float));
+    if (!logits) return SK_OK;
     return skm_matmul(m, &m->w.output, c->xn, rows, logits, e);
 }
 
@@ -365,7 +349,7 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
     }
     x->fa = (skm_rowfmt){p->cache_type, na, skm_row_bytes(p->cache_type, na)};
     x->fb = (skm_rowfmt){tb, nb, skm_row_bytes(tb, nb)};
-    x->n_cache_layers = c->n_layer;
+    x->n_cache_layers = c->n_layer + (mla ? c->n_mtp : 0); /* MTP blocks have their own slots */
     size_t lb, total;
     if (!sk_mul_ok(x->fa.row_bytes + x->fb.row_bytes, (size_t)n_ctx, &lb) ||
         !sk_mul_ok(lb, (size_t)x->n_cache_layers, &total)) {
@@ -415,6 +399,7 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
         {&x->xg, NR ? B * E : 0},
         {&x->yg, NR ? B * E : 0},
         {&x->rscratch, 2 * NR + c->n_group + 2},
+        {&x->mtp_cat, c->n_mtp > 0 ? B * 2 * E : 0},
     };
     size_t tot = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) tot += (size_t)((parts[i].n + 15) & ~15);
@@ -449,6 +434,7 @@ void sk_model_ctx_free(sk_model_ctx *c) {
 
 void sk_model_ctx_reset(sk_model_ctx *c) {
     c->n_pos = 0;
+    memset(c->mtp_pos, 0, sizeof c->mtp_pos);
 }
 
 int sk_model_ctx_truncate(sk_model_ctx *c, int n_pos, sk_err *e) {
@@ -456,6 +442,8 @@ int sk_model_ctx_truncate(sk_model_ctx *c, int n_pos, sk_err *e) {
         return sk_err_set(e, SK_ERR_RANGE, "cannot truncate a context of %d tokens to %d", c->n_pos,
                           n_pos);
     c->n_pos = n_pos;
+    for (int k = 0; k < 16; k++)
+        if (c->mtp_pos[k] > n_pos) c->mtp_pos[k] = n_pos;
     return SK_OK;
 }
 
@@ -471,25 +459,80 @@ size_t sk_model_ctx_cache_bytes_per_token(const sk_model_ctx *c) {
 
 int sk_model_eval(sk_model_ctx *c, const int32_t *tokens, int n, float *logits, bool all_rows,
                   sk_err *e) {
+    return sk_model_eval_ex(c, tokens, n, logits, all_rows, NULL, e);
+}
+
+static int check_tokens(const sk_model_ctx *c, const int32_t *tokens, int n, int pos, sk_err *e) {
     const sk_model_config *cfg = &c->m->w.cfg;
     if (n <= 0) return sk_err_set(e, SK_ERR_INVALID, "eval: no tokens");
-    if (n > c->n_ctx - c->n_pos)
+    if (n > c->n_ctx - pos)
         return sk_err_set(e, SK_ERR_RANGE,
                           "context overflow: %d cached + %d new tokens exceed the context size %d",
-                          c->n_pos, n, c->n_ctx);
+                          pos, n, c->n_ctx);
     for (int i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= cfg->n_vocab)
             return sk_err_set(e, SK_ERR_RANGE, "eval: token %d (index %d) is outside the vocabulary [0, %d)",
                               tokens[i], i, cfg->n_vocab);
+    return SK_OK;
+}
+
+int sk_model_mtp_eval(sk_model_ctx *c, int k, const int32_t *tokens, const float *hidden, int n,
+                      float *logits, bool all_rows, float *hidden_out, sk_err *e) {
+    const sk_model_config *cfg = &c->m->w.cfg;
+    if (cfg->arch != SK_ARCH_DEEPSEEK2 || k < 1 || k > cfg->n_mtp || k > 16)
+        return sk_err_set(e, SK_ERR_INVALID, "MTP depth %d: the model has %d MTP module(s)", k,
+                          cfg->arch == SK_ARCH_DEEPSEEK2 ? cfg->n_mtp : 0);
+    if (!hidden) return sk_err_set(e, SK_ERR_INVALID, "MTP: no hidden states");
+    int rc = check_tokens(c, tokens, n, c->mtp_pos[k - 1], e);
+    if (rc) return rc;
+    if (c->mtp_pos[k - 1] + n > c->n_pos)
+        return sk_err_set(e, SK_ERR_RANGE,
+                          "MTP depth %d: positions %d..%d are ahead of the main model (%d tokens)", k,
+                          c->mtp_pos[k - 1], c->mtp_pos[k - 1] + n - 1, c->n_pos);
+    const size_t E = (size_t)cfg->n_embd, V = (size_t)cfg->n_vocab;
     for (int done = 0; done < n;) {
         int chunk = n - done < c->n_batch ? n - done : c->n_batch;
         bool last = done + chunk == n;
-        float *lg = NULL;
-        if (logits && all_rows) lg = logits + (size_t)done * (size_t)cfg->n_vocab;
-        else if (logits && last) lg = logits;
-        int rc = cfg->arch == SK_ARCH_DEEPSEEK2
-                     ? skm_forward_deepseek2(c, tokens + done, chunk, lg, all_rows, e)
-                     : skm_forward_dense(c, tokens + done, chunk, lg, all_rows, e);
+        float *lg = NULL, *ho = NULL;
+        if (all_rows) {
+            if (logits) lg = logits + (size_t)done * V;
+            if (hidden_out) ho = hidden_out + (size_t)done * E;
+        } else if (last) {
+            lg = logits;
+            ho = hidden_out;
+        }
+        rc = skm_forward_mtp(c, k, tokens + done, hidden + (size_t)done * E, chunk, lg, all_rows, ho, e);
+        if (rc) return rc;
+        c->mtp_pos[k - 1] += chunk;
+        done += chunk;
+    }
+    return SK_OK;
+}
+
+int sk_model_ctx_mtp_pos(const sk_model_ctx *c, int k) {
+    return k >= 1 && k <= 16 ? c->mtp_pos[k - 1] : 0;
+}
+
+int sk_model_eval_ex(sk_model_ctx *c, const int32_t *tokens, int n, float *logits, bool all_rows,
+                     float *hidden, sk_err *e) {
+    const sk_model_config *cfg = &c->m->w.cfg;
+    int rc = check_tokens(c, tokens, n, c->n_pos, e);
+    if (rc) return rc;
+    const size_t E = (size_t)cfg->n_embd, V = (size_t)cfg->n_vocab;
+    for (int done = 0; done < n;) {
+        int chunk = n - done < c->n_batch ? n - done : c->n_batch;
+        bool last = done + chunk == n;
+        float *lg = NULL, *ho = NULL;
+        if (all_rows) {
+            if (logits) lg = logits + (size_t)done * V;
+            if (hidden) ho = hidden + (size_t)done * E;
+        } else if (last) {
+            lg = logits;
+            ho = hidden;
+        }
+        rc = cfg->arch == SK_ARCH_DEEPSEEK2
+                 ? skm_forward_deepseek2(c, tokens + done, chunk, lg, all_rows, ho, e)
+                 : skm_forward_dense(c, tokens + done, chunk, lg, all_rows, ho, e);
         if (rc) return rc;
         c->n_pos += chunk;
         done += chunk;

@@ -31,7 +31,9 @@ struct sk_model_ctx {
     int n_ctx, n_batch, n_pos;
     int cache_type;
     int mla_mode;
-    float *knope, *vexp; /* expanded MLA: [n_ctx][nope], [n_ctx][v], allocated on first use */
+    float *knope, *vexp;
+    int mtp_pos[16];     /* tokens in the cache slot of MTP depth k+1 */
+    float *mtp_cat;      /* [n_batch][2*n_embd] */ /* expanded MLA: [n_ctx][nope], [n_ctx][v], allocated on first use */
     /* per layer: n_ctx rows of A, then n_ctx rows of B.
      * MLA: A = normalised latent c [kv_lora], B = roped key [qk_rope].
      * dense: A = roped K [n_head_kv*head_dim], B = V [n_head_kv*head_dim]. */
@@ -83,13 +85,15 @@ void skm_route(const sk_model_config *c, const float *logits, const float *bias,
 
 /* ---- forward passes: chunk of n ≤ n_batch tokens at positions c->n_pos.. ---- */
 int skm_forward_deepseek2(sk_model_ctx *c, const int32_t *tokens, int n, float *logits,
-                          bool all_rows, sk_err *e);
+                          bool all_rows, float *hidden, sk_err *e);
 int skm_forward_dense(sk_model_ctx *c, const int32_t *tokens, int n, float *logits, bool all_rows,
-                      sk_err *e);
+                      float *hidden, sk_err *e);
+int skm_forward_mtp(sk_model_ctx *c, int k, const int32_t *tokens, const float *h, int n,
+                    float *logits, bool all_rows, float *hidden, sk_err *e);
 
 /* Embedding lookup of n tokens into x (dequantizing rows of tok_embd). */
 int skm_embed(sk_model *m, const int32_t *tokens, int n, float *x, sk_err *e);
-/* Final norm + head for the rows wanted; logits as in sk_model_eval. */
-int skm_head(sk_model_ctx *c, int n, float *logits, bool all_rows, sk_err *e);
+/* Final norm + head for the rows wanted; logits and hidden as in sk_model_eval_ex. */
+int skm_head(sk_model_ctx *c, int n, float *logits, bool all_rows, float *hidden, sk_err *e);
 
 #endif

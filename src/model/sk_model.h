@@ -10,6 +10,16 @@
  * Ownership. sk_model_weights holds views only; whoever loaded it (a GGUF or safetensors
  * handle, or the trainer's parameter arena) owns the bytes and must outlive it. Arrays
  * inside (layers, experts) are allocated by the loader and freed by sk_model_weights_free.
+ * An sk_model owns its file handles (weights stay in the mmap, never copied; only 1-D
+ * tensors that are not F32, e.g. the BF16 norms of an HF checkpoint, get F32 copies).
+ *
+ * Inference API (bottom of this file): sk_model_open → sk_model_ctx_new → sk_model_eval
+ * (n tokens at the context's position; decode = n 1) → sk_model_ctx_truncate/reset.
+ * Cache per token and layer: MLA keeps the normalised latent c (kv_lora values) and the
+ * roped key (qk_rope values), e.g. DeepSeek-V3 61 × (512 + 64) values = 140,544 bytes/token
+ * in f32, 70,272 in f16/bf16, 40,992 in q8_0 (latent q8_0, rope key f16); dense models keep
+ * K and V (n_head_kv × head_dim each). Decoding uses the absorbed MLA form; batches use the
+ * absorbed or the expanded form, whichever is estimated cheaper (sk_model_ctx_params).
  */
 #ifndef SK_MODEL_H
 #define SK_MODEL_H
@@ -233,6 +243,22 @@ size_t sk_model_ctx_cache_bytes_per_token(const sk_model_ctx *c); /* all layers 
  * the cache if pos+n exceeds the capacity or a token id is out of range. */
 int sk_model_eval(sk_model_ctx *c, const int32_t *tokens, int n, float *logits, bool all_rows,
                   sk_err *e);
+/* The same, plus the hidden states after the final norm (what the head multiplies; the MTP
+ * input h) in `hidden` (may be NULL): rows as for logits, n_embd floats each. */
+int sk_model_eval_ex(sk_model_ctx *c, const int32_t *tokens, int n, float *logits, bool all_rows,
+                     float *hidden, sk_err *e);
+
+/* MTP depth k (1..n_mtp; DeepSeek-V3 multi-token prediction, spec §1.12 — Seek's wiring:
+ * embedding half first, h after the final norm). Runs n positions of depth k's own cache slot,
+ * starting at sk_model_ctx_mtp_pos(c, k), which must stay ≤ the main model's position:
+ * position i gets tokens[i] = the token after main position i (t_{i+1}) and hidden[i] = h_i
+ * (from sk_model_eval_ex for k = 1, from hidden_out of depth k-1 otherwise). logits (may be
+ * NULL) predict the token after tokens[i]; hidden_out (may be NULL) is depth k's normed
+ * output. Truncating/resetting the context truncates the MTP slots too. Checked for
+ * consistency only (there is no MTP reference output in tests/data). */
+int sk_model_mtp_eval(sk_model_ctx *c, int k, const int32_t *tokens, const float *hidden, int n,
+                      float *logits, bool all_rows, float *hidden_out, sk_err *e);
+int sk_model_ctx_mtp_pos(const sk_model_ctx *c, int k);
 
 #ifdef __cplusplus
 }

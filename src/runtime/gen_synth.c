@@ -172,6 +172,7 @@ typedef struct synth_plan {
     const synth_shape *s;
     sk_synth_opts o;
     int n_layer, n_dense, n_routed, n_active, n_group, topk_group, n_vocab;
+    int mla;
     synth_tensor *t;
     int n, cap;
     float *row; /* scratch: one row of f32 per thread, row_cap floats each */
@@ -199,10 +200,15 @@ static inline float unit_noise(uint64_t key, uint64_t idx) {
     return (s + 2.0f) * (1.0f / 65536.0f) * 1.7320508f - 2.0f * 1.7320508f;
 }
 
-/* The type a matrix with rows of ne0 elements gets when `want` was asked for. */
+/* The type a matrix with rows of ne0 elements gets when `want` was asked for: llama.cpp's
+ * fallbacks for rows that are not a multiple of 256 (Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0),
+ * then Q8_0, then F16. */
 static int matrix_type(int want, int64_t ne0) {
     const sk_type_traits *tr = sk_type_info(want);
     if (tr->block_size > 0 && ne0 % tr->block_size == 0) return want;
+    int fb = want == SK_TYPE_Q4_K ? SK_TYPE_Q5_0 : want == SK_TYPE_Q5_K ? SK_TYPE_Q5_1 : SK_TYPE_Q8_0;
+    const sk_type_traits *ft = sk_type_info(fb);
+    if (ft->can_quant && ne0 % ft->block_size == 0) return fb;
     if (ne0 % SK_QK8_0 == 0) return SK_TYPE_Q8_0;
     return SK_TYPE_F16;
 }
@@ -307,6 +313,11 @@ static int plan_build(synth_plan *p, const sk_synth_opts *o, sk_err *e) {
             }
         }
     }
+    if (o->mla < SK_SYNTH_MLA_LEGACY || o->mla > SK_SYNTH_MLA_MAINLINE)
+        return sk_err_set(e, SK_ERR_INVALID, "synth: unknown MLA layout %d", o->mla);
+    if (o->mla != SK_SYNTH_MLA_LEGACY && s->arch != ARCH_DEEPSEEK2)
+        return sk_err_set(e, SK_ERR_INVALID, "synth: --mla applies to deepseek2 shapes only");
+    p->mla = o->mla;
     int ns = n_specials(s);
     int min_vocab = 256 + N_MERGES + ns;
     p->n_vocab = o->n_vocab ? o->n_vocab : s->n_vocab;
@@ -334,15 +345,25 @@ static int plan_build(synth_plan *p, const sk_synth_opts *o, sk_err *e) {
             }
             ADD(K_NORMAL, -1, 0.02f, "blk.%d.attn_kv_a_mqa.weight", 2, E, s->kv_lora + s->rope, 1);
             ADD(K_ONES, 0, 0, "blk.%d.attn_kv_a_norm.weight", 1, s->kv_lora, 1, 1);
-            ADD(K_NORMAL, -1, 0.02f, "blk.%d.attn_kv_b.weight", 2, s->kv_lora,
-                H * (s->nope + s->vdim), 1);
-            uint64_t kvb_key = p->t[p->n - 1].key;
-            ADD(K_KB, -1, 0.02f, "blk.%d.attn_k_b.weight", 2, s->nope, H * s->kv_lora, 1);
-            p->t[p->n - 1].src_key = kvb_key;
-            p->t[p->n - 1].derived = true;
-            ADD(K_VB, -1, 0.02f, "blk.%d.attn_v_b.weight", 2, s->kv_lora, H * s->vdim, 1);
-            p->t[p->n - 1].src_key = kvb_key;
-            p->t[p->n - 1].derived = true;
+            /* the (virtual) attn_kv_b every layout derives from */
+            uint64_t kvb_key = hash_str(mix64(p->o.seed), "attn_kv_b");
+            kvb_key = mix64(kvb_key ^ (uint64_t)il);
+            if (o->mla != SK_SYNTH_MLA_MAINLINE) {
+                ADD(K_NORMAL, -1, 0.02f, "blk.%d.attn_kv_b.weight", 2, s->kv_lora,
+                    H * (s->nope + s->vdim), 1);
+                p->t[p->n - 1].key = kvb_key;
+            }
+            if (o->mla != SK_SYNTH_MLA_LEGACY) {
+                int nd = o->mla == SK_SYNTH_MLA_MAINLINE ? 3 : 2;
+                if (nd == 3) ADD(K_KB, -1, 0.02f, "blk.%d.attn_k_b.weight", 3, s->nope, s->kv_lora, H);
+                else ADD(K_KB, -1, 0.02f, "blk.%d.attn_k_b.weight", 2, s->nope, H * s->kv_lora, 1);
+                p->t[p->n - 1].src_key = kvb_key;
+                p->t[p->n - 1].derived = nd == 2;
+                if (nd == 3) ADD(K_VB, -1, 0.02f, "blk.%d.attn_v_b.weight", 3, s->kv_lora, s->vdim, H);
+                else ADD(K_VB, -1, 0.02f, "blk.%d.attn_v_b.weight", 2, s->kv_lora, H * s->vdim, 1);
+                p->t[p->n - 1].src_key = kvb_key;
+                p->t[p->n - 1].derived = nd == 2;
+            }
             ADD(K_NORMAL, -1, resid_std, "blk.%d.attn_output.weight", 2, H * s->vdim, E, 1);
         } else {
             int64_t hd = E / s->n_head, q = s->n_head * hd, kv = s->n_head_kv * hd;
@@ -661,7 +682,8 @@ static int set_metadata(sk_gguf_writer *w, const synth_plan *p, sk_err *e) {
     TRY(sk_gguf_set_u32(w, KEY("embedding_length"), (uint32_t)s->n_embd, e));
     TRY(sk_gguf_set_u32(w, KEY("feed_forward_length"), (uint32_t)s->n_ff, e));
     TRY(sk_gguf_set_u32(w, KEY("attention.head_count"), (uint32_t)s->n_head, e));
-    TRY(sk_gguf_set_u32(w, KEY("attention.head_count_kv"), (uint32_t)s->n_head_kv, e));
+    bool mainline = s->arch == ARCH_DEEPSEEK2 && p->mla == SK_SYNTH_MLA_MAINLINE;
+    TRY(sk_gguf_set_u32(w, KEY("attention.head_count_kv"), mainline ? 1u : (uint32_t)s->n_head_kv, e));
     TRY(sk_gguf_set_f32(w, KEY("rope.freq_base"), s->theta, e));
     TRY(sk_gguf_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), s->eps, e));
     TRY(sk_gguf_set_u32(w, KEY("vocab_size"), (uint32_t)p->n_vocab, e));
@@ -671,8 +693,15 @@ static int set_metadata(sk_gguf_writer *w, const synth_plan *p, sk_err *e) {
     if (s->arch == ARCH_DEEPSEEK2) {
         if (s->q_lora) TRY(sk_gguf_set_u32(w, KEY("attention.q_lora_rank"), (uint32_t)s->q_lora, e));
         TRY(sk_gguf_set_u32(w, KEY("attention.kv_lora_rank"), (uint32_t)s->kv_lora, e));
-        TRY(sk_gguf_set_u32(w, KEY("attention.key_length"), (uint32_t)(s->nope + s->rope), e));
-        TRY(sk_gguf_set_u32(w, KEY("attention.value_length"), (uint32_t)s->vdim, e));
+        if (mainline) {
+            TRY(sk_gguf_set_u32(w, KEY("attention.key_length"), (uint32_t)(s->kv_lora + s->rope), e));
+            TRY(sk_gguf_set_u32(w, KEY("attention.value_length"), (uint32_t)s->kv_lora, e));
+            TRY(sk_gguf_set_u32(w, KEY("attention.key_length_mla"), (uint32_t)(s->nope + s->rope), e));
+            TRY(sk_gguf_set_u32(w, KEY("attention.value_length_mla"), (uint32_t)s->vdim, e));
+        } else {
+            TRY(sk_gguf_set_u32(w, KEY("attention.key_length"), (uint32_t)(s->nope + s->rope), e));
+            TRY(sk_gguf_set_u32(w, KEY("attention.value_length"), (uint32_t)s->vdim, e));
+        }
         TRY(sk_gguf_set_u32(w, KEY("rope.dimension_count"), (uint32_t)s->rope, e));
         TRY(sk_gguf_set_u32(w, KEY("leading_dense_block_count"), (uint32_t)p->n_dense, e));
         TRY(sk_gguf_set_u32(w, KEY("expert_feed_forward_length"), (uint32_t)s->moe_ff, e));

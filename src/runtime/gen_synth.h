@@ -9,13 +9,20 @@
  * (the leading dense layers are kept, but at least one MoE layer remains when n_layers ≥ 2),
  * the routed expert count and the vocabulary.
  *
- * File layout. deepseek2 files use the ik_llama.cpp converter layout (spec §3.5 variant 3):
- * attn_kv_b plus the derived 2-D attn_k_b / attn_v_b, with the original metadata
- * (head_count_kv = n_head, key_length = nope+rope, value_length = v). attn_k_b / attn_v_b
- * hold exactly the values of attn_kv_b rearranged (before quantization). No MTP layer.
+ * MLA layout of deepseek2 files (spec §3.5), sk_synth_opts.mla:
+ *   SK_SYNTH_MLA_LEGACY   (default) attn_kv_b only, head_count_kv = n_head, key_length =
+ *                         nope+rope, value_length = v: the original converter format (1025
+ *                         tensors for V3), read by llama.cpp's non-MLA path, ik_llama.cpp, seek;
+ *   SK_SYNTH_MLA_IK       attn_kv_b plus the derived 2-D attn_k_b / attn_v_b (ik_llama.cpp's
+ *                         converter), same metadata;
+ *   SK_SYNTH_MLA_MAINLINE 3-D attn_k_b / attn_v_b without attn_kv_b, head_count_kv 1,
+ *                         key_length kv_lora+rope, value_length kv_lora, key_length_mla /
+ *                         value_length_mla (llama.cpp since April 2025; 1086 tensors for V3).
+ * attn_k_b / attn_v_b hold exactly the values of the (virtual) attn_kv_b rearranged, before
+ * quantization. No MTP layer.
  * 1-D tensors, ffn_gate_inp and exp_probs_b are F32; every other matrix has the requested
- * type, falling back to Q8_0 (then F16) when its row length is not a multiple of the type's
- * block size (as llama.cpp's quantizer does for such rows).
+ * type, or, when its row length is not a multiple of the type's block size, llama.cpp's
+ * fallback (Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0; else Q8_0, then F16).
  *
  * Tokenizer. A byte-level BPE vocabulary ("gpt2"): the 256 GPT-2 byte symbols, 40 merges of
  * common English pairs, the model's special tokens (BOS, EOS, <｜User｜>, <｜Assistant｜>,
@@ -39,6 +46,8 @@
 extern "C" {
 #endif
 
+enum { SK_SYNTH_MLA_LEGACY = 0, SK_SYNTH_MLA_IK = 1, SK_SYNTH_MLA_MAINLINE = 2 };
+
 typedef struct sk_synth_opts {
     const char *shape; /* one of sk_synth_shape_name(i) */
     int type;          /* sk_type of the matrices: F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K */
@@ -47,12 +56,13 @@ typedef struct sk_synth_opts {
     int n_vocab;       /* 0 = the model's own */
     uint64_t seed;
     int n_threads;     /* generation threads: 0 = all CPUs, 1 = none (same bytes either way) */
+    int mla;           /* SK_SYNTH_MLA_* (deepseek2 shapes) */
 } sk_synth_opts;
 
 #define SK_SYNTH_MAX_THREADS 256
 
 /* Counts of the planned file: every tensor's elements and encoded bytes. `params` excludes the
- * derived attn_k_b / attn_v_b (so it matches a checkpoint's parameter count). */
+ * duplicated attn_k_b / attn_v_b of the ik layout (so it matches a checkpoint's count). */
 typedef struct sk_synth_info {
     int n_tensors;
     int n_layers, n_dense_layers, n_experts;

@@ -31,8 +31,11 @@ static inline uint32_t sk_rd32(const void *p) {
 #define SK_QUANT_HAVE_AVX2 0
 #endif
 bool sk_quant_cpu_has_avx2(void);
-void sk_qkx2_x8_avx2(const float *xt, const float *wt, int n, int nmax, float rmin, float rdelta, int nstep,
-                     bool use_mad, uint8_t *Lt, float scale_out[8], float the_min_out[8]);
+void sk_qkx2_x8_avx2(const float *xt, const float *wt, int n, int nmax, float rmin, float rdelta,
+                     int nstep, bool use_mad, uint8_t *Lt, float scale_out[8],
+                     float the_min_out[8]);
+void sk_q8_0_avx2(const float *x, void *dst, int64_t nb);
+void sk_q3_x8_avx2(const float *xt, int n, int nmax, int8_t *Lt, float scale_out[8]);
 void sk_qx_x8_avx2(const float *xt, int n, int nmax, int8_t *Lt, float scale_out[8]);
 void sk_iq4_scale_x8_avx2(const float *xt, float d_out[8]);
 void sk_iq4_index_x8_avx2(const float *xt, const float id[8], uint8_t *Lt);

@@ -1,4 +1,5 @@
-/* quantize.c — scalar reference encoders (see sk_tensor.h).
+/* quantize.c — the encoders (see sk_tensor.h): one scalar reference per type, plus dispatch of
+ * the costly scale searches to the bit-identical AVX2 lane versions in quantize_avx2.c.
  *
  * Each encoder produces the same bytes as llama.cpp's quantizer without an importance matrix
  * (what `llama-quantize` writes by default: ggml_quantize_chunk → quantize_row_*_ref for the
@@ -41,12 +42,18 @@ static inline int nearest_int(float f) {
     return (i & 0x007fffff) - 0x00400000;
 }
 
-static inline int imin(int a, int b) { return a < b ? a : b; }
-static inline int imax(int a, int b) { return a > b ? a : b; }
-static inline int clampi(int v, int lo, int hi) { return imax(lo, imin(hi, v)); }
+static inline int imin(int a, int b) {
+    return a < b ? a : b;
+}
+static inline int imax(int a, int b) {
+    return a > b ? a : b;
+}
+static inline int clampi(int v, int lo, int hi) {
+    return imax(lo, imin(hi, v));
+}
 
-/* The AVX2 lane-parallel fits (quantize_avx2.c) give the same bytes as the scalar ones; the
- * switch exists so tests and benchmarks can compare the two. */
+/* The AVX2 code (quantize_avx2.c: lane-parallel fits, Q8_0) gives the same bytes as the scalar
+ * code; the switch exists so tests and benchmarks can compare the two. */
 static _Atomic int g_simd = 1;
 
 bool sk_quant_set_simd(bool enable) {
@@ -112,6 +119,12 @@ static void min_max(const float *x, int n, float *mn, float *mx) {
 /* Q8_0: d = absmax/127, q = round-half-away(x/d). */
 static void q_q8_0(const float *x, void *dst, int64_t n) {
     sk_block_q8_0 *y = dst;
+#if SK_QUANT_HAVE_AVX2
+    if (use_avx2()) {
+        sk_q8_0_avx2(x, dst, n / 32);
+        return;
+    }
+#endif
     for (int64_t i = 0; i < n / 32; i++, x += 32) {
         float amax = 0.0f;
         for (int j = 0; j < 32; j++) amax = amax > fabsf(x[j]) ? amax : fabsf(x[j]);
@@ -220,8 +233,10 @@ static int best_index_iq4(float v) {
     int lo = 0, hi = 15;
     while (hi - lo > 1) {
         int mid = (lo + hi) / 2;
-        if (v < k[mid]) hi = mid;
-        else lo = mid;
+        if (v < k[mid])
+            hi = mid;
+        else
+            lo = mid;
     }
     return v - k[hi - 1] < k[hi] - v ? hi - 1 : hi;
 }
@@ -514,8 +529,9 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
 
 /* make_qkx2_quants on nsub consecutive sub-blocks of n elements (weights alongside x), eight at a
  * time in AVX2 lanes when possible: L[n*j + i], scales[j], mins[j]. */
-static void fit_qkx2(const float *x, const float *weights, int nsub, int n, int nmax, float rmin, float rdelta,
-                     int nstep, bool use_mad, uint8_t *L, float *scales, float *mins) {
+static void fit_qkx2(const float *x, const float *weights, int nsub, int n, int nmax, float rmin,
+                     float rdelta, int nstep, bool use_mad, uint8_t *L, float *scales,
+                     float *mins) {
     int j0 = 0;
 #if SK_QUANT_HAVE_AVX2
     if (use_avx2()) {
@@ -527,7 +543,8 @@ static void fit_qkx2(const float *x, const float *weights, int nsub, int n, int 
                     xt[8 * i + j] = x[n * (j0 + j) + i];
                     wt[8 * i + j] = weights[n * (j0 + j) + i];
                 }
-            sk_qkx2_x8_avx2(xt, wt, n, nmax, rmin, rdelta, nstep, use_mad, Lt, scales + j0, mins + j0);
+            sk_qkx2_x8_avx2(xt, wt, n, nmax, rmin, rdelta, nstep, use_mad, Lt, scales + j0,
+                            mins + j0);
             for (int j = 0; j < 8; j++)
                 for (int i = 0; i < n; i++) L[n * (j0 + j) + i] = Lt[8 * i + j];
         }
@@ -535,8 +552,8 @@ static void fit_qkx2(const float *x, const float *weights, int nsub, int n, int 
 #endif
     uint8_t Laux[32];
     for (int j = j0; j < nsub; j++)
-        scales[j] = make_qkx2_quants(n, nmax, x + n * j, weights + n * j, L + n * j, &mins[j], Laux, rmin, rdelta,
-                                     nstep, use_mad);
+        scales[j] = make_qkx2_quants(n, nmax, x + n * j, weights + n * j, L + n * j, &mins[j], Laux,
+                                     rmin, rdelta, nstep, use_mad);
 }
 
 /* Packs 256 2-bit values: byte l of group g (32 bytes per 128 elements) holds elements
@@ -544,8 +561,8 @@ static void fit_qkx2(const float *x, const float *weights, int nsub, int n, int 
 static void pack_2bit(const uint8_t *L, uint8_t *qs) {
     for (int j = 0; j < 256; j += 128)
         for (int l = 0; l < 32; l++)
-            qs[j / 4 + l] =
-                (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+            qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) |
+                                      (L[j + l + 96] << 6));
 }
 
 /* ---- k-quants ---- */
@@ -575,7 +592,8 @@ static void q_q2_K(const float *x, void *dst, int64_t n) {
         }
         if (max_min > 0) {
             const float iscale = q4scale / max_min;
-            for (int j = 0; j < 16; j++) y[i].scales[j] |= (uint8_t)((unsigned)nearest_int(iscale * mins[j]) << 4);
+            for (int j = 0; j < 16; j++)
+                y[i].scales[j] |= (uint8_t)((unsigned)nearest_int(iscale * mins[j]) << 4);
             y[i].dmin = sk_f32_to_fp16(max_min / q4scale);
         } else {
             y[i].dmin = sk_f32_to_fp16(0.f);
@@ -599,8 +617,22 @@ static void q_q3_K(const float *x, void *dst, int64_t n) {
     for (int64_t i = 0; i < n / 256; i++, x += 256) {
         int8_t L[256];
         float scales[16], max_scale = 0, amax = 0;
+        int j0 = 0;
+#if SK_QUANT_HAVE_AVX2
+        if (use_avx2()) {
+            float xt[128];
+            int8_t Lt[128];
+            for (; j0 < 16; j0 += 8) {
+                for (int j = 0; j < 8; j++)
+                    for (int l = 0; l < 16; l++) xt[8 * l + j] = x[16 * (j0 + j) + l];
+                sk_q3_x8_avx2(xt, 16, 4, Lt, scales + j0);
+                for (int j = 0; j < 8; j++)
+                    for (int l = 0; l < 16; l++) L[16 * (j0 + j) + l] = Lt[8 * l + j];
+            }
+        }
+#endif
+        for (int j = j0; j < 16; j++) scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
         for (int j = 0; j < 16; j++) {
-            scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
             if (fabsf(scales[j]) > amax) {
                 amax = fabsf(scales[j]);
                 max_scale = scales[j];
@@ -610,10 +642,13 @@ static void q_q3_K(const float *x, void *dst, int64_t n) {
         if (max_scale) {
             const float iscale = -32.f / max_scale;
             for (int j = 0; j < 16; j++) {
-                int l = (int8_t)nearest_int(iscale * scales[j]); /* wraps to int8 as the reference */
+                int l =
+                    (int8_t)nearest_int(iscale * scales[j]); /* wraps to int8 as the reference */
                 l = clampi(l, -32, 31) + 32;
-                if (j < 8) y[i].scales[j] = (uint8_t)(l & 0xF);
-                else y[i].scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
+                if (j < 8)
+                    y[i].scales[j] = (uint8_t)(l & 0xF);
+                else
+                    y[i].scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
                 y[i].scales[j % 4 + 8] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
             }
             y[i].d = sk_f32_to_fp16(1 / iscale);
@@ -755,7 +790,8 @@ static void q_q6_K(const float *x, void *dst, int64_t n) {
             }
         }
 #endif
-        for (int ib = ib0; ib < 16; ib++) scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib);
+        for (int ib = ib0; ib < 16; ib++)
+            scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib);
         for (int ib = 0; ib < 16; ib++) {
             if (fabsf(scales[ib]) > max_abs_scale) {
                 max_abs_scale = fabsf(scales[ib]);
@@ -768,7 +804,8 @@ static void q_q6_K(const float *x, void *dst, int64_t n) {
         }
         const float iscale = -128.f / max_scale;
         y[i].d = sk_f32_to_fp16(1 / iscale);
-        for (int ib = 0; ib < 16; ib++) y[i].scales[ib] = (int8_t)imin(127, nearest_int(iscale * scales[ib]));
+        for (int ib = 0; ib < 16; ib++)
+            y[i].scales[ib] = (int8_t)imin(127, nearest_int(iscale * scales[ib]));
         for (int j = 0; j < 16; j++) {
             const float d = sk_fp16_to_f32(y[i].d) * (float)y[i].scales[j];
             if (!d) continue;
@@ -820,35 +857,56 @@ typedef void (*q_fn)(const float *src, void *dst, int64_t n);
 
 static q_fn q_for(int type) {
     switch (type) {
-    case SK_TYPE_F32: return q_f32;
-    case SK_TYPE_F16: return q_f16;
-    case SK_TYPE_BF16: return q_bf16;
-    case SK_TYPE_Q8_0: return q_q8_0;
-    case SK_TYPE_Q8_1: return q_q8_1;
-    case SK_TYPE_Q4_0: return q_q4_0;
-    case SK_TYPE_Q4_1: return q_q4_1;
-    case SK_TYPE_Q5_0: return q_q5_0;
-    case SK_TYPE_Q5_1: return q_q5_1;
-    case SK_TYPE_Q2_K: return q_q2_K;
-    case SK_TYPE_Q3_K: return q_q3_K;
-    case SK_TYPE_Q4_K: return q_q4_K;
-    case SK_TYPE_Q5_K: return q_q5_K;
-    case SK_TYPE_Q6_K: return q_q6_K;
-    case SK_TYPE_Q8_K: return q_q8_K;
-    case SK_TYPE_IQ4_NL: return q_iq4_nl;
-    case SK_TYPE_IQ4_XS: return q_iq4_xs;
-    default: return NULL;
+    case SK_TYPE_F32:
+        return q_f32;
+    case SK_TYPE_F16:
+        return q_f16;
+    case SK_TYPE_BF16:
+        return q_bf16;
+    case SK_TYPE_Q8_0:
+        return q_q8_0;
+    case SK_TYPE_Q8_1:
+        return q_q8_1;
+    case SK_TYPE_Q4_0:
+        return q_q4_0;
+    case SK_TYPE_Q4_1:
+        return q_q4_1;
+    case SK_TYPE_Q5_0:
+        return q_q5_0;
+    case SK_TYPE_Q5_1:
+        return q_q5_1;
+    case SK_TYPE_Q2_K:
+        return q_q2_K;
+    case SK_TYPE_Q3_K:
+        return q_q3_K;
+    case SK_TYPE_Q4_K:
+        return q_q4_K;
+    case SK_TYPE_Q5_K:
+        return q_q5_K;
+    case SK_TYPE_Q6_K:
+        return q_q6_K;
+    case SK_TYPE_Q8_K:
+        return q_q8_K;
+    case SK_TYPE_IQ4_NL:
+        return q_iq4_nl;
+    case SK_TYPE_IQ4_XS:
+        return q_iq4_xs;
+    default:
+        return NULL;
     }
 }
 
 static int check_quant_args(int type, const float *src, const void *dst, int64_t n, sk_err *e) {
     const sk_type_traits *tt = sk_type_info(type);
     if (!tt->can_quant || !q_for(type))
-        return sk_err_set(e, SK_ERR_UNSUPPORTED, "cannot quantize to type %s (id %d)", tt->name, type);
+        return sk_err_set(e, SK_ERR_UNSUPPORTED, "cannot quantize to type %s (id %d)", tt->name,
+                          type);
     if (n < 0 || n % tt->block_size != 0)
-        return sk_err_set(e, SK_ERR_INVALID, "quantize to %s: %lld elements is not a multiple of the block size %d",
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "quantize to %s: %lld elements is not a multiple of the block size %d",
                           tt->name, (long long)n, tt->block_size);
-    if (n > 0 && (!src || !dst)) return sk_err_set(e, SK_ERR_INVALID, "quantize to %s: NULL buffer", tt->name);
+    if (n > 0 && (!src || !dst))
+        return sk_err_set(e, SK_ERR_INVALID, "quantize to %s: NULL buffer", tt->name);
     return SK_OK;
 }
 
@@ -857,16 +915,38 @@ static int check_finite(int type, const float *src, int64_t n, int64_t base, sk_
     if (!sk_type_info(type)->quantized) return SK_OK;
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(src[i]))
-            return sk_err_set(e, SK_ERR_INVALID, "quantize to %s: element %lld is %s", sk_type_name(type),
-                              (long long)(base + i), isnan(src[i]) ? "NaN" : "infinite");
+            return sk_err_set(e, SK_ERR_INVALID, "quantize to %s: element %lld is %s",
+                              sk_type_name(type), (long long)(base + i),
+                              isnan(src[i]) ? "NaN" : "infinite");
     return SK_OK;
+}
+
+/* The encoders write block fields in place (2-byte alignment, 4 for Q8_K); misaligned output goes
+ * through an aligned bounce buffer a few blocks at a time. */
+static void q_run(int type, const float *src, void *dst, int64_t n) {
+    const sk_type_traits *tt = sk_type_info(type);
+    const uintptr_t mask = type == SK_TYPE_Q8_K ? 3 : 1;
+    if (!tt->quantized || ((uintptr_t)dst & mask) == 0) {
+        q_for(type)(src, dst, n);
+        return;
+    }
+    _Alignas(16) uint8_t buf[4096];
+    const int64_t per = (int64_t)(sizeof buf / (size_t)tt->type_size) * tt->block_size;
+    uint8_t *p = dst;
+    for (int64_t i = 0; i < n; i += per) {
+        const int64_t m = n - i < per ? n - i : per;
+        const size_t bytes = (size_t)(m / tt->block_size) * (size_t)tt->type_size;
+        q_for(type)(src + i, buf, m);
+        memcpy(p, buf, bytes);
+        p += bytes;
+    }
 }
 
 int sk_quant(int type, const float *src, void *dst, int64_t n, sk_err *e) {
     int rc = check_quant_args(type, src, dst, n, e);
     if (rc) return rc;
     if ((rc = check_finite(type, src, n, 0, e))) return rc;
-    if (n > 0) q_for(type)(src, dst, n);
+    if (n > 0) q_run(type, src, dst, n);
     return SK_OK;
 }
 
@@ -890,7 +970,7 @@ static void quant_rows_task(void *ctx, int ith, int nth) {
     const int64_t n = (int64_t)(hi - lo) * j->n_per_row, first = (int64_t)lo * j->n_per_row;
     const float *s = (const float *)j->in + first;
     if ((j->rc[ith] = check_finite(j->type, s, n, first, &j->errs[ith]))) return;
-    q_for(j->type)(s, (uint8_t *)j->out + lo * j->row_bytes, n);
+    q_run(j->type, s, (uint8_t *)j->out + lo * j->row_bytes, n);
 }
 
 static void dequant_rows_task(void *ctx, int ith, int nth) {
@@ -899,8 +979,8 @@ static void dequant_rows_task(void *ctx, int ith, int nth) {
     sk_split_range((size_t)j->nrows, ith, nth, &lo, &hi);
     if (lo >= hi) return;
     j->rc[ith] = sk_dequant(j->type, (const uint8_t *)j->in + lo * j->row_bytes,
-                            (float *)j->out + (int64_t)lo * j->n_per_row, (int64_t)(hi - lo) * j->n_per_row,
-                            &j->errs[ith]);
+                            (float *)j->out + (int64_t)lo * j->n_per_row,
+                            (int64_t)(hi - lo) * j->n_per_row, &j->errs[ith]);
 }
 
 static int run_rows(sk_pool *pool, sk_pool_fn fn, rows_job *j, sk_err *e) {
@@ -912,8 +992,10 @@ static int run_rows(sk_pool *pool, sk_pool_fn fn, rows_job *j, sk_err *e) {
         out = sk_err_set(e, SK_ERR_NOMEM, "out of memory for %d thread states", nth);
         goto done;
     }
-    if (nth > 1) sk_pool_run(pool, fn, j);
-    else fn(j, 0, 1);
+    if (nth > 1)
+        sk_pool_run(pool, fn, j);
+    else
+        fn(j, 0, 1);
     for (int i = 0; i < nth; i++)
         if (j->rc[i]) {
             out = sk_err_set(e, j->rc[i], "%s", j->errs[i].msg);
@@ -925,34 +1007,47 @@ done:
     return out;
 }
 
-int sk_quant_rows(sk_pool *pool, int type, const float *src, void *dst, int64_t nrows, int64_t n_per_row,
-                  sk_err *e) {
+int sk_quant_rows(sk_pool *pool, int type, const float *src, void *dst, int64_t nrows,
+                  int64_t n_per_row, sk_err *e) {
     int64_t n;
     size_t rb;
     if (nrows < 0 || n_per_row < 0 || __builtin_mul_overflow(nrows, n_per_row, &n))
-        return sk_err_set(e, SK_ERR_RANGE, "quantize: %lld x %lld elements overflow", (long long)nrows,
-                          (long long)n_per_row);
+        return sk_err_set(e, SK_ERR_RANGE, "quantize: %lld x %lld elements overflow",
+                          (long long)nrows, (long long)n_per_row);
     int rc = check_quant_args(type, src, dst, n, e);
     if (rc) return rc;
     if (!sk_row_size(type, n_per_row, &rb))
-        return sk_err_set(e, SK_ERR_INVALID, "quantize to %s: row length %lld is not a multiple of the block size %d",
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "quantize to %s: row length %lld is not a multiple of the block size %d",
                           sk_type_name(type), (long long)n_per_row, sk_type_info(type)->block_size);
     if (n == 0) return SK_OK;
-    rows_job j = {.type = type, .in = src, .out = dst, .nrows = nrows, .n_per_row = n_per_row, .row_bytes = rb};
+    rows_job j = {.type = type,
+                  .in = src,
+                  .out = dst,
+                  .nrows = nrows,
+                  .n_per_row = n_per_row,
+                  .row_bytes = rb};
     return run_rows(pool, quant_rows_task, &j, e);
 }
 
-int sk_dequant_rows(sk_pool *pool, int type, const void *src, float *dst, int64_t nrows, int64_t n_per_row,
-                    sk_err *e) {
+int sk_dequant_rows(sk_pool *pool, int type, const void *src, float *dst, int64_t nrows,
+                    int64_t n_per_row, sk_err *e) {
     int64_t n;
     size_t rb;
     if (nrows < 0 || n_per_row < 0 || __builtin_mul_overflow(nrows, n_per_row, &n))
-        return sk_err_set(e, SK_ERR_RANGE, "dequantize: %lld x %lld elements overflow", (long long)nrows,
-                          (long long)n_per_row);
-    if (!sk_type_info(type)->can_dequant || type == SK_TYPE_F8_E4M3 || !sk_row_size(type, n_per_row, &rb))
+        return sk_err_set(e, SK_ERR_RANGE, "dequantize: %lld x %lld elements overflow",
+                          (long long)nrows, (long long)n_per_row);
+    if (!sk_type_info(type)->can_dequant || type == SK_TYPE_F8_E4M3 ||
+        !sk_row_size(type, n_per_row, &rb))
         return sk_dequant(type, src, dst, n_per_row, e); /* sets the matching error */
     if (n == 0) return SK_OK;
-    if (!src || !dst) return sk_err_set(e, SK_ERR_INVALID, "dequantize %s: NULL buffer", sk_type_name(type));
-    rows_job j = {.type = type, .in = src, .out = dst, .nrows = nrows, .n_per_row = n_per_row, .row_bytes = rb};
+    if (!src || !dst)
+        return sk_err_set(e, SK_ERR_INVALID, "dequantize %s: NULL buffer", sk_type_name(type));
+    rows_job j = {.type = type,
+                  .in = src,
+                  .out = dst,
+                  .nrows = nrows,
+                  .n_per_row = n_per_row,
+                  .row_bytes = rb};
     return run_rows(pool, dequant_rows_task, &j, e);
 }

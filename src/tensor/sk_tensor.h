@@ -139,9 +139,9 @@ sk_tensor sk_tensor_rows(const sk_tensor *t, int64_t r0, int64_t n);
 int sk_dequant(int type, const void *src, float *dst, int64_t n, sk_err *e);
 /* Decodes row r of any tensor view (handles F8_E4M3 block scales). dst has ne[0] floats. */
 int sk_tensor_dequant_row(const sk_tensor *t, int64_t r, float *dst, sk_err *e);
-/* Encodes n floats into `type` (must have can_quant). Bit-exact with llama.cpp's
- * quantize_row_*_ref for the types it has (F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
- * Q2_K..Q6_K, Q8_K, IQ4_NL, IQ4_XS as far as implemented). */
+/* Encodes n floats into `type` (must have can_quant: F32, F16, BF16, Q8_0, Q8_1, Q4_0, Q4_1,
+ * Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K, IQ4_NL, IQ4_XS). Bit-exact with llama.cpp's
+ * quantizer without an imatrix (ggml_quantize_chunk; quantize_row_*_ref for Q8_1/Q8_K). */
 int sk_quant(int type, const float *src, void *dst, int64_t n, sk_err *e);
 /* Quantized types reject NaN/Inf input (SK_ERR_INVALID naming the element index); F32/F16/BF16
  * convert any value. Q8_K (activations only) matches quantize_row_q8_K_ref except that an

@@ -462,8 +462,17 @@ int sk_tokenizer_load_hf(const char *path, sk_tokenizer **out, sk_err *e) {
             rc = sk_err_set(e, SK_ERR_FORMAT, "added_tokens[%zu].content is not a string", i);
             goto prefix;
         }
-        bool special = false;
+        bool special = false, strip = false, any_strip = false;
         if ((rc = sk_json_get_bool(a, "special", &special, NULL, "added_tokens", e))) goto prefix;
+        static const char *const strip_keys[] = {"lstrip", "rstrip", "single_word"};
+        for (int k = 0; k < 3; k++) {
+            if ((rc = sk_json_get_bool(a, strip_keys[k], &strip, NULL, "added_tokens", e)))
+                goto prefix;
+            any_strip |= strip;
+        }
+        if (any_strip) /* DeepSeek, Qwen2 and Llama 3 set none of these */
+            SK_WARN("%s: added token \"%s\": lstrip/rstrip/single_word are not applied", tj_path,
+                    json_string_value(c));
         id = json_integer_value(json_object_get(a, "id"));
         const char *txt = json_string_value(c);
         size_t len = json_string_length(c);

@@ -591,6 +591,11 @@ static int bpe_word(sk_tokenizer *t, const uint8_t *w, size_t n, sk_err *e) {
     if (m == 0) return SK_OK;
     t->syms[m - 1].next = -1;
     size_t hn = 0;
+    /* the merge table is larger than the CPU caches: prefetch the slots of all initial pairs */
+    for (int32_t i = 0; i + 1 < m; i++) {
+        uint64_t key = ((uint64_t)(uint32_t)t->syms[i].id << 32) | (uint32_t)t->syms[i + 1].id;
+        __builtin_prefetch(&t->merges[hash_u64(key) & (t->merge_cap - 1)]);
+    }
     for (int32_t i = 0; i + 1 < m; i++)
         if ((rc = try_pair(t, &hn, i, e))) return rc;
     while (hn) {
@@ -612,32 +617,47 @@ static int bpe_word(sk_tokenizer *t, const uint8_t *w, size_t n, sk_err *e) {
     return SK_OK;
 }
 
-/* Word cache: direct-mapped, small enough to stay in the L2 cache (a big hash table of every
- * word seen costs a memory miss per word, more than the BPE of a short word). */
-static int encode_word(sk_tokenizer *t, const uint8_t *w, size_t n, sk_err *e) {
+/* Word cache: 2-way set-associative with move-to-front, small enough to stay in the CPU
+ * caches (a big hash table of every word seen costs a memory miss per word, more than the BPE
+ * of a short word). */
+static inline bool cacheable(size_t n) {
+    return n > 1 && n <= TOK_CACHE_WORD;
+}
+
+static inline tok_cache_slot *cache_set(const sk_tokenizer *t, const uint8_t *w, size_t n) {
+    return &t->cache[(hash_bytes(w, n) & (TOK_CACHE_SLOTS / 2 - 1)) * 2];
+}
+
+/* set: cache_set(t, w, n) when cacheable(n), else NULL. */
+static int encode_word(sk_tokenizer *t, const uint8_t *w, size_t n, tok_cache_slot *set,
+                       sk_err *e) {
     if (n == 0) return SK_OK;
-    if (n > TOK_CACHE_WORD || n == 1) return bpe_word(t, w, n, e);
-    if (!t->cache) {
-        t->cache = calloc(TOK_CACHE_SLOTS, sizeof *t->cache);
-        if (!t->cache) return sk_err_set(e, SK_ERR_NOMEM, "out of memory (word cache)");
-    }
-    tok_cache_slot *s = &t->cache[hash_bytes(w, n) & (TOK_CACHE_SLOTS - 1)];
-    if (s->len == n && !memcmp(s->word, w, n)) {
-        for (uint32_t k = 0; k < s->n_ids; k++) {
-            int rc = out_push(t, s->ids[k], e);
-            if (rc) return rc;
+    if (!set) return bpe_word(t, w, n, e);
+    for (int way = 0; way < 2; way++) {
+        tok_cache_slot *s = &set[way];
+        if (s->len == n && !memcmp(s->word, w, n)) {
+            for (uint32_t k = 0; k < s->n_ids; k++) {
+                int rc = out_push(t, s->ids[k], e);
+                if (rc) return rc;
+            }
+            if (way == 1) { /* move to front */
+                tok_cache_slot tmp = set[0];
+                set[0] = set[1];
+                set[1] = tmp;
+            }
+            return SK_OK;
         }
-        return SK_OK;
     }
     size_t before = t->out_n;
     int rc = bpe_word(t, w, n, e);
     if (rc) return rc;
     size_t nid = t->out_n - before;
     if (nid <= TOK_CACHE_IDS) {
-        s->len = (uint8_t)n;
-        s->n_ids = (uint8_t)nid;
-        memcpy(s->word, w, n);
-        memcpy(s->ids, t->out + before, nid * sizeof(int32_t));
+        set[1] = set[0];
+        set[0].len = (uint8_t)n;
+        set[0].n_ids = (uint8_t)nid;
+        memcpy(set[0].word, w, n);
+        memcpy(set[0].ids, t->out + before, nid * sizeof(int32_t));
     }
     return SK_OK;
 }
@@ -721,8 +741,22 @@ static int encode_segment(sk_tokenizer *t, const char *text, size_t len, void *c
     size_t nw;
     int rc = tok_pretok_run(&t->pretok, text, len, &w, &nw, e);
     if (rc) return rc;
-    for (size_t i = 0; i < nw; i++)
-        if ((rc = encode_word(t, (const uint8_t *)text + w[i].off, w[i].len, e))) return rc;
+    if (!t->cache) {
+        t->cache = calloc(TOK_CACHE_SLOTS, sizeof *t->cache);
+        if (!t->cache) return sk_err_set(e, SK_ERR_NOMEM, "out of memory (word cache)");
+    }
+    /* the cache set of word i+1 is computed and prefetched while word i is encoded */
+    const uint8_t *base = (const uint8_t *)text;
+    tok_cache_slot *next =
+        nw && cacheable(w[0].len) ? cache_set(t, base + w[0].off, w[0].len) : NULL;
+    for (size_t i = 0; i < nw; i++) {
+        tok_cache_slot *cur = next;
+        next = i + 1 < nw && cacheable(w[i + 1].len)
+                   ? cache_set(t, base + w[i + 1].off, w[i + 1].len)
+                   : NULL;
+        if (next) __builtin_prefetch(next);
+        if ((rc = encode_word(t, base + w[i].off, w[i].len, cur, e))) return rc;
+    }
     return SK_OK;
 }
 
@@ -733,7 +767,16 @@ int sk_tokenizer_encode(sk_tokenizer *t, const char *text, size_t len, unsigned 
     if (!text && len) return sk_err_set(e, SK_ERR_INVALID, "encode: NULL text");
     pthread_mutex_lock(&t->mu);
     t->out_n = 0;
-    int rc = split_added(t, text ? text : "", len, flags, encode_segment, NULL, true, e);
+    int rc = SK_OK;
+    size_t want = len / 2 + 16; /* a generous guess of the id count: fewer reallocations */
+    if (want > t->out_cap && want < ((size_t)1 << 28)) {
+        int32_t *no = realloc(t->out, want * sizeof *no);
+        if (no) {
+            t->out = no;
+            t->out_cap = want;
+        }
+    }
+    rc = split_added(t, text ? text : "", len, flags, encode_segment, NULL, true, e);
     if (!rc && (flags & SK_TOK_ADD_BOS) && (t->add_bos || (flags & SK_TOK_FORCE_BOS)) &&
         t->bos >= 0 && !(t->out_n > 0 && t->out[0] == t->bos)) {
         rc = out_push(t, t->bos, e);

@@ -27,8 +27,8 @@ int sk_tokfile_read(const char *path, int n_vocab, sk_tokfile *out, sk_err *e) {
             }
             if (ch < '0' || ch > '9') {
                 col = (int)(i - ls) + 1;
-                rc = sk_err_set(e, SK_ERR_FORMAT, "%s:%d:%d: expected a token id, found '%c'",
-                                path, line, col, ch >= 32 && ch < 127 ? ch : '?');
+                rc = sk_err_set(e, SK_ERR_FORMAT, "%s:%d:%d: expected a token id, found '%c'", path,
+                                line, col, ch >= 32 && ch < 127 ? ch : '?');
                 goto fail;
             }
             int64_t v = 0;
@@ -43,8 +43,8 @@ int sk_tokfile_read(const char *path, int n_vocab, sk_tokfile *out, sk_err *e) {
                 i++;
             }
             if (n_vocab > 0 && v >= n_vocab) {
-                rc = sk_err_set(e, SK_ERR_RANGE, "%s:%d:%d: %s %lld is outside [0, %d)", path,
-                                line, (int)(s0 - ls) + 1, n_vocab == 2 ? "mask value" : "token id",
+                rc = sk_err_set(e, SK_ERR_RANGE, "%s:%d:%d: %s %lld is outside [0, %d)", path, line,
+                                (int)(s0 - ls) + 1, n_vocab == 2 ? "mask value" : "token id",
                                 (long long)v, n_vocab);
                 goto fail;
             }
@@ -65,17 +65,22 @@ int sk_tokfile_read(const char *path, int n_vocab, sk_tokfile *out, sk_err *e) {
         if (cnt == 0) continue; /* blank line */
         if (S < 0) {
             if (cnt > 1000000) {
-                rc = sk_err_set(e, SK_ERR_RANGE, "%s:%d: line of %zu ids is too long", path, line, cnt);
+                rc = sk_err_set(e, SK_ERR_RANGE, "%s:%d: line of %zu ids is too long", path, line,
+                                cnt);
                 goto fail;
             }
             S = (int)cnt;
         } else if ((int)cnt != S) {
             rc = sk_err_set(e, SK_ERR_FORMAT,
                             "%s:%d: line has %zu ids, the first line has %d (every line must have "
-                            "the same length)", path, line, cnt, S);
+                            "the same length)",
+                            path, line, cnt, S);
             goto fail;
         }
-        n_lines++;
+        if (++n_lines == INT32_MAX) {
+            rc = sk_err_set(e, SK_ERR_RANGE, "%s: too many lines", path);
+            goto fail;
+        }
     }
     if (n_lines == 0) {
         rc = sk_err_set(e, SK_ERR_FORMAT, "%s: no sequences (empty file)", path);

@@ -33,15 +33,71 @@ float sk_lr_at(const sk_adamw_cfg *c, int64_t step) {
     return (float)(c->lr * f);
 }
 
-double sk_tmodel_grad_norm(const sk_tmodel *m) {
+/* Every thread takes the same slice [lo, hi) of every tensor, so one pool run covers the
+ * whole model; the per-thread partial sums are added in thread order. */
+#define OPT_MAX_THREADS 256
+typedef struct opt_ctx {
+    const sk_tmodel *m;
+    const sk_adamw_cfg *c;
+    float *mv;
+    float cf, lr, bc1, bc2;
+    double part[OPT_MAX_THREADS];
+} opt_ctx;
+
+static void norm_task(void *v, int ith, int nth) {
+    opt_ctx *o = v;
+    const sk_tmodel *m = o->m;
     double ss = 0;
     for (int i = 0; i < m->n_tp; i++) {
         const sk_tparam *p = &m->tp[i];
         if (p->buffer) continue;
+        size_t lo, hi;
+        sk_split_range(p->n, ith, nth, &lo, &hi);
         const float *g = m->grads + p->off;
-        for (size_t j = 0; j < p->n; j++) ss += (double)g[j] * g[j];
+        for (size_t j = lo; j < hi; j++) ss += (double)g[j] * g[j];
     }
+    o->part[ith] = ss;
+}
+
+static int n_threads(const sk_tmodel *m) {
+    int n = m->pool ? sk_pool_size(m->pool) : 1;
+    return n > OPT_MAX_THREADS ? 1 : n;
+}
+
+double sk_tmodel_grad_norm(const sk_tmodel *m) {
+    opt_ctx o = {.m = m};
+    int nth = n_threads(m);
+    if (nth > 1)
+        sk_pool_run(m->pool, norm_task, &o);
+    else
+        norm_task(&o, 0, 1);
+    double ss = 0;
+    for (int i = 0; i < nth; i++) ss += o.part[i];
     return sqrt(ss);
+}
+
+static void adam_task(void *v, int ith, int nth) {
+    opt_ctx *o = v;
+    const sk_tmodel *m = o->m;
+    const sk_adamw_cfg *c = o->c;
+    float *M = o->mv, *Vv = o->mv + m->n_floats;
+    for (int i = 0; i < m->n_tp; i++) {
+        const sk_tparam *p = &m->tp[i];
+        if (p->buffer) continue;
+        size_t lo, hi;
+        sk_split_range(p->n, ith, nth, &lo, &hi);
+        float *w = m->params + p->off;
+        const float *g = m->grads + p->off;
+        float *mm = M + p->off, *vv = Vv + p->off;
+        float wd = p->decay ? c->weight_decay : 0.0f;
+        for (size_t j = lo; j < hi; j++) {
+            float gj = g[j] * o->cf;
+            mm[j] = c->beta1 * mm[j] + (1.0f - c->beta1) * gj;
+            vv[j] = c->beta2 * vv[j] + (1.0f - c->beta2) * gj * gj;
+            float mh = mm[j] / o->bc1, vh = vv[j] / o->bc2;
+            w[j] -= o->lr * (mh / (sqrtf(vh) + c->eps) + wd * w[j]);
+        }
+    }
 }
 
 double sk_adamw_step(sk_tmodel *m, const sk_adamw_cfg *c, float *mv, int64_t step) {
@@ -49,25 +105,18 @@ double sk_adamw_step(sk_tmodel *m, const sk_adamw_cfg *c, float *mv, int64_t ste
     float cf = 1.0f;
     if (c->clip > 0 && norm > c->clip) cf = (float)(c->clip / norm);
     if (!isfinite(norm)) cf = 0.0f; /* never let a NaN/Inf gradient into the weights */
-    float lr = sk_lr_at(c, step);
     double t = (double)step + 1.0;
-    float bc1 = (float)(1.0 - pow(c->beta1, t)), bc2 = (float)(1.0 - pow(c->beta2, t));
-    float *M = mv, *Vv = mv + m->n_floats;
-    for (int i = 0; i < m->n_tp; i++) {
-        const sk_tparam *p = &m->tp[i];
-        if (p->buffer) continue;
-        float *w = m->params + p->off;
-        const float *g = m->grads + p->off;
-        float *mm = M + p->off, *vv = Vv + p->off;
-        float wd = p->decay ? c->weight_decay : 0.0f;
-        for (size_t j = 0; j < p->n; j++) {
-            float gj = g[j] * cf;
-            mm[j] = c->beta1 * mm[j] + (1.0f - c->beta1) * gj;
-            vv[j] = c->beta2 * vv[j] + (1.0f - c->beta2) * gj * gj;
-            float mh = mm[j] / bc1, vh = vv[j] / bc2;
-            w[j] -= lr * (mh / (sqrtf(vh) + c->eps) + wd * w[j]);
-        }
-    }
+    opt_ctx o = {.m = m,
+                 .c = c,
+                 .mv = mv,
+                 .cf = cf,
+                 .lr = sk_lr_at(c, step),
+                 .bc1 = (float)(1.0 - pow(c->beta1, t)),
+                 .bc2 = (float)(1.0 - pow(c->beta2, t))};
+    if (n_threads(m) > 1)
+        sk_pool_run(m->pool, adam_task, &o);
+    else
+        adam_task(&o, 0, 1);
     return norm;
 }
 

@@ -43,13 +43,13 @@ extern "C" {
 #define SK_TRAIN_MAX_MTP 16
 
 typedef struct sk_tparam {
-    char *name;         /* HF name, e.g. "model.layers.3.mlp.experts.7.up_proj.weight" */
-    int n_dims;         /* 1 or 2 */
-    int64_t shape[2];   /* HF order: [out, in] or [n] */
-    size_t off, n;      /* offset and element count in the params/grads buffers */
-    bool decay;         /* AdamW weight decay applies */
-    bool buffer;        /* e_score_correction_bias: not trained by the optimizer */
-    int layer;          /* layer index, -1 for embedding / final norm / head */
+    char *name;       /* HF name, e.g. "model.layers.3.mlp.experts.7.up_proj.weight" */
+    int n_dims;       /* 1 or 2 */
+    int64_t shape[2]; /* HF order: [out, in] or [n] */
+    size_t off, n;    /* offset and element count in the params/grads buffers */
+    bool decay;       /* AdamW weight decay applies */
+    bool buffer;      /* e_score_correction_bias: not trained by the optimizer */
+    int layer;        /* layer index, -1 for embedding / final norm / head */
 } sk_tparam;
 
 typedef struct sk_tmodel {
@@ -64,11 +64,16 @@ typedef struct sk_tmodel {
     /* expert load: selections counted per MoE layer (layers 0..n_layer+n_mtp-1), added by
      * every forward pass until sk_tmodel_reset_load; [n_layer+n_mtp][n_routed] */
     double *load;
+    sk_pool *pool; /* owned (sk_tmodel_set_threads); NULL = single-threaded loops */
 } sk_tmodel;
 
 /* Allocates parameters for cfg (arch deepseek2; validated). Values are zero. */
 int sk_tmodel_new(const sk_model_config *cfg, sk_tmodel **out, sk_err *e);
 void sk_tmodel_free(sk_tmodel *m);
+/* Threads for the trainer's own loops (cross-entropy, AdamW, gradient norm); the matrix
+ * products use OpenBLAS threads (sk_train_set_threads). n <= 0: all CPUs, 1: none. Results
+ * are reproducible for a fixed thread count. */
+int sk_tmodel_set_threads(sk_tmodel *m, int n, sk_err *e);
 /* Number of trainable scalars (buffers excluded). */
 int64_t sk_tmodel_n_trainable(const sk_tmodel *m);
 int sk_tmodel_find(const sk_tmodel *m, const char *name); /* index in tp, -1 if absent */
@@ -89,16 +94,16 @@ int sk_tmodel_save(const sk_tmodel *m, const char *path, sk_err *e);
 /* A batch: B sequences of S ids (S >= 2), row-major; mask NULL = every target counts. */
 typedef struct sk_tbatch {
     int B, S;
-    const int32_t *ids;   /* [B][S] */
-    const uint8_t *mask;  /* [B][S] 0/1 or NULL */
+    const int32_t *ids;  /* [B][S] */
+    const uint8_t *mask; /* [B][S] 0/1 or NULL */
 } sk_tbatch;
 
 typedef struct sk_tstats {
-    double loss;                       /* total (the number that is differentiated) */
-    double main;                       /* L_main */
-    double mtp[SK_TRAIN_MAX_MTP];      /* L_k */
-    double bal;                        /* sum over MoE layers of L_bal (unweighted) */
-    int64_t n_main;                    /* counted targets of the main head */
+    double loss;                  /* total (the number that is differentiated) */
+    double main;                  /* L_main */
+    double mtp[SK_TRAIN_MAX_MTP]; /* L_k */
+    double bal;                   /* sum over MoE layers of L_bal (unweighted) */
+    int64_t n_main;               /* counted targets of the main head */
 } sk_tstats;
 
 /* Forward and backward on one batch: adds scale * d(loss)/d(param) to m->grads (the
@@ -117,14 +122,14 @@ int sk_tmodel_save_grads(const sk_tmodel *m, double loss, const char *path, sk_e
 
 /* ---- optimizer ---- */
 typedef struct sk_adamw_cfg {
-    float lr;            /* peak learning rate */
+    float lr; /* peak learning rate */
     float beta1, beta2, eps, weight_decay;
-    float clip;          /* global-norm clip, <= 0 = off */
-    int warmup;          /* linear warm-up steps (lr * (s+1)/warmup) */
-    int constant;        /* steps at the peak after warm-up */
-    int total;           /* total steps; cosine from the end of the constant phase to total */
-    float min_lr_frac;   /* floor of the cosine as a fraction of lr */
-    float bias_gamma;    /* aux-loss-free bias update speed (0 = off) */
+    float clip;        /* global-norm clip, <= 0 = off */
+    int warmup;        /* linear warm-up steps (lr * (s+1)/warmup) */
+    int constant;      /* steps at the peak after warm-up */
+    int total;         /* total steps; cosine from the end of the constant phase to total */
+    float min_lr_frac; /* floor of the cosine as a fraction of lr */
+    float bias_gamma;  /* aux-loss-free bias update speed (0 = off) */
 } sk_adamw_cfg;
 void sk_adamw_defaults(sk_adamw_cfg *c);
 float sk_lr_at(const sk_adamw_cfg *c, int64_t step);
@@ -140,7 +145,7 @@ void sk_tmodel_bias_update(sk_tmodel *m, float gamma);
 /* A token file in the BATCH.txt line format: every line the same number of ids (S). */
 typedef struct sk_tokfile {
     int n_lines, S;
-    int32_t *ids;   /* [n_lines][S] */
+    int32_t *ids; /* [n_lines][S] */
 } sk_tokfile;
 /* Parses `path`; ids must be in [0, n_vocab) (n_vocab <= 0: unchecked); mask files use
  * n_vocab = 2 (0/1). Errors name the file, line and column. */
@@ -152,22 +157,23 @@ typedef struct sk_trainer_opts {
     const char *out_dir;
     const char *data_path;
     int64_t steps;
-    int batch;          /* sequences per optimizer step */
-    int accum;          /* micro-batches the batch is split into (divides batch) */
+    int batch; /* sequences per optimizer step */
+    int accum; /* micro-batches the batch is split into (divides batch) */
     uint64_t seed;
-    float init_std;     /* <= 0: config initializer_range or 0.02 */
+    float init_std; /* <= 0: config initializer_range or 0.02 */
     sk_adamw_cfg opt;
     int ckpt_every;     /* steps between checkpoints (0 = only at the end) */
     int64_t stop_after; /* stop (with a checkpoint) after this step count (0 = run to steps) */
     bool resume;
-    bool quiet;         /* no progress line */
+    bool quiet;               /* no progress line */
+    int threads;              /* trainer loop threads (sk_tmodel_set_threads; 0 = all CPUs) */
     const char *init_weights; /* optional safetensors to start from */
 } sk_trainer_opts;
 void sk_trainer_opts_defaults(sk_trainer_opts *o);
 /* Runs (or resumes) training of cfg on the data; writes DIR/metrics.jsonl, checkpoints
  * DIR/ckpt.bin (atomic) and the final model DIR/model.safetensors + DIR/config.json. */
-int sk_train_run(const sk_model_config *cfg, const char *config_json_path,
-                 const sk_trainer_opts *o, sk_err *e);
+int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const sk_trainer_opts *o,
+                 sk_err *e);
 /* Checks the training-only keys of a config.json: mtp_loss_scaling_factor must be present
  * when num_nextn_predict_layers > 0 (conventions, 2). */
 int sk_train_check_config_json(const char *path, const sk_model_config *cfg, sk_err *e);

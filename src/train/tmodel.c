@@ -5,34 +5,35 @@
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #define F(t) ((float *)(t).data)
 
 typedef struct blk {
     int l, B, T, N;
     bool moe;
-    const float *x;              /* [N,H] input, owned by the caller */
-    float *xn1, *rs1;            /* attn norm */
-    float *cq, *cqn, *rsq;       /* q LoRA */
-    float *q;                    /* [N, nh*(dn+dr)], rope part rotated */
-    float *kva;                  /* [N, kvr+dr], k_pe part rotated */
-    float *ckv, *ckvn, *rskv;    /* [N, kvr] */
-    float *kv;                   /* [N, nh*(dn+dv)] */
-    float *p;                    /* [B][nh][T][T] */
-    float *o;                    /* [N, nh*dv] */
-    float *h;                    /* [N,H] x + attention */
+    const float *x;           /* [N,H] input, owned by the caller */
+    float *xn1, *rs1;         /* attn norm */
+    float *cq, *cqn, *rsq;    /* q LoRA */
+    float *q;                 /* [N, nh*(dn+dr)], rope part rotated */
+    float *kva;               /* [N, kvr+dr], k_pe part rotated */
+    float *ckv, *ckvn, *rskv; /* [N, kvr] */
+    float *kv;                /* [N, nh*(dn+dv)] */
+    float *p;                 /* [B][nh][T][T] */
+    float *o;                 /* [N, nh*dv] */
+    float *h;                 /* [N,H] x + attention */
     float *xn2, *rs2;
-    float *fg, *fu, *fh;         /* dense [N, ff] or shared expert [N, ns*ff] */
+    float *fg, *fu, *fh; /* dense [N, ff] or shared expert [N, ns*ff] */
     /* MoE */
-    float *s;                    /* [N,E] scores */
-    float *ssum;                 /* [N] */
-    int32_t *sel;                /* [N,K] */
-    float *wk;                   /* [N,K] final weights */
-    float *fcnt;                 /* [B,E] f_i */
-    int *cnt;                    /* [E] */
-    int32_t **rows, **slot;      /* per expert: token row, k slot */
+    float *s;                           /* [N,E] scores */
+    float *ssum;                        /* [N] */
+    int32_t *sel;                       /* [N,K] */
+    float *wk;                          /* [N,K] final weights */
+    float *fcnt;                        /* [B,E] f_i */
+    int *cnt;                           /* [E] */
+    int32_t **rows, **slot;             /* per expert: token row, k slot */
     float **ex, **eg, **eu, **eh, **ey; /* per expert gathered x, gate, up, act, output */
-    float *out;                  /* [N,H] */
+    float *out;                         /* [N,H] */
 } blk;
 
 typedef struct fb {
@@ -67,8 +68,8 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
     sk_tmodel *m = f->m;
     const sk_model_config *c = &m->cfg;
     const sk_layer_weights *w = &m->w.layers[l];
-    int H = c->n_embd, nh = c->n_head, dn = c->qk_nope_dim, dr = c->qk_rope_dim,
-        dv = c->v_head_dim, kvr = c->kv_lora_rank, qr = c->q_lora_rank;
+    int H = c->n_embd, nh = c->n_head, dn = c->qk_nope_dim, dr = c->qk_rope_dim, dv = c->v_head_dim,
+        kvr = c->kv_lora_rank, qr = c->q_lora_rank;
     int N = B * T, qd = nh * (dn + dr), kvd = nh * (dn + dv);
     memset(b, 0, sizeof *b);
     b->l = l;
@@ -107,17 +108,27 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
         tr_mm_fwd(b->q, b->xn1, F(w->q), N, H, qd, 0);
     }
     tr_mm_fwd(b->kva, b->xn1, F(w->kv_a), N, H, kvr + dr, 0);
-    for (int r = 0; r < N; r++) memcpy(b->ckv + (size_t)r * kvr, b->kva + (size_t)r * (kvr + dr), sizeof(float) * kvr);
+    for (int r = 0; r < N; r++)
+        memcpy(b->ckv + (size_t)r * kvr, b->kva + (size_t)r * (kvr + dr), sizeof(float) * kvr);
     tr_rms_fwd(b->ckvn, b->rskv, b->ckv, F(w->kv_a_norm), N, kvr, eps);
     tr_mm_fwd(b->kv, b->ckvn, F(w->kv_b), N, kvr, kvd, 0);
     for (int r = 0; r < N; r++) {
         int t = r % T;
         const float *cs = f->cs + (size_t)t * (dr / 2), *sn = f->sn + (size_t)t * (dr / 2);
-        for (int hh = 0; hh < nh; hh++) tr_rope_apply(b->q + (size_t)r * qd + hh * (dn + dr) + dn, dr, cs, sn, 1);
+        for (int hh = 0; hh < nh; hh++)
+            tr_rope_apply(b->q + (size_t)r * qd + hh * (dn + dr) + dn, dr, cs, sn, 1);
         tr_rope_apply(b->kva + (size_t)r * (kvr + dr) + kvr, dr, cs, sn, 1);
     }
-    tr_attn_dims ad = {.T = T, .nh = nh, .dn = dn, .dr = dr, .dv = dv, .qs = qd, .kvs = kvd,
-                       .kps = kvr + dr, .os = nh * dv, .scale = sk_model_attn_scale(c)};
+    tr_attn_dims ad = {.T = T,
+                       .nh = nh,
+                       .dn = dn,
+                       .dr = dr,
+                       .dv = dv,
+                       .qs = qd,
+                       .kvs = kvd,
+                       .kps = kvr + dr,
+                       .os = nh * dv,
+                       .scale = sk_model_attn_scale(c)};
     for (int s = 0; s < B; s++) {
         size_t r0 = (size_t)s * T;
         tr_attn_fwd(&ad, b->q + r0 * qd, b->kv + r0 * kvd, b->kva + r0 * (kvr + dr) + kvr,
@@ -273,8 +284,8 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
     const sk_model_config *c = &m->cfg;
     const sk_layer_weights *w = &m->w.layers[b->l];
     sk_layer_weights *g = &m->g.layers[b->l];
-    int H = c->n_embd, nh = c->n_head, dn = c->qk_nope_dim, dr = c->qk_rope_dim,
-        dv = c->v_head_dim, kvr = c->kv_lora_rank, qr = c->q_lora_rank;
+    int H = c->n_embd, nh = c->n_head, dn = c->qk_nope_dim, dr = c->qk_rope_dim, dv = c->v_head_dim,
+        kvr = c->kv_lora_rank, qr = c->q_lora_rank;
     int N = b->N, T = b->T, B = b->B, qd = nh * (dn + dr), kvd = nh * (dn + dv);
     float *dh = alloc_f(f, (size_t)N * H);
     float *dxn2 = alloc_f(f, (size_t)N * H);
@@ -387,23 +398,33 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
           *dckv = alloc_f(f, (size_t)N * kvr), *dxn1 = alloc_f(f, (size_t)N * H);
     if (f->rc) return;
     tr_mm_bwd(dO, F(g->o), dh, b->o, F(w->o), N, nh * dv, H);
-    tr_attn_dims ad = {.T = T, .nh = nh, .dn = dn, .dr = dr, .dv = dv, .qs = qd, .kvs = kvd,
-                       .kps = kvr + dr, .os = nh * dv, .scale = sk_model_attn_scale(c)};
+    tr_attn_dims ad = {.T = T,
+                       .nh = nh,
+                       .dn = dn,
+                       .dr = dr,
+                       .dv = dv,
+                       .qs = qd,
+                       .kvs = kvd,
+                       .kps = kvr + dr,
+                       .os = nh * dv,
+                       .scale = sk_model_attn_scale(c)};
     for (int s = 0; s < B; s++) {
         size_t r0 = (size_t)s * T;
         tr_attn_bwd(&ad, b->q + r0 * qd, b->kv + r0 * kvd, b->kva + r0 * (kvr + dr) + kvr,
-                    b->p + (size_t)s * nh * T * T, dO + r0 * nh * dv, dq + r0 * qd,
-                    dkv + r0 * kvd, dkva + r0 * (kvr + dr) + kvr, scratch);
+                    b->p + (size_t)s * nh * T * T, dO + r0 * nh * dv, dq + r0 * qd, dkv + r0 * kvd,
+                    dkva + r0 * (kvr + dr) + kvr, scratch);
     }
     for (int r = 0; r < N; r++) {
         int t = r % T;
         const float *cs = f->cs + (size_t)t * (dr / 2), *sn = f->sn + (size_t)t * (dr / 2);
-        for (int hh = 0; hh < nh; hh++) tr_rope_apply(dq + (size_t)r * qd + hh * (dn + dr) + dn, dr, cs, sn, -1);
+        for (int hh = 0; hh < nh; hh++)
+            tr_rope_apply(dq + (size_t)r * qd + hh * (dn + dr) + dn, dr, cs, sn, -1);
         tr_rope_apply(dkva + (size_t)r * (kvr + dr) + kvr, dr, cs, sn, -1);
     }
     tr_mm_bwd(dckvn, F(g->kv_b), dkv, b->ckvn, F(w->kv_b), N, kvr, kvd);
     tr_rms_bwd(dckv, F(g->kv_a_norm), dckvn, b->ckv, b->rskv, F(w->kv_a_norm), N, kvr);
-    for (int r = 0; r < N; r++) memcpy(dkva + (size_t)r * (kvr + dr), dckv + (size_t)r * kvr, sizeof(float) * kvr);
+    for (int r = 0; r < N; r++)
+        memcpy(dkva + (size_t)r * (kvr + dr), dckv + (size_t)r * kvr, sizeof(float) * kvr);
     tr_mm_bwd(dxn1, F(g->kv_a), dkva, b->xn1, F(w->kv_a), N, H, kvr + dr);
     if (qr > 0) {
         float *dcqn = alloc_f(f, (size_t)N * qr), *dcq = alloc_f(f, (size_t)N * qr);
@@ -421,16 +442,22 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
 /* ---------------------------------------------------------------- whole model */
 static int check_batch(const sk_tmodel *m, const sk_tbatch *bt, sk_err *e) {
     if (bt->B <= 0 || bt->S < 2)
-        return sk_err_set(e, SK_ERR_INVALID, "train: a batch needs >= 1 sequence of >= 2 ids (got %d x %d)",
-                          bt->B, bt->S);
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "train: a batch needs >= 1 sequence of >= 2 ids (got %d x %d)", bt->B,
+                          bt->S);
     if (bt->S - 1 <= m->cfg.n_mtp)
         return sk_err_set(e, SK_ERR_INVALID,
                           "train: sequences of %d ids are too short for MTP depth %d (need > %d)",
                           bt->S, m->cfg.n_mtp, m->cfg.n_mtp + 1);
+    if ((int64_t)bt->B * bt->S > INT32_MAX / 2)
+        return sk_err_set(e, SK_ERR_RANGE, "train: batch of %d x %d ids is too large", bt->B,
+                          bt->S);
     for (int i = 0; i < bt->B * bt->S; i++)
         if (bt->ids[i] < 0 || bt->ids[i] >= m->cfg.n_vocab)
-            return sk_err_set(e, SK_ERR_RANGE, "train: token id %d (sequence %d, position %d) is outside the vocabulary [0, %d)",
-                              bt->ids[i], i / bt->S, i % bt->S, m->cfg.n_vocab);
+            return sk_err_set(
+                e, SK_ERR_RANGE,
+                "train: token id %d (sequence %d, position %d) is outside the vocabulary [0, %d)",
+                bt->ids[i], i / bt->S, i % bt->S, m->cfg.n_vocab);
     return SK_OK;
 }
 
@@ -440,7 +467,10 @@ static double head_ce(fb *f, const sk_tbatch *bt, const float *hk, int Tk, int o
                       float scale_num, float *dhk, int64_t *count, float *logits_out) {
     sk_tmodel *m = f->m;
     int H = m->cfg.n_embd, V = m->cfg.n_vocab, B = bt->B, N = B * Tk;
-    float *lg = alloc_f(f, (size_t)N * V);
+    int chunk = (int)(((size_t)64 << 20) / (size_t)V);
+    if (chunk < 1) chunk = 1;
+    if (chunk > N) chunk = N;
+    float *lg = alloc_f(f, (size_t)chunk * V);
     float *wt = alloc_f(f, (size_t)N);
     int32_t *tg = alloc_b(f, sizeof(int32_t) * (size_t)N);
     if (f->rc) return 0;
@@ -454,18 +484,56 @@ static double head_ce(fb *f, const sk_tbatch *bt, const float *hk, int Tk, int o
             n += wt[r] != 0.0f;
         }
     *count = n;
-    tr_mm_fwd(lg, hk, F(m->w.output), N, H, V, 0);
-    if (logits_out) memcpy(logits_out, lg, sizeof(float) * (size_t)N * V);
+    /* rows in chunks, so the logits never take more than ~64 Mi floats (a 129k vocabulary
+     * would otherwise need N x 0.5 MB) */
     float gs = n > 0 ? scale_num / (float)n : 0.0f;
-    double sum = tr_ce(lg, tg, wt, N, V, grad ? lg : NULL, gs);
-    if (grad && n > 0) tr_mm_bwd(dhk, F(m->g.output), lg, hk, F(m->w.output), N, H, V);
+    double sum = 0;
+    for (int r0 = 0; r0 < N; r0 += chunk) {
+        int nr = N - r0 < chunk ? N - r0 : chunk;
+        const float *h = hk + (size_t)r0 * H;
+        tr_mm_fwd(lg, h, F(m->w.output), nr, H, V, 0);
+        if (logits_out) memcpy(logits_out + (size_t)r0 * V, lg, sizeof(float) * (size_t)nr * V);
+        sum += tr_ce(lg, tg + r0, wt + r0, nr, V, grad ? lg : NULL, gs, m->pool);
+        if (grad && n > 0)
+            tr_mm_bwd(dhk + (size_t)r0 * H, F(m->g.output), lg, h, F(m->w.output), nr, H, V);
+    }
     return n > 0 ? sum / (double)n : 0.0;
+}
+
+/* Float count of the activations one call keeps (forward caches and the larger backward
+ * temporaries), an upper estimate used to refuse batches that cannot fit in memory. */
+static double activation_floats(const sk_model_config *c, int B, int T) {
+    double N = (double)B * T, H = c->n_embd, nh = c->n_head;
+    double qd = nh * (c->qk_nope_dim + c->qk_rope_dim), kvd = nh * (c->qk_nope_dim + c->v_head_dim);
+    double kva = c->kv_lora_rank + c->qk_rope_dim, o = nh * c->v_head_dim;
+    double per = N * (10 * H + 2 * qd + 2 * kvd + 2 * kva + 3 * c->kv_lora_rank + 2 * o +
+                      3 * c->q_lora_rank) +
+                 2.0 * B * nh * T * T + (double)T * T;
+    double ffn_dense = N * 6.0 * c->n_ff;
+    double ffn_moe = N * (6.0 * c->n_shared * c->moe_ff + 3.0 * c->n_routed +
+                          c->n_active * (5.0 * H + 6.0 * c->moe_ff));
+    double total = 0;
+    for (int l = 0; l < c->n_layer + c->n_mtp; l++)
+        total += per + (sk_model_is_moe_layer(c, l) ? ffn_moe : ffn_dense);
+    total += N * (8.0 * H) * (1 + c->n_mtp) + 2.0 * ((size_t)64 << 20);
+    return total;
 }
 
 static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tstats *st,
                float *logits_out, sk_err *e) {
     int rc = check_batch(m, bt, e);
     if (rc) return rc;
+    {
+        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+        double phys = pages > 0 && psz > 0 ? (double)pages * (double)psz : 0;
+        double need = activation_floats(&m->cfg, bt->B, bt->S - 1) * sizeof(float);
+        if (phys > 0 && need + 2.0 * (double)m->n_floats * sizeof(float) > phys)
+            return sk_err_set(e, SK_ERR_NOMEM,
+                              "train: a batch of %d x %d tokens needs about %.1f GB of activations "
+                              "(this machine has %.1f GB); use a smaller batch (or --accum) or "
+                              "shorter sequences",
+                              bt->B, bt->S, need / 1e9, phys / 1e9);
+    }
     const sk_model_config *c = &m->cfg;
     int B = bt->B, T = bt->S - 1, H = c->n_embd, L = c->n_layer, D = c->n_mtp, dr = c->qk_rope_dim;
     sk_arena arena;
@@ -527,7 +595,8 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
         for (int s = 0; s < B; s++)
             for (int i = 0; i < Tk; i++) {
                 size_t r = (size_t)s * Tk + i;
-                memcpy(ek[k] + r * H, emb + (size_t)bt->ids[(size_t)s * bt->S + i + k] * H, sizeof(float) * H);
+                memcpy(ek[k] + r * H, emb + (size_t)bt->ids[(size_t)s * bt->S + i + k] * H,
+                       sizeof(float) * H);
                 memcpy(hin[k] + r * H, hk[k - 1] + ((size_t)s * Tp + i) * H, sizeof(float) * H);
             }
         tr_rms_fwd(en[k], rse[k], ek[k], F(w->enorm), Nk, H, c->rms_eps);

@@ -15,15 +15,15 @@ void tr_mm_fwd(float *y, const float *x, const float *W, int N, int in, int out,
                 out);
 }
 
-void tr_mm_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W, int N,
-               int in, int out) {
+void tr_mm_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W, int N, int in,
+               int out) {
     if (N <= 0 || in <= 0 || out <= 0) return;
     if (dx)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1.0f, dy, out, W, in,
                     1.0f, dx, in);
     if (dW)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, N, 1.0f, dy, out, x, in,
-                    1.0f, dW, in);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, N, 1.0f, dy, out, x, in, 1.0f,
+                    dW, in);
 }
 
 void tr_rms_fwd(float *y, float *rstd, const float *x, const float *w, int N, int n, float eps) {
@@ -115,8 +115,8 @@ void tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const 
 
 /* ---- attention (per head: two sgemms for the scores, one for the output; the causal
  * upper triangle is computed and discarded, which costs less than scalar loops) ---- */
-void tr_attn_fwd(const tr_attn_dims *d, const float *q, const float *kv, const float *kpe,
-                 float *p, float *o) {
+void tr_attn_fwd(const tr_attn_dims *d, const float *q, const float *kv, const float *kpe, float *p,
+                 float *o) {
     int T = d->T;
     for (int h = 0; h < d->nh; h++) {
         const float *qn = q + (size_t)h * (d->dn + d->dr), *qp = qn + d->dn;
@@ -157,10 +157,10 @@ void tr_attn_bwd(const tr_attn_dims *d, const float *q, const float *kv, const f
         float *dqn = dq + (size_t)h * (d->dn + d->dr), *dqp = dqn + d->dn;
         float *dkn = dkv + (size_t)h * (d->dn + d->dv), *dv = dkn + d->dn;
         /* dP = dO Vᵀ, dV += Pᵀ dO */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d->dv, 1.0f, dO, d->os, v, d->kvs,
-                    0.0f, dS, T);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d->dv, T, 1.0f, P, T, dO, d->os, 1.0f,
-                    dv, d->kvs);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d->dv, 1.0f, dO, d->os, v,
+                    d->kvs, 0.0f, dS, T);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d->dv, T, 1.0f, P, T, dO, d->os,
+                    1.0f, dv, d->kvs);
         /* dS = scale * P ∘ (dP - rowsum(P ∘ dP)) */
         for (int t = 0; t < T; t++) {
             const float *pr = P + (size_t)t * T;
@@ -172,26 +172,26 @@ void tr_attn_bwd(const tr_attn_dims *d, const float *q, const float *kv, const f
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d->dn, T, 1.0f, dS, T, kn, d->kvs,
                     1.0f, dqn, d->qs);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d->dn, T, 1.0f, dS, T, qn, d->qs, 1.0f,
-                    dkn, d->kvs);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d->dr, T, 1.0f, dS, T, kpe, d->kps,
-                    1.0f, dqp, d->qs);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d->dr, T, 1.0f, dS, T, qp, d->qs, 1.0f,
-                    dkpe, d->kps);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d->dn, T, 1.0f, dS, T, qn, d->qs,
+                    1.0f, dkn, d->kvs);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d->dr, T, 1.0f, dS, T, kpe,
+                    d->kps, 1.0f, dqp, d->qs);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d->dr, T, 1.0f, dS, T, qp, d->qs,
+                    1.0f, dkpe, d->kps);
     }
 }
 
-double tr_ce(const float *logits, const int32_t *tgt, const float *w, int N, int V,
-             float *dlogits, float gscale) {
+static double ce_rows(const float *logits, const int32_t *tgt, const float *w, int r0, int r1,
+                      int V, float *dlogits, float gscale) {
     double total = 0;
-    for (int r = 0; r < N; r++) {
+    for (int r = r0; r < r1; r++) {
         const float *l = logits + (size_t)r * V;
         float wr = w ? w[r] : 1.0f;
         float mx = -INFINITY;
         for (int i = 0; i < V; i++)
             if (l[i] > mx) mx = l[i];
         double sum = 0;
-        for (int i = 0; i < V; i++) sum += exp((double)(l[i] - mx));
+        for (int i = 0; i < V; i++) sum += expf(l[i] - mx);
         double lse = mx + log(sum);
         if (wr != 0.0f) total += wr * (lse - l[tgt[r]]);
         if (dlogits) {
@@ -201,10 +201,39 @@ double tr_ce(const float *logits, const int32_t *tgt, const float *w, int N, int
                 memset(dl, 0, sizeof(float) * (size_t)V);
                 continue;
             }
-            for (int i = 0; i < V; i++) dl[i] = (float)exp((double)l[i] - lse) * c;
+            float inv = (float)(1.0 / sum);
+            for (int i = 0; i < V; i++) dl[i] = expf(l[i] - mx) * inv * c;
             dl[tgt[r]] -= c;
         }
     }
+    return total;
+}
+
+#define TR_MAX_THREADS 256
+typedef struct ce_ctx {
+    const float *logits, *w;
+    const int32_t *tgt;
+    int N, V;
+    float *dlogits, gscale;
+    double part[TR_MAX_THREADS];
+} ce_ctx;
+
+static void ce_task(void *v, int ith, int nth) {
+    ce_ctx *c = v;
+    size_t lo, hi;
+    sk_split_range((size_t)c->N, ith, nth, &lo, &hi);
+    c->part[ith] = ce_rows(c->logits, c->tgt, c->w, (int)lo, (int)hi, c->V, c->dlogits, c->gscale);
+}
+
+double tr_ce(const float *logits, const int32_t *tgt, const float *w, int N, int V, float *dlogits,
+             float gscale, sk_pool *pool) {
+    if (!pool || sk_pool_size(pool) <= 1 || sk_pool_size(pool) > TR_MAX_THREADS || N < 2)
+        return ce_rows(logits, tgt, w, 0, N, V, dlogits, gscale);
+    ce_ctx c = {
+        .logits = logits, .w = w, .tgt = tgt, .N = N, .V = V, .dlogits = dlogits, .gscale = gscale};
+    sk_pool_run(pool, ce_task, &c);
+    double total = 0;
+    for (int i = 0; i < sk_pool_size(pool); i++) total += c.part[i];
     return total;
 }
 

@@ -6,12 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TP_ALIGN 16 /* floats: 64-byte aligned tensors */
 
 typedef struct builder {
     sk_tmodel *m;
-    int pass;     /* 0: count + offsets, 1: views */
+    int pass; /* 0: count + offsets, 1: views */
     int cap;
     size_t off;
     int idx;
@@ -91,13 +92,14 @@ static void build(builder *b) {
     char nm[256];
 #define W(f) (&m->w.f)
 #define G(f) (&m->g.f)
-    add(b, "model.embed_tokens.weight", 2, c->n_vocab, H, true, false, -1, W(tok_embd), G(tok_embd));
+    add(b, "model.embed_tokens.weight", 2, c->n_vocab, H, true, false, -1, W(tok_embd),
+        G(tok_embd));
     for (int l = 0; l < c->n_layer + c->n_mtp; l++) {
         sk_layer_weights *lw = &m->w.layers[l], *lg = &m->g.layers[l];
-#define L(field, fmt, nd, d0, d1, decay)                                                   \
-    do {                                                                                    \
-        snprintf(nm, sizeof nm, "model.layers.%d." fmt, l);                                 \
-        add(b, nm, nd, d0, d1, decay, false, l, &lw->field, &lg->field);                     \
+#define L(field, fmt, nd, d0, d1, decay)                                                           \
+    do {                                                                                           \
+        snprintf(nm, sizeof nm, "model.layers.%d." fmt, l);                                        \
+        add(b, nm, nd, d0, d1, decay, false, l, &lw->field, &lg->field);                           \
     } while (0)
         int qd = c->n_head * (c->qk_nope_dim + c->qk_rope_dim);
         L(attn_norm, "input_layernorm.weight", 1, H, 0, false);
@@ -108,7 +110,8 @@ static void build(builder *b) {
         } else {
             L(q, "self_attn.q_proj.weight", 2, qd, H, true);
         }
-        L(kv_a, "self_attn.kv_a_proj_with_mqa.weight", 2, c->kv_lora_rank + c->qk_rope_dim, H, true);
+        L(kv_a, "self_attn.kv_a_proj_with_mqa.weight", 2, c->kv_lora_rank + c->qk_rope_dim, H,
+          true);
         L(kv_a_norm, "self_attn.kv_a_layernorm.weight", 1, c->kv_lora_rank, 0, false);
         L(kv_b, "self_attn.kv_b_proj.weight", 2, c->n_head * (c->qk_nope_dim + c->v_head_dim),
           c->kv_lora_rank, true);
@@ -161,11 +164,12 @@ static void absent(sk_tensor *t) {
 }
 
 static void absent_layer(sk_layer_weights *l) {
-    sk_tensor *ts[] = {&l->attn_norm, &l->q_a, &l->q_a_norm, &l->q_b, &l->q, &l->kv_a,
-                       &l->kv_a_norm, &l->kv_b, &l->k_b, &l->v_b, &l->k, &l->v, &l->q_bias,
-                       &l->k_bias, &l->v_bias, &l->o, &l->ffn_norm, &l->ffn_gate, &l->ffn_up,
-                       &l->ffn_down, &l->gate_inp, &l->exp_bias, &l->shexp_gate, &l->shexp_up,
-                       &l->shexp_down, &l->enorm, &l->hnorm, &l->eh_proj, &l->head_norm};
+    sk_tensor *ts[] = {&l->attn_norm, &l->q_a,       &l->q_a_norm,   &l->q_b,      &l->q,
+                       &l->kv_a,      &l->kv_a_norm, &l->kv_b,       &l->k_b,      &l->v_b,
+                       &l->k,         &l->v,         &l->q_bias,     &l->k_bias,   &l->v_bias,
+                       &l->o,         &l->ffn_norm,  &l->ffn_gate,   &l->ffn_up,   &l->ffn_down,
+                       &l->gate_inp,  &l->exp_bias,  &l->shexp_gate, &l->shexp_up, &l->shexp_down,
+                       &l->enorm,     &l->hnorm,     &l->eh_proj,    &l->head_norm};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) absent(ts[i]);
 }
 
@@ -204,7 +208,8 @@ int sk_tmodel_new(const sk_model_config *cfg, sk_tmodel **out, sk_err *e) {
                           "train: config outside the trainer's limits (n_routed_experts <= 1024, "
                           "n_group <= 256, even qk_rope_head_dim <= 1024, MTP depth <= %d)",
                           SK_TRAIN_MAX_MTP);
-    if (cfg->n_routed > 0 && cfg->n_group > 1 && cfg->has_exp_bias && cfg->n_routed / cfg->n_group < 2)
+    if (cfg->n_routed > 0 && cfg->n_group > 1 && cfg->has_exp_bias &&
+        cfg->n_routed / cfg->n_group < 2)
         return sk_err_set(e, SK_ERR_INVALID, "train: groups need >= 2 experts each");
     sk_tmodel *m = calloc(1, sizeof *m);
     if (!m) return sk_err_set(e, SK_ERR_NOMEM, "train: out of memory");
@@ -219,6 +224,19 @@ int sk_tmodel_new(const sk_model_config *cfg, sk_tmodel **out, sk_err *e) {
         rc = sk_err_set(e, SK_ERR_RANGE, "train: model too large");
         goto fail;
     }
+    {
+        /* refuse up front what cannot fit: zeroing an over-committed allocation would end in
+         * the OOM killer instead of an error */
+        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+        double phys = pages > 0 && psz > 0 ? (double)pages * (double)psz : 0;
+        if (phys > 0 && 2.0 * (double)bytes > phys) {
+            rc = sk_err_set(e, SK_ERR_NOMEM,
+                            "train: %lld parameters need %.1f GB for float32 weights and "
+                            "gradients; this machine has %.1f GB",
+                            (long long)m->n_floats, 2.0 * (double)bytes / 1e9, phys / 1e9);
+            goto fail;
+        }
+    }
     m->params = sk_aligned_alloc(64, bytes ? bytes : 64, e);
     m->grads = sk_aligned_alloc(64, bytes ? bytes : 64, e);
     if (!m->params || !m->grads) {
@@ -231,7 +249,8 @@ int sk_tmodel_new(const sk_model_config *cfg, sk_tmodel **out, sk_err *e) {
     b.idx = 0;
     build(&b);
     int nl = cfg->n_layer + cfg->n_mtp;
-    m->load = sk_calloc((size_t)nl * (size_t)(cfg->n_routed > 0 ? cfg->n_routed : 1), sizeof(double), e);
+    m->load =
+        sk_calloc((size_t)nl * (size_t)(cfg->n_routed > 0 ? cfg->n_routed : 1), sizeof(double), e);
     if (!m->load) {
         rc = SK_ERR_NOMEM;
         goto fail;
@@ -250,9 +269,18 @@ void sk_tmodel_free(sk_tmodel *m) {
     free(m->params);
     free(m->grads);
     free(m->load);
+    sk_pool_free(m->pool);
     sk_model_weights_free(&m->w);
     sk_model_weights_free(&m->g);
     free(m);
+}
+
+int sk_tmodel_set_threads(sk_tmodel *m, int n, sk_err *e) {
+    sk_pool_free(m->pool);
+    m->pool = NULL;
+    if (n == 1) return SK_OK;
+    m->pool = sk_pool_new(n, e);
+    return m->pool ? SK_OK : (e ? e->code : SK_ERR_NOMEM);
 }
 
 int64_t sk_tmodel_n_trainable(const sk_tmodel *m) {
@@ -274,7 +302,8 @@ void sk_tmodel_zero_grad(sk_tmodel *m) {
 
 void sk_tmodel_reset_load(sk_tmodel *m) {
     int nl = m->cfg.n_layer + m->cfg.n_mtp;
-    memset(m->load, 0, sizeof(double) * (size_t)nl * (size_t)(m->cfg.n_routed > 0 ? m->cfg.n_routed : 1));
+    memset(m->load, 0,
+           sizeof(double) * (size_t)nl * (size_t)(m->cfg.n_routed > 0 ? m->cfg.n_routed : 1));
 }
 
 /* ---- deterministic init ---- */
@@ -374,7 +403,8 @@ static int convert(const sk_st *st, int64_t idx, const sk_st_tensor *t, float *d
         if ((size_t)(rows * v.ne[0]) != n)
             return sk_err_set(e, SK_ERR_FORMAT, "tensor %s: FP8 view size mismatch", t->name);
         for (int64_t r = 0; r < rows; r++)
-            if ((rc = sk_tensor_dequant_row(&v, r, dst + (size_t)r * (size_t)v.ne[0], e))) return rc;
+            if ((rc = sk_tensor_dequant_row(&v, r, dst + (size_t)r * (size_t)v.ne[0], e)))
+                return rc;
         return SK_OK;
     }
     case SK_ST_F32:
@@ -395,8 +425,9 @@ static int convert(const sk_st *st, int64_t idx, const sk_st_tensor *t, float *d
         }
         return SK_OK;
     default:
-        return sk_err_set(e, SK_ERR_UNSUPPORTED, "tensor %s: dtype %s (need F32, BF16, F16 or F8_E4M3)",
-                          t->name, sk_st_dtype_name(t->dtype));
+        return sk_err_set(e, SK_ERR_UNSUPPORTED,
+                          "tensor %s: dtype %s (need F32, BF16, F16 or F8_E4M3)", t->name,
+                          sk_st_dtype_name(t->dtype));
     }
 }
 
@@ -427,9 +458,11 @@ int sk_tmodel_load(sk_tmodel *m, const char *path, sk_err *e) {
             } else {
                 idx = sk_tmodel_find(m, t->name);
                 if (idx < 0) {
-                    rc = sk_err_set(e, SK_ERR_FORMAT,
-                                    "%s: tensor %s is not a parameter of the model described by the "
-                                    "config", path, t->name);
+                    rc =
+                        sk_err_set(e, SK_ERR_FORMAT,
+                                   "%s: tensor %s is not a parameter of the model described by the "
+                                   "config",
+                                   path, t->name);
                     goto done;
                 }
             }
@@ -447,8 +480,9 @@ int sk_tmodel_load(sk_tmodel *m, const char *path, sk_err *e) {
                 else
                     snprintf(want, sizeof want, "%lld,%lld", (long long)p->shape[0],
                              (long long)p->shape[1]);
-                rc = sk_err_set(e, SK_ERR_FORMAT, "%s: tensor %s has shape [%s], the config needs [%s]",
-                                path, t->name, got, want);
+                rc = sk_err_set(e, SK_ERR_FORMAT,
+                                "%s: tensor %s has shape [%s], the config needs [%s]", path,
+                                t->name, got, want);
                 goto done;
             }
             if (!copy) {
@@ -469,9 +503,11 @@ int sk_tmodel_load(sk_tmodel *m, const char *path, sk_err *e) {
                     goto done;
                 }
                 if (memcmp(tmp, m->params + p->off, p->n * sizeof(float)) != 0) {
-                    rc = sk_err_set(e, SK_ERR_FORMAT,
-                                    "%s: MTP tensor %s differs from %s (embedding and head are shared "
-                                    "with the main model)", path, t->name, p->name);
+                    rc = sk_err_set(
+                        e, SK_ERR_FORMAT,
+                        "%s: MTP tensor %s differs from %s (embedding and head are shared "
+                        "with the main model)",
+                        path, t->name, p->name);
                     goto done;
                 }
             }
@@ -523,7 +559,8 @@ static int save_common(const sk_tmodel *m, const float *base, bool grads, double
     const sk_model_config *c = &m->cfg;
     for (int k = 0; !rc && k < c->n_mtp; k++) {
         char a[128];
-        int ie = sk_tmodel_find(m, "model.embed_tokens.weight"), ih = sk_tmodel_find(m, "lm_head.weight");
+        int ie = sk_tmodel_find(m, "model.embed_tokens.weight"),
+            ih = sk_tmodel_find(m, "lm_head.weight");
         snprintf(a, sizeof a, "model.layers.%d.embed_tokens.weight", c->n_layer + k);
         rc = add_f32(w, a, &m->tp[ie], base + m->tp[ie].off, e);
         if (rc) break;

@@ -11,8 +11,8 @@
 /* y[N,out] = beta*y + x[N,in] · W[out,in]ᵀ */
 void tr_mm_fwd(float *y, const float *x, const float *W, int N, int in, int out, float beta);
 /* dx[N,in] += dy·W (dx may be NULL); dW[out,in] += dyᵀ·x (dW may be NULL). */
-void tr_mm_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W, int N,
-               int in, int out);
+void tr_mm_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W, int N, int in,
+               int out);
 /* y = x / sqrt(mean(x²)+eps) * w per row; rstd[N] saved. y may equal x? no (distinct). */
 void tr_rms_fwd(float *y, float *rstd, const float *x, const float *w, int N, int n, float eps);
 void tr_rms_bwd(float *dx, float *dw, const float *dy, const float *x, const float *rstd,
@@ -24,8 +24,7 @@ void tr_rope_apply(float *v, int d, const float *cs_t, const float *sn_t, int di
 
 /* SwiGLU: h = silu(g) * u; backward adds dg, du. */
 void tr_swiglu_fwd(float *h, const float *g, const float *u, size_t n);
-void tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u,
-                   size_t n);
+void tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u, size_t n);
 
 /* MLA attention core on one sequence, all heads. q rows (stride qs) hold per head
  * [nope | rope(roped)]; kv rows (stride kvs) per head [k_nope | v]; kpe rows (stride kps)
@@ -36,8 +35,8 @@ typedef struct tr_attn_dims {
     int qs, kvs, kps, os;
     float scale;
 } tr_attn_dims;
-void tr_attn_fwd(const tr_attn_dims *d, const float *q, const float *kv, const float *kpe,
-                 float *p, float *o);
+void tr_attn_fwd(const tr_attn_dims *d, const float *q, const float *kv, const float *kpe, float *p,
+                 float *o);
 /* Backward: adds into dq, dkv and dkpe (shared by the heads); scratch holds T*T floats. */
 void tr_attn_bwd(const tr_attn_dims *d, const float *q, const float *kv, const float *kpe,
                  const float *p, const float *dout, float *dq, float *dkv, float *dkpe,
@@ -46,8 +45,8 @@ void tr_attn_bwd(const tr_attn_dims *d, const float *q, const float *kv, const f
 /* Masked cross-entropy over N rows of V logits: returns the summed -log p(target) over
  * rows with w[i] != 0 (w NULL = all), and, if dlogits, writes dlogits = (softmax - onehot)
  * * w[i] * gscale (overwrites). */
-double tr_ce(const float *logits, const int32_t *tgt, const float *w, int N, int V,
-             float *dlogits, float gscale);
+double tr_ce(const float *logits, const int32_t *tgt, const float *w, int N, int V, float *dlogits,
+             float gscale, sk_pool *pool); /* rows split over pool's threads (may be NULL) */
 
 /* Router selection (no gradient): s [N][E] unbiased scores, bias [E] or NULL. Writes
  * sel [N][K]. Groups per config (group score: top-2 sum with bias, max without). */

@@ -41,7 +41,9 @@ double sk_train_measure_peak(void) {
     float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
           *c = malloc(sizeof(float) * n * n);
     if (!a || !b || !c) {
-        free(a); free(b); free(c);
+        free(a);
+        free(b);
+        free(c);
         return 0;
     }
     for (int i = 0; i < n * n; i++) {
@@ -59,7 +61,9 @@ double sk_train_measure_peak(void) {
         double fl = 2.0 * n * n * (double)n * reps / (dt > 0 ? dt : 1e-9);
         if (fl > best) best = fl;
     }
-    free(a); free(b); free(c);
+    free(a);
+    free(b);
+    free(c);
     return best;
 }
 
@@ -78,7 +82,8 @@ static double flops_per_token(const sk_tmodel *m, int T) {
     act += (double)n_moe * c->n_active * 3.0 * c->moe_ff * c->n_embd;
     act += (double)c->n_mtp * c->n_vocab * c->n_embd; /* the shared head runs once per depth */
     double attn = (double)(c->n_layer + c->n_mtp) * c->n_head *
-                  (double)(c->qk_nope_dim + c->qk_rope_dim + c->v_head_dim) * T; /* causal: T/2 x 2 */
+                  (double)(c->qk_nope_dim + c->qk_rope_dim + c->v_head_dim) *
+                  T; /* causal: T/2 x 2 */
     return 6.0 * act + 6.0 * attn;
 }
 
@@ -153,8 +158,10 @@ static int ckpt_save(const char *dir, const sk_tmodel *m, const float *mv, const
     }
     uint64_t h = 0xcbf29ce484222325ull;
     size_t nb = m->n_floats * sizeof(float);
-    if ((rc = write_all(fd, "SKCKPT01", 8, &h, tmp, e)) || (rc = write_all(fd, hd, sizeof *hd, &h, tmp, e)) ||
-        (rc = write_all(fd, m->params, nb, &h, tmp, e)) || (rc = write_all(fd, mv, 2 * nb, &h, tmp, e))) {
+    if ((rc = write_all(fd, "SKCKPT01", 8, &h, tmp, e)) ||
+        (rc = write_all(fd, hd, sizeof *hd, &h, tmp, e)) ||
+        (rc = write_all(fd, m->params, nb, &h, tmp, e)) ||
+        (rc = write_all(fd, mv, 2 * nb, &h, tmp, e))) {
         close(fd);
         goto done;
     }
@@ -209,10 +216,12 @@ static int ckpt_load(const char *dir, sk_tmodel *m, float *mv, ck_hdr *hd, sk_er
                         (unsigned long long)hd->version);
         goto done;
     }
-    if (hd->n_floats != m->n_floats || hd->n_tp != (uint64_t)m->n_tp || hd->layout_hash != layout_hash(m)) {
+    if (hd->n_floats != m->n_floats || hd->n_tp != (uint64_t)m->n_tp ||
+        hd->layout_hash != layout_hash(m)) {
         rc = sk_err_set(e, SK_ERR_FORMAT,
                         "%s: the checkpoint was written for a different model (parameter layout "
-                        "differs from the config)", path);
+                        "differs from the config)",
+                        path);
         goto done;
     }
     if (mp.size != want) {
@@ -253,7 +262,8 @@ static double init_std_from_json(const char *path) {
     if (path && sk_json_load_file(path, (uint64_t)1 << 24, &root, NULL) == SK_OK) {
         double x;
         bool found = false;
-        if (sk_json_get_num(root, "initializer_range", &x, &found, path, NULL) == SK_OK && found && x > 0)
+        if (sk_json_get_num(root, "initializer_range", &x, &found, path, NULL) == SK_OK && found &&
+            x > 0)
             v = x;
         json_decref(root);
     }
@@ -261,19 +271,25 @@ static double init_std_from_json(const char *path) {
 }
 
 int sk_train_check_config_json(const char *path, const sk_model_config *cfg, sk_err *e) {
-    if (cfg->n_mtp <= 0) return SK_OK;
     json_t *root = NULL;
     int rc = sk_json_load_file(path, (uint64_t)1 << 24, &root, e);
     if (rc) return rc;
     double x = 0;
-    bool found = false;
+    bool found = false, seq_aux = true, found_sa = false;
     rc = sk_json_get_num(root, "mtp_loss_scaling_factor", &x, &found, path, e);
+    if (!rc) rc = sk_json_get_bool(root, "seq_aux", &seq_aux, &found_sa, path, e);
     json_decref(root);
     if (rc) return rc;
-    if (!found)
+    if (cfg->aux_alpha != 0.0f && found_sa && !seq_aux)
+        return sk_err_set(e, SK_ERR_UNSUPPORTED,
+                          "%s: aux_loss_alpha is %g with seq_aux false; only the sequence-wise "
+                          "balance loss (seq_aux: true) is implemented",
+                          path, cfg->aux_alpha);
+    if (cfg->n_mtp > 0 && !found)
         return sk_err_set(e, SK_ERR_INVALID,
                           "%s: num_nextn_predict_layers is %d but mtp_loss_scaling_factor (the MTP "
-                          "loss weight lambda) is missing", path, cfg->n_mtp);
+                          "loss weight lambda) is missing",
+                          path, cfg->n_mtp);
     return SK_OK;
 }
 
@@ -306,10 +322,24 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         goto done;
     }
     if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST) {
-        rc = sk_err_set(e, SK_ERR_IO, "%s: cannot create directory: %s", o->out_dir, strerror(errno));
+        rc = sk_err_set(e, SK_ERR_IO, "%s: cannot create directory: %s", o->out_dir,
+                        strerror(errno));
         goto done;
     }
     if ((rc = sk_tmodel_new(cfg, &m, e))) goto done;
+    if ((rc = sk_tmodel_set_threads(m, o->threads, e))) goto done;
+    {
+        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+        double phys = pages > 0 && psz > 0 ? (double)pages * (double)psz : 0;
+        double need = 4.0 * (double)m->n_floats * sizeof(float);
+        if (phys > 0 && need > phys) {
+            rc = sk_err_set(e, SK_ERR_NOMEM,
+                            "train: weights, gradients and Adam moments need %.1f GB; this machine "
+                            "has %.1f GB",
+                            need / 1e9, phys / 1e9);
+            goto done;
+        }
+    }
     mv = calloc(2 * m->n_floats + 1, sizeof(float));
     if (!mv) {
         rc = sk_err_set(e, SK_ERR_NOMEM, "train: out of memory (Adam moments)");
@@ -327,12 +357,13 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         if ((rc = ckpt_load(o->out_dir, m, mv, &hd, e))) goto done;
         if (hd.batch != (uint64_t)o->batch || hd.n_lines != (uint64_t)data.n_lines ||
             hd.seq_len != (uint64_t)data.S || hd.accum != (uint64_t)o->accum) {
-            rc = sk_err_set(e, SK_ERR_INVALID,
-                            "--resume: the checkpoint used --batch %llu --accum %llu on %llu lines of "
-                            "%llu ids; now --batch %d --accum %d on %d lines of %d ids",
-                            (unsigned long long)hd.batch, (unsigned long long)hd.accum,
-                            (unsigned long long)hd.n_lines, (unsigned long long)hd.seq_len, o->batch,
-                            o->accum, data.n_lines, data.S);
+            rc = sk_err_set(
+                e, SK_ERR_INVALID,
+                "--resume: the checkpoint used --batch %llu --accum %llu on %llu lines of "
+                "%llu ids; now --batch %d --accum %d on %d lines of %d ids",
+                (unsigned long long)hd.batch, (unsigned long long)hd.accum,
+                (unsigned long long)hd.n_lines, (unsigned long long)hd.seq_len, o->batch, o->accum,
+                data.n_lines, data.S);
             goto done;
         }
         step0 = (int64_t)hd.step;
@@ -351,7 +382,8 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         }
         hd.seed = o->seed;
         uint64_t s = o->seed;
-        for (int i = 0; i < 4; i++) hd.rng[i] = (s = s * 6364136223846793005ull + 1442695040888963407ull);
+        for (int i = 0; i < 4; i++)
+            hd.rng[i] = (s = s * 6364136223846793005ull + 1442695040888963407ull);
         mf = fopen(mpath, "w");
     }
     if (!mf) {
@@ -376,6 +408,11 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
     }
     double peak = sk_train_measure_peak();
     double fpt = flops_per_token(m, T);
+    if (!o->quiet)
+        fprintf(stderr,
+                "%lld trainable parameters; %.3g GFLOP per token (fwd+bwd); sgemm peak measured "
+                "%.1f GFLOP/s\n",
+                (long long)sk_tmodel_n_trainable(m), fpt * 1e-9, peak * 1e-9);
     double t_start = sk_time_sec(), t_draw = 0;
     bool tty = isatty(2);
     int64_t end = o->steps;
@@ -390,8 +427,9 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         int64_t ntok = 0;
         for (int a = 0; a < o->accum; a++) {
             for (int i = 0; i < mb; i++) {
-                uint64_t line = ((uint64_t)s * (uint64_t)o->batch + (uint64_t)a * mb + (uint64_t)i) %
-                                (uint64_t)data.n_lines;
+                uint64_t line =
+                    ((uint64_t)s * (uint64_t)o->batch + (uint64_t)a * mb + (uint64_t)i) %
+                    (uint64_t)data.n_lines;
                 memcpy(ids + (size_t)i * S, data.ids + line * (uint64_t)S, sizeof(int32_t) * S);
             }
             sk_tbatch bt = {.B = mb, .S = S, .ids = ids, .mask = NULL};
@@ -407,7 +445,8 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
             ntok += (int64_t)mb * T;
         }
         if (!isfinite(acc.loss)) {
-            rc = sk_err_set(e, SK_ERR_RANGE, "step %lld: loss is %f (diverged); lower --lr", (long long)s, acc.loss);
+            rc = sk_err_set(e, SK_ERR_RANGE, "step %lld: loss is %f (diverged); lower --lr",
+                            (long long)s, acc.loss);
             goto done;
         }
         float lr = sk_lr_at(&opt, s);
@@ -430,11 +469,14 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         double dt = sk_time_sec() - t0;
         double tps = dt > 0 ? (double)ntok / dt : 0;
         double mfu = peak > 0 ? tps * fpt / peak : 0;
-        fprintf(mf, "{\"step\":%lld,\"loss\":%.7g,\"main\":%.7g,\"mtp\":[", (long long)s + 1, acc.loss, acc.main);
+        fprintf(mf, "{\"step\":%lld,\"loss\":%.7g,\"main\":%.7g,\"mtp\":[", (long long)s + 1,
+                acc.loss, acc.main);
         for (int k = 0; k < cfg->n_mtp; k++) fprintf(mf, "%s%.7g", k ? "," : "", acc.mtp[k]);
-        fprintf(mf, "],\"balance\":%.7g,\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,\"tok_per_s\":%.1f,"
-                    "\"mfu\":%.5f,\"load_max_over_mean\":%.4f,\"seconds\":%.4f}\n",
-                acc.bal, lr, gnorm, (long long)ntok, tps, mfu, lmax_mean, dt);
+        fprintf(
+            mf,
+            "],\"balance\":%.7g,\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,\"tok_per_s\":%.1f,"
+            "\"mfu\":%.5f,\"load_max_over_mean\":%.4f,\"seconds\":%.4f}\n",
+            acc.bal, lr, gnorm, (long long)ntok, tps, mfu, lmax_mean, dt);
         fflush(mf);
         if (!o->quiet) {
             double now = sk_time_sec(), el = now - t_start;
@@ -442,14 +484,18 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
             double avg_tps = el > 0 ? (double)(s + 1 - step0) * (double)ntok / el : 0;
             bool last_step = s + 1 == end;
             int every = (int)((end - step0) / 10 > 0 ? (end - step0) / 10 : 1);
-            bool show = tty ? (now - t_draw >= 0.1 || last_step) : ((s + 1 - step0) % every == 0 || last_step);
+            bool show = tty ? (now - t_draw >= 0.1 || last_step)
+                            : ((s + 1 - step0) % every == 0 || last_step);
             if (show) {
                 char etab[32];
                 fmt_hms(etab, sizeof etab, eta);
-                fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  MFU %.2f%%  "
-                                "load max/mean %.2f  ETA %s%s",
+                char lb[48] = "";
+                if (E > 0) snprintf(lb, sizeof lb, "  load max/mean %.2f", lmax_mean);
+                fprintf(stderr,
+                        "%sstep %lld/%lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  MFU %.2f%%%s  "
+                        "ETA %s%s",
                         tty ? "\r" : "", (long long)s + 1, (long long)o->steps, acc.loss, lr, gnorm,
-                        avg_tps, peak > 0 ? 100 * avg_tps * fpt / peak : 0.0, lmax_mean, etab,
+                        avg_tps, peak > 0 ? 100 * avg_tps * fpt / peak : 0.0, lb, etab,
                         tty ? (last_step ? "\n" : "   ") : "\n");
                 t_draw = now;
             }

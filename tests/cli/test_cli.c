@@ -13,6 +13,8 @@
 static const char *g_seek;
 static char g_dir[256];
 static char g_model[300];
+/* the golden tiny Qwen2 model has no chat template of its own */
+#define TINY "'" SEEK_TEST_DATA "/golden/qwen2-tiny/model.gguf' --chat-template r1-distill-qwen"
 
 typedef struct result {
     int code; /* exit status, or 128+signal */
@@ -89,25 +91,24 @@ static void test_run(void) {
     result_free(&a);
     result_free(&b);
     /* --hide-think: no reasoning block (the answer is empty: the 8 tokens are all reasoning) */
-    snprintf(args, sizeof args, "run -m '%s' -p 'Hello there' -n 8 --temp 0 --hide-think", g_model);
+    snprintf(args, sizeof args, "run -m " TINY " -p 'Hello there' -n 8 --temp 0 --hide-think");
     a = run(args, NULL);
     CHECK(a.code == 0 && !strstr(a.out, "<think>"));
     result_free(&a);
     /* --raw: no template, no reasoning split */
-    snprintf(args, sizeof args, "run -m '%s' -p 'Hello there' -n 4 --temp 0 --raw", g_model);
+    snprintf(args, sizeof args, "run -m '%s' -p 'Hello there' -n 4 --temp 0 --raw", SEEK_TEST_DATA "/golden/qwen2-tiny/model.gguf");
     a = run(args, NULL);
     CHECK(a.code == 0 && strncmp(a.out, "<think>", 7));
     result_free(&a);
     /* a prompt longer than the context is refused with a message */
     snprintf(args, sizeof args,
-             "run -m '%s' -p 'a long prompt that does not fit in sixteen tokens at all, "
-             "not even close' --ctx 16",
-             g_model);
+             "run -m " TINY " -p 'a long prompt that does not fit in sixteen tokens at all, "
+             "not even close' --ctx 16");
     a = run(args, NULL);
     CHECK(a.code == 1 && strstr(a.err, "context"));
     result_free(&a);
     /* sampling with a seed is reproducible */
-    snprintf(args, sizeof args, "run -m '%s' -p Hi -n 8 --temp 1.0 --top-k 40 --seed 7", g_model);
+    snprintf(args, sizeof args, "run -m " TINY " -p Hi -n 8 --temp 1.0 --top-k 40 --seed 7");
     a = run(args, NULL);
     b = run(args, NULL);
     CHECK(a.code == 0 && !strcmp(a.out, b.out));
@@ -120,19 +121,24 @@ static void test_run(void) {
     a = run("run --help", NULL);
     CHECK(a.code == 0 && strstr(a.out, "usage: seek run"));
     result_free(&a);
-    snprintf(args, sizeof args, "run -m '%s' -p hi --temp hot", g_model);
+    snprintf(args, sizeof args, "run -m " TINY " -p hi --temp hot");
     a = run(args, NULL);
     CHECK(a.code == 2 && strstr(a.err, "--temp"));
     result_free(&a);
     a = run("run -m /nonexistent.gguf -p hi", NULL);
     CHECK(a.code == 1 && strstr(a.err, "nonexistent"));
     result_free(&a);
+    /* no template and none named */
+    snprintf(args, sizeof args, "run -m '%s' -p hi", SEEK_TEST_DATA "/golden/qwen2-tiny/model.gguf");
+    a = run(args, NULL);
+    CHECK(a.code == 1 && strstr(a.err, "--chat-template"));
+    result_free(&a);
 }
 
 static void test_chat_stdin(void) {
     char args[1024], save[320], input[1024];
     snprintf(save, sizeof save, "%s/conv.json", g_dir);
-    snprintf(args, sizeof args, "chat -m '%s' -n 6 --temp 0 --stats", g_model);
+    snprintf(args, sizeof args, "chat -m " TINY " -n 6 --temp 0 --stats");
     snprintf(input, sizeof input,
              "Hello\nHow are you?\n/save %s\n/reset\nHello\n/help\n/bogus\n/quit\nnot read\n", save);
     result r = run(args, input);
@@ -158,7 +164,7 @@ static void test_chat_stdin(void) {
     result_free(&r);
 
     /* a small context: old turns are dropped with a notice, the chat goes on */
-    snprintf(args, sizeof args, "chat -m '%s' -n 4 --temp 0 --ctx 96 -s 'Be brief.'", g_model);
+    snprintf(args, sizeof args, "chat -m " TINY " -n 4 --temp 0 --ctx 96 -s 'Be brief.'");
     r = run(args, "first message with a few words in it\nsecond message with a few more words\n"
                   "third message, again with several words\nfourth and last message here\n");
     CHECK_MSG(r.code == 0, "chat exit %d: %s", r.code, r.err);
@@ -166,8 +172,8 @@ static void test_chat_stdin(void) {
     CHECK(count(r.out, "<think>\n") == 4);
     result_free(&r);
     /* a message that alone exceeds the context is refused, the chat goes on */
-    snprintf(args, sizeof args, "chat -m '%s' -n 2 --temp 0 --ctx 24", g_model);
-    r = run(args, "this message is far too long for a context of twenty-four tokens, surely\nhi\n");
+    snprintf(args, sizeof args, "chat -m " TINY " -n 2 --temp 0 --ctx 48");
+    r = run(args, "this message is far too long for a context of forty-eight tokens, surely, surely\nhi\n");
     CHECK(r.code == 0 && strstr(r.err, "it was not sent") && count(r.out, "<think>\n") == 1);
     result_free(&r);
 }
@@ -184,8 +190,8 @@ static void test_sigint(void) {
     fputs("Tell me a long story\n/quit\n", f);
     fclose(f);
     snprintf(cmd, sizeof cmd,
-             "exec '%s' chat -m '%s' -n 100000 --ctx 100000 --temp 0 <'%s' >'%s' 2>'%s'", g_seek,
-             g_model, in, out, err);
+             "exec '%s' chat -m " TINY " -n 100000 --ctx 100000 --temp 0 <'%s' >'%s' 2>'%s'",
+             g_seek, in, out, err);
     pid_t pid = fork();
     if (pid == 0) {
         setpgid(0, 0);
@@ -231,8 +237,9 @@ static void test_perplexity(void) {
     double ppl = 0;
     const char *p = strstr(r.out, "perplexity: ");
     CHECK(p && sscanf(p, "perplexity: %lf", &ppl) == 1 && ppl > 1 && isfinite(ppl));
-    /* random weights and a 400-token vocabulary: close to uniform */
+    /* random weights (std 0.02) and a 400-token vocabulary: close to uniform */
     CHECK_MSG(ppl > 100 && ppl < 2000, "ppl %g", ppl);
+    CHECK(strstr(r.err, "[1/") != NULL);
     result_free(&r);
     snprintf(args, sizeof args, "perplexity -m '%s' -f '%s' --window 16 --stride 20", g_model, text);
     r = run(args, NULL);

@@ -28,8 +28,14 @@ static void test_plan_sizes(void) {
     sk_synth_opts o = opts("deepseek-v3", SK_TYPE_Q4_K, 0, 0, 0);
     CHECK_OK(sk_synth_plan(&o, &in, &e), &e);
     CHECK(in.params == 671026419200ull);
-    /* 1025 tensors of the original-format R1 GGUF + attn_k_b/attn_v_b for 61 layers */
-    CHECK(in.n_tensors == 1025 + 2 * 61);
+    /* 1025 tensors: the original-format R1 GGUF */
+    CHECK(in.n_tensors == 1025);
+    o.mla = SK_SYNTH_MLA_IK; /* + attn_k_b/attn_v_b for 61 layers */
+    CHECK_OK(sk_synth_plan(&o, &in, &e), &e);
+    CHECK(in.n_tensors == 1025 + 2 * 61 && in.params == 671026419200ull);
+    o.mla = SK_SYNTH_MLA_MAINLINE; /* attn_kv_b replaced by attn_k_b + attn_v_b: 1086 */
+    CHECK_OK(sk_synth_plan(&o, &in, &e), &e);
+    CHECK(in.n_tensors == 1086 && in.params == 671026419200ull);
     CHECK(in.n_dense_layers == 3 && in.n_experts == 256 && in.n_vocab == 129280);
     o = opts("deepseek-v2-lite", SK_TYPE_Q8_0, 0, 0, 0);
     CHECK_OK(sk_synth_plan(&o, &in, &e), &e);
@@ -75,6 +81,9 @@ static void test_bad_options(void) {
     CHECK(sk_synth_plan(&o, &in, &e) == SK_ERR_INVALID && strstr(e.msg, "--experts"));
     o = opts("deepseek-v3", SK_TYPE_F16, 2, 300, 0);
     CHECK(sk_synth_plan(&o, &in, &e) == SK_ERR_INVALID);
+    o = opts("r1-distill-qwen-7b", SK_TYPE_F16, 2, 0, 0);
+    o.mla = SK_SYNTH_MLA_IK;
+    CHECK(sk_synth_plan(&o, &in, &e) == SK_ERR_INVALID && strstr(e.msg, "--mla"));
     o = opts("deepseek-v3", SK_TYPE_Q2_K, 2, 0, 0);
     CHECK(sk_synth_plan(&o, &in, &e) == SK_ERR_UNSUPPORTED);
     char p[300];
@@ -202,23 +211,46 @@ static bool same_file(const char *a, const char *b) {
     return same;
 }
 
-/* Same seed → same bytes, whatever the thread count; another seed → other bytes. */
+/* Same seed → same bytes, whatever the thread count. */
 static void test_deterministic(void) {
-    char a[300], b[300], c[300];
+    char a[300], b[300];
     tmp_path(a, sizeof a, "qwen.gguf"); /* from test_qwen_file: all CPUs */
     tmp_path(b, sizeof b, "d2.gguf");
-    tmp_path(c, sizeof c, "d3.gguf");
     sk_err e = {0};
     sk_synth_opts o = opts("r1-distill-qwen-1.5b", SK_TYPE_Q8_0, 1, 0, 400);
     o.n_threads = 1;
     CHECK_OK(sk_synth_write(&o, b, NULL, NULL, &e), &e);
-    o.seed = 43;
-    o.type = SK_TYPE_Q4_0;
-    CHECK_OK(sk_synth_write(&o, c, NULL, NULL, &e), &e);
     CHECK(same_file(a, b));
-    CHECK(!same_file(a, c));
     unlink(b);
-    unlink(c);
+}
+
+/* Another seed → other weights, same layout and metadata (slow set). */
+static void test_seed_changes_weights(void) {
+    char a[300], b[300];
+    tmp_path(a, sizeof a, "s42.gguf");
+    tmp_path(b, sizeof b, "s43.gguf");
+    sk_err e = {0};
+    sk_synth_opts o = opts("r1-distill-qwen-1.5b", SK_TYPE_Q4_0, 1, 0, 400);
+    CHECK_OK(sk_synth_write(&o, a, NULL, NULL, &e), &e);
+    o.seed = 43;
+    CHECK_OK(sk_synth_write(&o, b, NULL, NULL, &e), &e);
+    sk_gguf *ga = NULL, *gb = NULL;
+    CHECK_OK(sk_gguf_open(a, &ga, &e), &e);
+    CHECK_OK(sk_gguf_open(b, &gb, &e), &e);
+    if (ga && gb) {
+        CHECK(sk_gguf_n_tensors(ga) == sk_gguf_n_tensors(gb) && sk_gguf_n_kv(ga) == sk_gguf_n_kv(gb));
+        for (int64_t i = 0; i < sk_gguf_n_tensors(ga); i++) {
+            const sk_gguf_tensor_info *x = sk_gguf_tensor(ga, i), *y = sk_gguf_tensor(gb, i);
+            CHECK(!strcmp(x->name, y->name) && x->nbytes == y->nbytes);
+            bool norm = strstr(x->name, "norm") != NULL;
+            bool same = x->nbytes == y->nbytes && !memcmp(x->data, y->data, x->nbytes);
+            CHECK_MSG(same == norm, "%s: %s", x->name, same ? "unchanged" : "changed");
+        }
+    }
+    sk_gguf_close(ga);
+    sk_gguf_close(gb);
+    unlink(a);
+    unlink(b);
 }
 
 /* llama: rope_freqs (llama3 scaling divisors), GQA shapes, no biases. */
@@ -257,6 +289,7 @@ static void test_v2_lite_file(void) {
     tmp_path(p, sizeof p, "v2.gguf");
     sk_err e = {0};
     sk_synth_opts o = opts("deepseek-v2-lite", SK_TYPE_Q4_K, 2, 2, 300);
+    o.mla = SK_SYNTH_MLA_IK;
     CHECK_OK(sk_synth_write(&o, p, NULL, NULL, &e), &e);
     sk_gguf *g = NULL;
     CHECK_OK(sk_gguf_open(p, &g, &e), &e);
@@ -278,10 +311,10 @@ static void test_v2_lite_file(void) {
     CHECK(sk_gguf_get_f32(g, "deepseek2.rope.scaling.yarn_log_multiplier", &f) && fabsf(f - 0.0707f) < 1e-6f);
     CHECK(sk_gguf_get_f32(g, "deepseek2.rope.scaling.factor", &f) && f == 40.0f);
     CHECK(shape_is(tensor(g, "blk.0.attn_q.weight"), SK_TYPE_Q4_K, 2048, 3072, 1));
-    CHECK(shape_is(tensor(g, "blk.0.ffn_down.weight"), SK_TYPE_Q8_0, 10944, 2048, 1)); /* 10944 % 256 != 0 */
+    CHECK(shape_is(tensor(g, "blk.0.ffn_down.weight"), SK_TYPE_Q5_0, 10944, 2048, 1)); /* 10944 % 256 != 0 */
     CHECK(shape_is(tensor(g, "blk.1.ffn_gate_inp.weight"), SK_TYPE_F32, 2048, 2, 1));
     CHECK(shape_is(tensor(g, "blk.1.ffn_gate_exps.weight"), SK_TYPE_Q4_K, 2048, 1408, 2));
-    CHECK(shape_is(tensor(g, "blk.1.ffn_down_exps.weight"), SK_TYPE_Q8_0, 1408, 2048, 2));
+    CHECK(shape_is(tensor(g, "blk.1.ffn_down_exps.weight"), SK_TYPE_Q5_0, 1408, 2048, 2));
     CHECK(shape_is(tensor(g, "blk.1.ffn_up_shexp.weight"), SK_TYPE_Q4_K, 2048, 2816, 1));
     CHECK(sk_gguf_find_tensor(g, "blk.1.exp_probs_b.bias") < 0);
     CHECK(sk_gguf_find_tensor(g, "blk.0.ffn_gate_inp.weight") < 0);
@@ -289,9 +322,9 @@ static void test_v2_lite_file(void) {
     const sk_gguf_tensor_info *kb = tensor(g, "blk.1.attn_k_b.weight");
     const sk_gguf_tensor_info *vb = tensor(g, "blk.1.attn_v_b.weight");
     CHECK(shape_is(kvb, SK_TYPE_Q4_K, 512, 16 * 256, 1));
-    CHECK(shape_is(kb, SK_TYPE_Q8_0, 128, 16 * 512, 1));
+    CHECK(shape_is(kb, SK_TYPE_Q5_0, 128, 16 * 512, 1));
     CHECK(shape_is(vb, SK_TYPE_Q4_K, 512, 16 * 128, 1));
-    if (kvb && kb && vb && kvb->type == SK_TYPE_Q4_K && kb->type == SK_TYPE_Q8_0 && vb->type == SK_TYPE_Q4_K) {
+    if (kvb && kb && vb && kvb->type == SK_TYPE_Q4_K && kb->type == SK_TYPE_Q5_0 && vb->type == SK_TYPE_Q4_K) {
         float *KV = malloc(sizeof(float) * 512 * 4096), *K = malloc(sizeof(float) * 128 * 8192),
               *Vb = malloc(sizeof(float) * 512 * 2048);
         CHECK_OK(sk_dequant(kvb->type, kvb->data, KV, 512 * 4096, &e), &e);
@@ -314,11 +347,38 @@ static void test_v2_lite_file(void) {
                 }
             }
         CHECK(maxv > 0.04);
-        CHECK_MSG(maxd < 0.01, "k_b vs kv_b max diff %g", maxd); /* q4_k vs q8_0 rounding */
+        CHECK_MSG(maxd < 0.01, "k_b vs kv_b max diff %g", maxd); /* q4_k vs q5_0 rounding */
         free(KV);
         free(K);
         free(Vb);
     }
+    /* the mainline layout (1 layer): 3-D attn_k_b / attn_v_b with the same bytes, no attn_kv_b,
+     * MLA metadata */
+    char p2[300];
+    tmp_path(p2, sizeof p2, "v2-mainline.gguf");
+    o = opts("deepseek-v2-lite", SK_TYPE_Q4_K, 1, 0, 300);
+    o.mla = SK_SYNTH_MLA_MAINLINE;
+    CHECK_OK(sk_synth_write(&o, p2, NULL, NULL, &e), &e);
+    sk_gguf *g2 = NULL;
+    CHECK_OK(sk_gguf_open(p2, &g2, &e), &e);
+    if (g2) {
+        CHECK(u32(g2, "deepseek2.attention.head_count_kv") == 1);
+        CHECK(u32(g2, "deepseek2.attention.key_length") == 576);
+        CHECK(u32(g2, "deepseek2.attention.value_length") == 512);
+        CHECK(u32(g2, "deepseek2.attention.key_length_mla") == 192);
+        CHECK(u32(g2, "deepseek2.attention.value_length_mla") == 128);
+        CHECK(sk_gguf_find_tensor(g2, "blk.0.attn_kv_b.weight") < 0);
+        const sk_gguf_tensor_info *k3 = tensor(g2, "blk.0.attn_k_b.weight");
+        const sk_gguf_tensor_info *v3 = tensor(g2, "blk.0.attn_v_b.weight");
+        const sk_gguf_tensor_info *k2 = tensor(g, "blk.0.attn_k_b.weight");
+        const sk_gguf_tensor_info *v2 = tensor(g, "blk.0.attn_v_b.weight");
+        CHECK(shape_is(k3, SK_TYPE_Q5_0, 128, 512, 16) && k3->n_dims == 3);
+        CHECK(shape_is(v3, SK_TYPE_Q4_K, 512, 128, 16) && v3->n_dims == 3);
+        CHECK(k2 && k3 && k2->nbytes == k3->nbytes && !memcmp(k2->data, k3->data, k2->nbytes));
+        CHECK(v2 && v3 && v2->nbytes == v3->nbytes && !memcmp(v2->data, v3->data, v2->nbytes));
+        sk_gguf_close(g2);
+    }
+    unlink(p2);
     sk_gguf_close(g);
     unlink(p);
 }
@@ -336,6 +396,7 @@ int main(int argc, char **argv) {
         RUN(test_qwen_file);
         RUN(test_deterministic);
     } else {
+        RUN(test_seed_changes_weights);
         RUN(test_llama_file);
         RUN(test_v2_lite_file);
     }

@@ -363,8 +363,12 @@ static void test_act_quant(void) {
     /* Q8_0 by hand: x = 1..32 → d = 32/127, q[k] = round((k+1)*127/32) */
     float x[512];
     for (int i = 0; i < 32; i++) x[i] = (float)(i + 1);
+    CHECK(sk_act_row_bytes(SK_ACT_Q8_0, 32) == 40); /* block + f32 copy of its scale */
+    union { sk_block_q8_0 b; float f[10]; } u0;
     sk_block_q8_0 q0;
-    sk_act_quantize(SK_ACT_Q8_0, x, &q0, 32);
+    sk_act_quantize(SK_ACT_Q8_0, x, &u0, 32);
+    q0 = u0.b;
+    CHECK(u0.f[sk_act_q8_0_fscale_offset(32) / 4] == h2f(q0.d));
     CHECK_NEAR(h2f(q0.d), 32.0 / 127.0, 2e-4);
     CHECK(q0.qs[31] == 127);
     CHECK(q0.qs[0] == 4);  /* 3.97 */
@@ -377,8 +381,8 @@ static void test_act_quant(void) {
     CHECK(q1.s == sk_f32_to_fp16((float)sum * (32.0f / 127.0f)));
     /* all zero → d 0, q 0 */
     float z[256] = {0};
-    sk_act_quantize(SK_ACT_Q8_0, z, &q0, 32);
-    CHECK(q0.d == 0 && q0.qs[3] == 0);
+    sk_act_quantize(SK_ACT_Q8_0, z, &u0, 32);
+    CHECK(u0.b.d == 0 && u0.b.qs[3] == 0);
     /* Q8_K: max magnitude maps to −127·sign/−… ; bsums are the sums; round trip error ≤ d/2 */
     rnd_vec(x, 512, 2.0f);
     x[100] = -7.0f; /* the largest magnitude, negative */
@@ -400,7 +404,7 @@ static void test_act_quant(void) {
     /* non-finite input must not be undefined behaviour */
     x[3] = INFINITY;
     x[4] = NAN;
-    sk_act_quantize(SK_ACT_Q8_0, x, &q0, 32);
+    sk_act_quantize(SK_ACT_Q8_0, x, &u0, 32);
     sk_act_quantize(SK_ACT_Q8_K, x, k, 256);
 }
 
@@ -585,6 +589,74 @@ static void test_matmul(void) {
     }
 }
 
+/* Threads only split rows: 1 and 3 threads give bit-identical results, on matrices big
+ * enough to be split (small products run on the caller alone). */
+static void test_threads(void) {
+    sk_err e = {0};
+    sk_kctx *k1 = sk_kctx_new(1, &e), *k3 = sk_kctx_new(3, &e);
+    CHECK(k1 && k3);
+    if (!k1 || !k3) goto done;
+    const int types[] = {SK_TYPE_Q8_0, SK_TYPE_Q4_K, SK_TYPE_BF16, SK_TYPE_IQ4_XS, SK_TYPE_F8_E4M3};
+    for (int ti = 0; ti < 5; ti++) {
+        tmat m;
+        int64_t cols = 2048, rows = 301;
+        tmat_make(&m, types[ti], cols, rows);
+        CHECK(m.t.nbytes > (256u << 10));
+        float *x = malloc(sizeof(float) * (size_t)cols), *y1 = malloc(sizeof(float) * (size_t)rows),
+              *y3 = malloc(sizeof(float) * (size_t)rows);
+        rnd_vec(x, cols, 1.0f);
+        for (int rep = 0; rep < 3; rep++) {
+            CHECK_OK(sk_matvec(k1, &m.t, x, y1, &e), &e);
+            CHECK_OK(sk_matvec(k3, &m.t, x, y3, &e), &e);
+            CHECK_MSG(!memcmp(y1, y3, sizeof(float) * (size_t)rows), "%s: 3 threads differ from 1",
+                      sk_type_name(types[ti]));
+        }
+        /* and against the float reference (8-bit activation rounding aside) */
+        double worst = 0;
+        for (int64_t r = 0; r < rows; r++) {
+            double ref = 0, mag = 0;
+            for (int64_t c = 0; c < cols; c++) {
+                ref += (double)m.wf[r * cols + c] * x[c];
+                mag += fabs((double)m.wf[r * cols + c] * x[c]);
+            }
+            double rel = fabs(y3[r] - ref) / mag;
+            if (rel > worst) worst = rel;
+        }
+        CHECK_MSG(worst <= (block_of(types[ti]) == 1 ? 1e-5 : 1e-2), "%s: threaded matvec vs reference %.3g",
+                  sk_type_name(types[ti]), worst);
+        free(x);
+        free(y1);
+        free(y3);
+        tmat_free(&m);
+    }
+done:
+    sk_kctx_free(k1);
+    sk_kctx_free(k3);
+}
+
+/* The bandwidth probe runs at every level and reports a finite positive rate. */
+static void test_bandwidth_probe(void) {
+    sk_err e = {0};
+    sk_kctx *k = sk_kctx_new(2, &e);
+    CHECK(k != NULL);
+    if (!k) return;
+    for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_AVX512; lvl++) {
+        if (sk_kernels_set_level((sk_cpu_level)lvl, &e)) continue;
+        double g = sk_bench_read_bandwidth(k, 8u << 20, 2, &e);
+        CHECK_MSG(g > 0.05 && g < 1e5, "%s: %g GB/s", sk_cpu_level_name((sk_cpu_level)lvl), g);
+    }
+    sk_bw_probe *p = sk_bw_probe_new(k, 3u << 20, &e);
+    CHECK(p != NULL);
+    if (p) {
+        double a = sk_bw_probe_run(p), b = sk_bw_probe_run(p);
+        CHECK(a > 0 && b > 0 && isfinite(a) && isfinite(b));
+    }
+    sk_bw_probe_free(p);
+    CHECK(sk_bw_probe_new(NULL, 1u << 20, &e) == NULL && e.code == SK_ERR_INVALID);
+    CHECK_OK(sk_kernels_set_level(sk_cpu_best(), &e), &e);
+    sk_kctx_free(k);
+}
+
 static void test_matvec_errors(void) {
     sk_err e = {0};
     sk_kctx *k = sk_kctx_new(1, &e);
@@ -626,6 +698,8 @@ int main(void) {
     RUN(test_scalar_vs_dequant);
     RUN(test_levels_vs_scalar);
     RUN(test_matmul);
+    RUN(test_threads);
+    RUN(test_bandwidth_probe);
     RUN(test_matvec_errors);
     return sk_test_report("kernels");
 }

@@ -365,6 +365,11 @@ CASES = {
                                               "original_max_position_embeddings": 4096,
                                               "type": "yarn"}),
                    B=3, S=9, mask="holes", seed=13),
+    # Longer sequences and more heads: 2 x 65 ids (T = 64), 4 heads, MTP D=1.
+    "v3-long": dict(cfg=base_cfg(num_attention_heads=4, num_key_value_heads=4,
+                                 num_nextn_predict_layers=1, mtp_loss_scaling_factor=0.3,
+                                 vocab_size=40),
+                    B=2, S=65, mask="holes", seed=15),
     # V2 group-limited greedy (softmax, group score = max), renormalised, q LoRA, whole
     # sequence masked out in row 1, no balance loss.
     "v2-groups": dict(cfg=base_cfg(architectures=["DeepseekV2ForCausalLM"],

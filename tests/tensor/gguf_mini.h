@@ -42,8 +42,10 @@ static uint64_t gm_u(gm_file *g, size_t n) {
     return v;
 }
 static void gm_skip(gm_file *g, uint64_t n) {
-    if (n > g->len - g->pos) g->bad = 1;
-    else g->pos += n;
+    if (n > g->len - g->pos)
+        g->bad = 1;
+    else
+        g->pos += n;
 }
 static size_t gm_scalar_size(uint32_t t) {
     static const size_t s[13] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};

@@ -10,13 +10,14 @@
 #define QDIR SEEK_TEST_DATA "/golden/quant"
 
 /* Decodes one tensor of a golden file three ways and compares each with the reference bits. */
-static void check_golden_tensor(const gm_file *g, const char *file, const char *tname, const char *tyname,
-                                int64_t n_expected) {
+static void check_golden_tensor(const gm_file *g, const char *file, const char *tname,
+                                const char *tyname, int64_t n_expected) {
     const gm_tensor *t = gm_find(g, tname);
     CHECK_MSG(t != NULL, "%s: tensor %s missing", file, tname);
     if (!t) return;
     const int want_type = sk_type_from_name(tyname);
-    CHECK_MSG(t->type == want_type, "%s %s: stored type %d, manifest says %s", file, tname, t->type, tyname);
+    CHECK_MSG(t->type == want_type, "%s %s: stored type %d, manifest says %s", file, tname, t->type,
+              tyname);
     const int64_t n = t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
     CHECK(n == n_expected);
     size_t nbytes = 0;
@@ -29,7 +30,8 @@ static void check_golden_tensor(const gm_file *g, const char *file, const char *
     snprintf(ref_path, sizeof ref_path, QDIR "/%.*s.%s.f32", (int)(strlen(file) - 5), file, tname);
     size_t ref_len = 0;
     float *ref = sk_test_slurp(ref_path, &ref_len);
-    CHECK_MSG(ref_len == (size_t)n * 4, "%s: %zu bytes, want %lld", ref_path, ref_len, (long long)n * 4);
+    CHECK_MSG(ref_len == (size_t)n * 4, "%s: %zu bytes, want %lld", ref_path, ref_len,
+              (long long)n * 4);
 
     sk_err e = {0};
     float *out = calloc((size_t)n, sizeof(float));
@@ -41,12 +43,16 @@ static void check_golden_tensor(const gm_file *g, const char *file, const char *
             if (first_bad < 0) first_bad = i;
             n_bad++;
         }
-    CHECK_MSG(n_bad == 0, "%s %s: %lld of %lld values differ, first at %lld: got %.9g want %.9g", tyname, tname,
-              (long long)n_bad, (long long)n, (long long)first_bad, first_bad >= 0 ? out[first_bad] : 0.0,
-              first_bad >= 0 ? ref[first_bad] : 0.0);
+    CHECK_MSG(n_bad == 0, "%s %s: %lld of %lld values differ, first at %lld: got %.9g want %.9g",
+              tyname, tname, (long long)n_bad, (long long)n, (long long)first_bad,
+              first_bad >= 0 ? out[first_bad] : 0.0, first_bad >= 0 ? ref[first_bad] : 0.0);
 
     /* 2: row by row through a tensor view */
-    sk_tensor v = {.name = tname, .type = t->type, .n_dims = t->n_dims, .data = (void *)data, .nbytes = nbytes};
+    sk_tensor v = {.name = tname,
+                   .type = t->type,
+                   .n_dims = t->n_dims,
+                   .data = (void *)data,
+                   .nbytes = nbytes};
     for (int d = 0; d < 4; d++) v.ne[d] = t->ne[d];
     memset(out, 0, (size_t)n * 4);
     for (int64_t r = 0; r < sk_tensor_nrows(&v); r++)
@@ -76,7 +82,8 @@ static void test_golden_all_types(void) {
         const char *file = json_string_value(json_object_get(entry, "file"));
         CHECK(file != NULL);
         if (!file) continue;
-        CHECK_MSG(sk_type_info(sk_type_from_name(tyname))->can_dequant, "type %s not decodable", tyname);
+        CHECK_MSG(sk_type_info(sk_type_from_name(tyname))->can_dequant, "type %s not decodable",
+                  tyname);
         char path[512];
         snprintf(path, sizeof path, QDIR "/%s", file);
         gm_file g;
@@ -85,7 +92,8 @@ static void test_golden_all_types(void) {
         json_t *tinfo;
         json_object_foreach(json_object_get(entry, "tensors"), tname, tinfo) {
             const char *ty = json_string_value(json_object_get(tinfo, "type"));
-            check_golden_tensor(&g, file, tname, ty ? ty : "?", json_integer_value(json_object_get(tinfo, "n")));
+            check_golden_tensor(&g, file, tname, ty ? ty : "?",
+                                json_integer_value(json_object_get(tinfo, "n")));
             n_tensors++;
         }
         gm_close(&g);
@@ -138,8 +146,13 @@ static void test_fp8_block_scales(void) {
         w[i] = b;
     }
     for (int i = 0; i < 2 * SR * SC; i++) scale[i] = 0.001f * (float)(i + 1);
-    sk_tensor t = {.name = "fp8", .type = SK_TYPE_F8_E4M3, .n_dims = 3, .ne = {C, R, 2, 1}, .data = w,
-                   .nbytes = 2 * R * C, .scale = scale};
+    sk_tensor t = {.name = "fp8",
+                   .type = SK_TYPE_F8_E4M3,
+                   .n_dims = 3,
+                   .ne = {C, R, 2, 1},
+                   .data = w,
+                   .nbytes = 2 * R * C,
+                   .scale = scale};
     float row[C];
     sk_err e = {0};
     int bad = 0;
@@ -182,7 +195,12 @@ static void test_errors(void) {
     CHECK(sk_dequant(12345, buf, out, 1, &e) == SK_ERR_UNSUPPORTED);
     CHECK(sk_dequant(SK_TYPE_Q8_0, NULL, out, 32, &e) == SK_ERR_INVALID);
     CHECK(sk_dequant(SK_TYPE_Q8_0, buf, out, 0, &e) == SK_OK);
-    sk_tensor t = {.name = "w", .type = SK_TYPE_Q8_0, .n_dims = 2, .ne = {32, 2, 1, 1}, .data = buf, .nbytes = 68};
+    sk_tensor t = {.name = "w",
+                   .type = SK_TYPE_Q8_0,
+                   .n_dims = 2,
+                   .ne = {32, 2, 1, 1},
+                   .data = buf,
+                   .nbytes = 68};
     CHECK(sk_tensor_dequant_row(&t, 2, out, &e) == SK_ERR_RANGE);
     CHECK(strstr(e.msg, "w") != NULL);
     CHECK(sk_tensor_dequant_row(&t, -1, out, &e) == SK_ERR_RANGE);
@@ -194,6 +212,40 @@ static void test_errors(void) {
     CHECK(sk_dequant_rows(NULL, SK_TYPE_Q4_K, buf, out, 1, 100, &e) != SK_OK);
 }
 
+/* Arbitrary bytes (any scale bits, NaN/inf half scales, every nibble) decode without undefined
+ * behaviour (checked by the sanitizer build), identically whole and block by block. */
+static void test_random_bytes(void) {
+    enum { BYTES = 1 << 16 };
+    uint8_t *raw = malloc(BYTES);
+    uint32_t s = 2463534242u;
+    for (int i = 0; i < BYTES; i++) {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        raw[i] = (uint8_t)s;
+    }
+    sk_err e = {0};
+    int n_types = 0;
+    for (int t = 0; t < SK_TYPE_GGML_COUNT; t++) {
+        const sk_type_traits *tt = sk_type_info(t);
+        if (!tt->can_dequant) continue;
+        const int64_t nblk = BYTES / tt->type_size, n = nblk * tt->block_size;
+        float *a = malloc((size_t)n * 4), *b = malloc((size_t)n * 4);
+        CHECK_OK(sk_dequant(t, raw, a, n, &e), &e);
+        for (int64_t k = 0; k < nblk; k++)
+            CHECK_OK(
+                sk_dequant(t, raw + k * tt->type_size, b + k * tt->block_size, tt->block_size, &e),
+                &e);
+        CHECK_MSG(memcmp(a, b, (size_t)n * 4) == 0, "%s: whole vs per-block decode differ",
+                  tt->name);
+        free(a);
+        free(b);
+        n_types++;
+    }
+    CHECK(n_types >= 17);
+    free(raw);
+}
+
 /* Traits flags agree with what the codec really does. */
 static void test_traits_flags(void) {
     uint8_t buf[4096] = {0};
@@ -203,11 +255,11 @@ static void test_traits_flags(void) {
         if (!tt->block_size) continue;
         sk_err e = {0};
         int rc = sk_dequant(t, buf, out, tt->block_size, &e);
-        CHECK_MSG((rc == SK_OK) == tt->can_dequant, "type %s: can_dequant %d but sk_dequant gives %d", tt->name,
-                  tt->can_dequant, rc);
+        CHECK_MSG((rc == SK_OK) == tt->can_dequant,
+                  "type %s: can_dequant %d but sk_dequant gives %d", tt->name, tt->can_dequant, rc);
         rc = sk_quant(t, in, buf, tt->block_size, &e);
-        CHECK_MSG((rc == SK_OK) == tt->can_quant, "type %s: can_quant %d but sk_quant gives %d", tt->name,
-                  tt->can_quant, rc);
+        CHECK_MSG((rc == SK_OK) == tt->can_quant, "type %s: can_quant %d but sk_quant gives %d",
+                  tt->name, tt->can_quant, rc);
     }
 }
 
@@ -216,6 +268,7 @@ int main(void) {
     RUN(test_plain_types);
     RUN(test_fp8_block_scales);
     RUN(test_errors);
+    RUN(test_random_bytes);
     RUN(test_traits_flags);
     return sk_test_report("tensor_dequant");
 }

@@ -12,10 +12,12 @@ static const struct {
     const char *file;
     int type;
 } k_ref[] = {
-    {"f16", SK_TYPE_F16},       {"bf16", SK_TYPE_BF16},     {"q8_0", SK_TYPE_Q8_0},   {"q8_1", SK_TYPE_Q8_1},
-    {"q4_0", SK_TYPE_Q4_0},     {"q4_1", SK_TYPE_Q4_1},     {"q5_0", SK_TYPE_Q5_0},   {"q5_1", SK_TYPE_Q5_1},
-    {"q2_k", SK_TYPE_Q2_K},     {"q3_k", SK_TYPE_Q3_K},     {"q4_k", SK_TYPE_Q4_K},   {"q5_k", SK_TYPE_Q5_K},
-    {"q6_k", SK_TYPE_Q6_K},     {"q8_k", SK_TYPE_Q8_K},     {"iq4_nl", SK_TYPE_IQ4_NL}, {"iq4_xs", SK_TYPE_IQ4_XS},
+    {"f16", SK_TYPE_F16},       {"bf16", SK_TYPE_BF16}, {"q8_0", SK_TYPE_Q8_0},
+    {"q8_1", SK_TYPE_Q8_1},     {"q4_0", SK_TYPE_Q4_0}, {"q4_1", SK_TYPE_Q4_1},
+    {"q5_0", SK_TYPE_Q5_0},     {"q5_1", SK_TYPE_Q5_1}, {"q2_k", SK_TYPE_Q2_K},
+    {"q3_k", SK_TYPE_Q3_K},     {"q4_k", SK_TYPE_Q4_K}, {"q5_k", SK_TYPE_Q5_K},
+    {"q6_k", SK_TYPE_Q6_K},     {"q8_k", SK_TYPE_Q8_K}, {"iq4_nl", SK_TYPE_IQ4_NL},
+    {"iq4_xs", SK_TYPE_IQ4_XS},
 };
 #define N_REF (sizeof k_ref / sizeof k_ref[0])
 
@@ -50,8 +52,8 @@ static void test_matches_llama_cpp(void) {
                 if (first < 0) first = (int)b;
                 n_bad++;
             }
-        CHECK_MSG(n_bad == 0, "%s: %d of %zu blocks differ from llama.cpp, first block %d", k_ref[k].file, n_bad,
-                  sz / bs, first);
+        CHECK_MSG(n_bad == 0, "%s: %d of %zu blocks differ from llama.cpp, first block %d",
+                  k_ref[k].file, n_bad, sz / bs, first);
         free(out);
         free(ref);
     }
@@ -77,10 +79,12 @@ static void test_round_trip_error(void) {
         int type;
         double max_rel_rmse;
     } k_bound[] = {
-        {SK_TYPE_F16, 0.0003},  {SK_TYPE_BF16, 0.0021}, {SK_TYPE_Q8_0, 0.0067}, {SK_TYPE_Q8_1, 0.0067},
-        {SK_TYPE_Q8_K, 0.0087}, {SK_TYPE_Q6_K, 0.022},  {SK_TYPE_Q5_0, 0.053},  {SK_TYPE_Q5_1, 0.047},
-        {SK_TYPE_Q5_K, 0.045},  {SK_TYPE_Q4_0, 0.106},  {SK_TYPE_Q4_1, 0.097},  {SK_TYPE_Q4_K, 0.089},
-        {SK_TYPE_IQ4_NL, 0.094}, {SK_TYPE_IQ4_XS, 0.095}, {SK_TYPE_Q3_K, 0.19},  {SK_TYPE_Q2_K, 0.37},
+        {SK_TYPE_F16, 0.0003},   {SK_TYPE_BF16, 0.0021},  {SK_TYPE_Q8_0, 0.0067},
+        {SK_TYPE_Q8_1, 0.0067},  {SK_TYPE_Q8_K, 0.0087},  {SK_TYPE_Q6_K, 0.022},
+        {SK_TYPE_Q5_0, 0.053},   {SK_TYPE_Q5_1, 0.047},   {SK_TYPE_Q5_K, 0.045},
+        {SK_TYPE_Q4_0, 0.106},   {SK_TYPE_Q4_1, 0.097},   {SK_TYPE_Q4_K, 0.089},
+        {SK_TYPE_IQ4_NL, 0.094}, {SK_TYPE_IQ4_XS, 0.095}, {SK_TYPE_Q3_K, 0.19},
+        {SK_TYPE_Q2_K, 0.37},
     };
     enum { N = 256 * 64 };
     float *x = malloc(N * sizeof(float)), *y = malloc(N * sizeof(float));
@@ -98,7 +102,8 @@ static void test_round_trip_error(void) {
         double se = 0;
         for (int i = 0; i < N; i++) se += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
         const double rel = sqrt(se / sx);
-        fprintf(stderr, "    %-7s rel rmse %.5f (bound %.4f)\n", sk_type_name(t), rel, k_bound[k].max_rel_rmse);
+        fprintf(stderr, "    %-7s rel rmse %.5f (bound %.4f)\n", sk_type_name(t), rel,
+                k_bound[k].max_rel_rmse);
         CHECK_MSG(rel <= k_bound[k].max_rel_rmse, "%s: rel rmse %.5f > %.4f", sk_type_name(t), rel,
                   k_bound[k].max_rel_rmse);
     }
@@ -109,9 +114,10 @@ static void test_round_trip_error(void) {
 
 /* Zero, constant and single-spike blocks decode exactly (or to the closest the format allows). */
 static void test_special_blocks(void) {
-    static const int types[] = {SK_TYPE_Q8_0, SK_TYPE_Q4_0, SK_TYPE_Q4_1, SK_TYPE_Q5_0, SK_TYPE_Q5_1,
-                                SK_TYPE_Q2_K, SK_TYPE_Q3_K, SK_TYPE_Q4_K, SK_TYPE_Q5_K, SK_TYPE_Q6_K,
-                                SK_TYPE_IQ4_NL, SK_TYPE_IQ4_XS, SK_TYPE_Q8_K};
+    static const int types[] = {SK_TYPE_Q8_0, SK_TYPE_Q4_0, SK_TYPE_Q4_1,   SK_TYPE_Q5_0,
+                                SK_TYPE_Q5_1, SK_TYPE_Q2_K, SK_TYPE_Q3_K,   SK_TYPE_Q4_K,
+                                SK_TYPE_Q5_K, SK_TYPE_Q6_K, SK_TYPE_IQ4_NL, SK_TYPE_IQ4_XS,
+                                SK_TYPE_Q8_K};
     float x[256], y[256];
     uint8_t q[512];
     sk_err e = {0};
@@ -141,10 +147,14 @@ static void test_requantize_golden(void) {
         bool exact;
         double max_rel;
     } k_g[] = {
-        {"quant-q8_0.gguf", SK_TYPE_Q8_0, true, 0},      {"quant-q4_0.gguf", SK_TYPE_Q4_0, true, 0},
-        {"quant-q5_0.gguf", SK_TYPE_Q5_0, true, 0},      {"quant-q4_1.gguf", SK_TYPE_Q4_1, true, 0},
-        {"quant-q6_k.gguf", SK_TYPE_Q6_K, false, 0.02},  {"quant-q4_k.gguf", SK_TYPE_Q4_K, false, 0.001},
-        {"quant-q5_k.gguf", SK_TYPE_Q5_K, false, 0.01},  {"quant-iq4_xs.gguf", SK_TYPE_IQ4_XS, false, 0.05},
+        {"quant-q8_0.gguf", SK_TYPE_Q8_0, true, 0},
+        {"quant-q4_0.gguf", SK_TYPE_Q4_0, true, 0},
+        {"quant-q5_0.gguf", SK_TYPE_Q5_0, true, 0},
+        {"quant-q4_1.gguf", SK_TYPE_Q4_1, true, 0},
+        {"quant-q6_k.gguf", SK_TYPE_Q6_K, false, 0.02},
+        {"quant-q4_k.gguf", SK_TYPE_Q4_K, false, 0.001},
+        {"quant-q5_k.gguf", SK_TYPE_Q5_K, false, 0.01},
+        {"quant-iq4_xs.gguf", SK_TYPE_IQ4_XS, false, 0.05},
     };
     sk_err e = {0};
     for (size_t k = 0; k < sizeof k_g / sizeof k_g[0]; k++) {
@@ -174,8 +184,11 @@ static void test_requantize_golden(void) {
         }
         const double rel = sqrt(se / sa);
         fprintf(stderr, "    %-7s requantized: rel change %.6f\n", sk_type_name(t->type), rel);
-        if (k_g[k].exact) CHECK_MSG(memcmp(a, b, (size_t)n * 4) == 0, "%s: re-encoding changed values", k_g[k].file);
-        else CHECK_MSG(rel <= k_g[k].max_rel, "%s: rel change %.5f", k_g[k].file, rel);
+        if (k_g[k].exact)
+            CHECK_MSG(memcmp(a, b, (size_t)n * 4) == 0, "%s: re-encoding changed values",
+                      k_g[k].file);
+        else
+            CHECK_MSG(rel <= k_g[k].max_rel, "%s: rel change %.5f", k_g[k].file, rel);
         free(a);
         free(b);
         free(q);
@@ -228,10 +241,18 @@ static void test_simd_matches_scalar(void) {
         for (int i = 0; i < 256; i++) {
             float f;
             switch (kind) {
-            case 0: f = sc * gauss(); break;
-            case 1: f = (uni() < 0.1) ? sc * gauss() : 0.0f; break;
-            case 2: f = (i / 32) % 2 ? sc : 0.0f; break; /* constant and zero sub-blocks */
-            case 3: f = sc * (float)(int)(gauss() * 3); break;
+            case 0:
+                f = sc * gauss();
+                break;
+            case 1:
+                f = (uni() < 0.1) ? sc * gauss() : 0.0f;
+                break;
+            case 2:
+                f = (i / 32) % 2 ? sc : 0.0f;
+                break; /* constant and zero sub-blocks */
+            case 3:
+                f = sc * (float)(int)(gauss() * 3);
+                break;
             case 4: {
                 uint32_t u;
                 do {
@@ -242,9 +263,15 @@ static void test_simd_matches_scalar(void) {
                 } while ((u & 0x7F800000u) == 0x7F800000u);
                 memcpy(&f, &u, 4);
             } break;
-            case 5: f = (i % 16 == 3) ? -sc : sc * 1e-3f * gauss(); break;
-            case 6: f = fabsf(gauss()) * sc; break;
-            default: f = gauss() * (float)(1 + i % 32) * sc; break;
+            case 5:
+                f = (i % 16 == 3) ? -sc : sc * 1e-3f * gauss();
+                break;
+            case 6:
+                f = fabsf(gauss()) * sc;
+                break;
+            default:
+                f = gauss() * (float)(1 + i % 32) * sc;
+                break;
             }
             v[i] = f;
         }
@@ -273,13 +300,42 @@ static void test_simd_matches_scalar(void) {
                 if (first < 0) first = (int)k;
                 n_bad++;
             }
-        CHECK_MSG(n_bad == 0, "%s: %d blocks differ between SIMD and scalar, first %d", sk_type_name(t), n_bad,
-                  first);
+        CHECK_MSG(n_bad == 0, "%s: %d blocks differ between SIMD and scalar, first %d",
+                  sk_type_name(t), n_bad, first);
         n_types++;
         free(a);
         free(b);
     }
     CHECK(n_types >= 16);
+    free(x);
+}
+
+/* Misaligned buffers (odd addresses) give the same results (and no misaligned access under UBSan).
+ */
+static void test_misaligned_buffers(void) {
+    float *x = load_input();
+    sk_err e = {0};
+    for (int t = 0; t < SK_TYPE_GGML_COUNT; t++) {
+        if (!sk_type_info(t)->can_quant) continue;
+        size_t sz;
+        CHECK(sk_row_size(t, N_IN, &sz));
+        uint8_t *a = malloc(sz), *raw = malloc(sz + 1), *b = raw + 1;
+        float *fa = malloc(N_IN * 4), *fb = malloc(N_IN * 4);
+        CHECK_OK(sk_quant(t, x, a, N_IN, &e), &e);
+        CHECK_OK(sk_quant(t, x, b, N_IN, &e), &e);
+        CHECK_MSG(memcmp(a, b, sz) == 0, "%s: misaligned encode differs", sk_type_name(t));
+        CHECK_OK(sk_dequant(t, a, fa, N_IN, &e), &e);
+        CHECK_OK(sk_dequant(t, b, fb, N_IN, &e), &e);
+        CHECK_MSG(memcmp(fa, fb, N_IN * 4) == 0, "%s: misaligned decode differs", sk_type_name(t));
+        sk_tensor v = {
+            .type = t, .n_dims = 2, .ne = {256, N_IN / 256, 1, 1}, .data = b, .nbytes = sz};
+        CHECK_OK(sk_tensor_dequant_row(&v, 5, fb, &e), &e);
+        CHECK(memcmp(fa + 5 * 256, fb, 256 * 4) == 0);
+        free(a);
+        free(raw);
+        free(fa);
+        free(fb);
+    }
     free(x);
 }
 
@@ -317,6 +373,7 @@ int main(void) {
     RUN(test_requantize_golden);
     RUN(test_threads_identical);
     RUN(test_simd_matches_scalar);
+    RUN(test_misaligned_buffers);
     RUN(test_errors);
     return sk_test_report("tensor_quant");
 }

@@ -2,6 +2,7 @@
  * vocabulary (both merge forms, ignore_merges), loader errors, the DeepSeek-V3 vectors of spec
  * §5.8 (HF path), special tokens, the streaming decoder, and HF vs GGUF giving the same ids. */
 #include <jansson.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "sk_gguf.h"
@@ -647,6 +648,91 @@ static void test_v3_roundtrip(void) {
     CHECK(g_ncorpus >= 2000);
 }
 
+/* Random byte strings (biased towards UTF-8 lead/continuation bytes, specials' bytes and
+ * whitespace): decode(encode(x)) is the lossy decode of x, and valid UTF-8. */
+static void test_v3_random_bytes(void) {
+    NEED_V3();
+    uint64_t st = 0x9E3779B97F4A7C15ull;
+    static const uint8_t pool[] = {' ',  '\n', '\r', '\t', 'a',  'Z',  '1',  '\'', '<',  '>',  '|',
+                                   0xEF, 0xBD, 0x9C, 0xE2, 0x96, 0x81, 0xF0, 0x9F, 0x98, 0x80, 0xC3,
+                                   0xA9, 0xE4, 0xB8, 0xAD, 0xED, 0xA0, 0xC0, 0xFF, 0x00, 0x7F};
+    size_t bad = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        uint8_t buf[96];
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        size_t n = (size_t)(st >> 33) % sizeof buf;
+        for (size_t i = 0; i < n; i++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t r = (uint32_t)(st >> 33);
+            buf[i] = (r & 3) ? pool[(r >> 2) % sizeof pool] : (uint8_t)(r >> 8);
+        }
+        sk_err e = {0};
+        int32_t *ids = NULL;
+        size_t ni = 0, cl = 0, dl = 0;
+        char *clean = NULL, *dec = NULL;
+        unsigned fl = (iter & 1) ? SK_TOK_PARSE_SPECIAL : 0;
+        CHECK_OK(sk_tokenizer_encode(g_v3, (const char *)buf, n, fl, &ids, &ni, &e), &e);
+        CHECK_OK(sk_utf8_sanitize(buf, n, &clean, &cl, &e), &e);
+        CHECK_OK(sk_tokenizer_decode(g_v3, ids, ni, false, &dec, &dl, &e), &e);
+        if (!dec || !clean || dl != cl || memcmp(dec, clean, cl) ||
+            !sk_utf8_valid((const uint8_t *)dec, dl))
+            bad++;
+        free(ids);
+        free(clean);
+        free(dec);
+    }
+    CHECK_MSG(bad == 0, "%zu random strings did not decode to their lossy text", bad);
+}
+
+/* Several threads encoding with one tokenizer get the ids one thread got. */
+typedef struct {
+    size_t start, diff;
+} thr_arg;
+
+static int32_t **g_ref;
+static size_t *g_nref;
+
+static void *thr_encode(void *p) {
+    thr_arg *a = p;
+    for (size_t k = 0; k < g_ncorpus; k++) {
+        size_t i = (a->start + k * 7) % g_ncorpus;
+        sk_err e = {0};
+        int32_t *x = NULL;
+        size_t nx = 0;
+        if (sk_tokenizer_encode(g_v3, g_corpus[i], strlen(g_corpus[i]), SK_TOK_PARSE_SPECIAL, &x,
+                                &nx, &e) ||
+            nx != g_nref[i] || memcmp(x, g_ref[i], nx * sizeof *x))
+            a->diff++;
+        free(x);
+    }
+    return NULL;
+}
+
+static void test_v3_threads(void) {
+    NEED_V3();
+    g_ref = calloc(g_ncorpus, sizeof *g_ref);
+    g_nref = calloc(g_ncorpus, sizeof *g_nref);
+    for (size_t i = 0; i < g_ncorpus; i++) {
+        sk_err e = {0};
+        CHECK_OK(sk_tokenizer_encode(g_v3, g_corpus[i], strlen(g_corpus[i]), SK_TOK_PARSE_SPECIAL,
+                                     &g_ref[i], &g_nref[i], &e),
+                 &e);
+    }
+    pthread_t th[4];
+    thr_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (thr_arg){(size_t)i * 997, 0};
+        CHECK(pthread_create(&th[i], NULL, thr_encode, &args[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(args[i].diff == 0);
+    }
+    for (size_t i = 0; i < g_ncorpus; i++) free(g_ref[i]);
+    free(g_ref);
+    free(g_nref);
+}
+
 /* Writes the V3 vocabulary as GGUF tokenizer metadata (tokens, types, merges from
  * tokenizer.json) and checks that the GGUF path gives the same ids on the corpus. */
 static void test_v3_gguf_same_ids(void) {
@@ -738,6 +824,8 @@ int main(void) {
     RUN(test_v3_invalid_utf8);
     RUN(test_decoder_stream);
     RUN(test_v3_roundtrip);
+    RUN(test_v3_threads);
+    RUN(test_v3_random_bytes);
     RUN(test_v3_gguf_same_ids);
     sk_tokenizer_free(g_v3);
     for (size_t i = 0; i < g_ncorpus; i++) free(g_corpus[i]);

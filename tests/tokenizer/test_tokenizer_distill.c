@@ -49,7 +49,27 @@ static const char *const vectors[][3] = {
 
 static int g_fail_missing;
 
+/* Loads a package's tokenizer once (kept for the whole run; freed at exit). */
+static struct {
+    const char *dir;
+    sk_tokenizer *t;
+} g_loaded[2];
+
+static sk_tokenizer *load_pkg_uncached(const char *dir);
 static sk_tokenizer *load_pkg(const char *dir) {
+    for (int i = 0; i < 2; i++)
+        if (g_loaded[i].dir && !strcmp(g_loaded[i].dir, dir)) return g_loaded[i].t;
+    sk_tokenizer *t = load_pkg_uncached(dir);
+    for (int i = 0; i < 2; i++)
+        if (!g_loaded[i].dir) {
+            g_loaded[i].dir = dir;
+            g_loaded[i].t = t;
+            break;
+        }
+    return t;
+}
+
+static sk_tokenizer *load_pkg_uncached(const char *dir) {
     char path[600];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     if (access(path, R_OK)) {
@@ -95,7 +115,6 @@ static void test_qwen2_vectors(void) {
     NEED(t);
     CHECK(!strcmp(sk_tokenizer_pre(t), "qwen2"));
     CHECK(run_vectors(t, 1) == 0);
-    sk_tokenizer_free(t);
 }
 
 static void test_llama3_vectors(void) {
@@ -104,7 +123,6 @@ static void test_llama3_vectors(void) {
     CHECK(!strcmp(sk_tokenizer_pre(t), "llama-bpe"));
     CHECK(sk_tokenizer_bos(t) == 128000 && sk_tokenizer_eos(t) == 128001);
     CHECK(run_vectors(t, 2) == 0);
-    sk_tokenizer_free(t);
 }
 
 /* The same vocabulary through GGUF metadata (pre name from the HF load) gives the same ids. */
@@ -166,7 +184,6 @@ static void gguf_roundtrip(const char *dir, int col) {
     free(toks);
     free(types);
     json_decref(root);
-    sk_tokenizer_free(h);
 }
 
 static void test_qwen2_gguf(void) {
@@ -181,5 +198,8 @@ int main(void) {
     RUN(test_llama3_vectors);
     RUN(test_qwen2_gguf);
     RUN(test_llama3_gguf);
-    return sk_test_report("tokenizer_distill");
+    for (int i = 0; i < 2; i++) sk_tokenizer_free(g_loaded[i].t);
+    int rc = sk_test_report("tokenizer_distill");
+    /* everything skipped (SEEK_ALLOW_NO_NPM=1 without the npm packages): CTest's skip code */
+    return (sk_t_skipped > 0 && sk_t_passed == 0 && sk_t_failed == 0) ? 77 : rc;
 }

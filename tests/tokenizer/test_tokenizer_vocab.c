@@ -124,9 +124,67 @@ static void test_gguf_errors(void) {
           !t);
 }
 
+/* A tiny valid vocabulary: chat template, add_bos false (FORCE_BOS still adds it), merges. */
+static void test_gguf_small(void) {
+    char path[] = "/tmp/seek-tok-small-XXXXXX.gguf";
+    int fd = mkstemps(path, 5);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    close(fd);
+    sk_err e = {0};
+    sk_gguf_writer *w = sk_gguf_writer_new(&e);
+    const char *toks[] = {"<s>",
+                          "a",
+                          "b",
+                          "ab",
+                          "\xc4\xa0",
+                          "\xc4\xa0"
+                          "ab",
+                          "<think>"};
+    int32_t types[] = {3, 1, 1, 1, 1, 1, 4};
+    const char *merges[] = {"a b", "\xc4\xa0 ab"};
+    CHECK_OK(sk_gguf_set_str(w, "tokenizer.ggml.model", "gpt2", &e), &e);
+    CHECK_OK(sk_gguf_set_str(w, "tokenizer.ggml.pre", "deepseek-v3", &e), &e);
+    CHECK_OK(sk_gguf_set_arr_str(w, "tokenizer.ggml.tokens", toks, 7, &e), &e);
+    CHECK_OK(sk_gguf_set_arr(w, "tokenizer.ggml.token_type", SK_GGUF_INT32, types, 7, &e), &e);
+    CHECK_OK(sk_gguf_set_arr_str(w, "tokenizer.ggml.merges", merges, 2, &e), &e);
+    CHECK_OK(sk_gguf_set_u32(w, "tokenizer.ggml.bos_token_id", 0, &e), &e);
+    CHECK_OK(sk_gguf_set_u32(w, "tokenizer.ggml.eos_token_id", 99, &e),
+             &e); /* out of range: ignored */
+    CHECK_OK(sk_gguf_set_bool(w, "tokenizer.ggml.add_bos_token", false, &e), &e);
+    CHECK_OK(sk_gguf_set_str(w, "tokenizer.chat_template", "{{ messages }}", &e), &e);
+    CHECK_OK(sk_gguf_write(w, path, 0, NULL, &e), &e);
+    sk_gguf_writer_free(w);
+    sk_tokenizer *t = NULL;
+    CHECK_OK(sk_tokenizer_load_gguf_file(path, &t, &e), &e);
+    unlink(path);
+    if (!t) return;
+    CHECK(sk_tokenizer_chat_template(t) &&
+          !strcmp(sk_tokenizer_chat_template(t), "{{ messages }}"));
+    CHECK(sk_tokenizer_bos(t) == 0 && sk_tokenizer_eos(t) == -1 && !sk_tokenizer_add_bos(t));
+    int32_t *ids = NULL;
+    size_t n = 0;
+    CHECK_OK(sk_tokenizer_encode(t, "ab ab<think>", 12, SK_TOK_ADD_BOS, &ids, &n, &e), &e);
+    CHECK(n == 3 && ids[0] == 3 && ids[1] == 5 && ids[2] == 6); /* <think> is USER_DEFINED */
+    free(ids);
+    CHECK_OK(sk_tokenizer_encode(t, "ab", 2, SK_TOK_ADD_BOS | SK_TOK_FORCE_BOS, &ids, &n, &e), &e);
+    CHECK(n == 2 && ids[0] == 0 && ids[1] == 3);
+    free(ids);
+    /* CONTROL text without PARSE_SPECIAL is plain text; '<', 's', '>' have no byte tokens in
+     * this vocabulary, so they are dropped (as Hugging Face does without an unk token) */
+    CHECK_OK(sk_tokenizer_encode(t, "<s>b", 4, 0, &ids, &n, &e), &e);
+    CHECK(n == 1 && ids[0] == 2);
+    free(ids);
+    CHECK_OK(sk_tokenizer_encode(t, "<s>b", 4, SK_TOK_PARSE_SPECIAL, &ids, &n, &e), &e);
+    CHECK(n == 2 && ids[0] == 0 && ids[1] == 2);
+    free(ids);
+    sk_tokenizer_free(t);
+}
+
 int main(void) {
     RUN(test_deepseek_llm);
     RUN(test_deepseek_coder);
     RUN(test_gguf_errors);
+    RUN(test_gguf_small);
     return sk_test_report("tokenizer_vocab");
 }

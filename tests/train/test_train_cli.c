@@ -3,7 +3,8 @@
  *  - seek grad output equals the PyTorch reference (tests/data/trainref) within 1e-4;
  *  - seek train: the loss falls on a learnable token stream; N steps straight and N/2 +
  *    --resume N/2 give bit-identical weights, checkpoints and metrics; the saved model
- *    reloads; usage errors return 2, bad input 1 with a message;
+ *    reloads; usage errors return 2, bad input 1 with a message (test_train_serve checks
+ *    that the inference runtime serves it);
  *  - AdamW / schedule / bias-update unit checks against hand-computed values. */
 #include "sk_safetensors.h"
 #include "sk_test.h"
@@ -74,8 +75,12 @@ done:
     sk_st_close(r);
 }
 
-static void test_grad_v3_mtp2(void) { grad_case("v3-mtp2"); }
-static void test_grad_v2lite(void) { grad_case("v2lite"); }
+static void test_grad_v3_mtp2(void) {
+    grad_case("v3-mtp2");
+}
+static void test_grad_v2lite(void) {
+    grad_case("v2lite");
+}
 
 static void test_grad_usage(void) {
     const char *a1[] = {"grad", "--weights", "x", NULL};
@@ -85,7 +90,8 @@ static void test_grad_usage(void) {
     char w[512], out[512];
     snprintf(w, sizeof w, "%s/trainref/v2lite/weights.safetensors", SEEK_TEST_DATA);
     snprintf(out, sizeof out, "%s/nope.safetensors", tmpdir);
-    const char *a3[] = {"grad", "--weights", w, "--tokens", "/nonexistent/batch.txt", "--out", out, NULL};
+    const char *a3[] = {"grad",  "--weights", w,   "--tokens", "/nonexistent/batch.txt",
+                        "--out", out,         NULL};
     CHECK(run_cmd(sk_cmd_grad, a3) == 1);
     /* weights that do not fit the config */
     char cfg[512], b[512];
@@ -158,19 +164,22 @@ static void test_train_resume(void) {
     char d1[300], d2[300], a[512], b[512];
     snprintf(d1, sizeof d1, "%s/straight", tmpdir);
     snprintf(d2, sizeof d2, "%s/resumed", tmpdir);
-    const char *r1[] = {"train", "--config", cfgp, "--data", datap, "--out", d1, "--steps", "40",
-                        "--batch", "4", "--accum", "2", "--lr", "3e-3", "--warmup", "4",
-                        "--cosine-start", "10", "--quiet", NULL};
+    const char *r1[] = {"train", "--config", cfgp,   "--data",   datap, "--out",
+                        d1,      "--steps",  "40",   "--batch",  "4",   "--accum",
+                        "2",     "--lr",     "3e-3", "--warmup", "4",   "--cosine-start",
+                        "10",    "--quiet",  NULL};
     CHECK(run_cmd(sk_cmd_train, r1) == 0);
-    const char *r2[] = {"train", "--config", cfgp, "--data", datap, "--out", d2, "--steps", "40",
-                        "--batch", "4", "--accum", "2", "--lr", "3e-3", "--warmup", "4",
-                        "--cosine-start", "10", "--quiet", "--stop-after", "20", NULL};
+    const char *r2[] = {"train", "--config", cfgp,           "--data",   datap, "--out",
+                        d2,      "--steps",  "40",           "--batch",  "4",   "--accum",
+                        "2",     "--lr",     "3e-3",         "--warmup", "4",   "--cosine-start",
+                        "10",    "--quiet",  "--stop-after", "20",       NULL};
     CHECK(run_cmd(sk_cmd_train, r2) == 0);
     snprintf(a, sizeof a, "%s/model.safetensors", d2);
     CHECK(access(a, F_OK) != 0); /* not finished yet */
-    const char *r3[] = {"train", "--config", cfgp, "--data", datap, "--out", d2, "--steps", "40",
-                        "--batch", "4", "--accum", "2", "--lr", "3e-3", "--warmup", "4",
-                        "--cosine-start", "10", "--quiet", "--resume", NULL};
+    const char *r3[] = {"train", "--config", cfgp,       "--data",   datap, "--out",
+                        d2,      "--steps",  "40",       "--batch",  "4",   "--accum",
+                        "2",     "--lr",     "3e-3",     "--warmup", "4",   "--cosine-start",
+                        "10",    "--quiet",  "--resume", NULL};
     CHECK(run_cmd(sk_cmd_train, r3) == 0);
     const char *files[] = {"model.safetensors", "config.json"};
     for (int i = 0; i < 2; i++) {
@@ -240,44 +249,10 @@ static void test_train_resume(void) {
         }
         CHECK(sumabs > 0);
     }
-    /* the inference runtime serves the trained model without conversion: its logits equal
-     * the trainer's forward pass */
-    if (m) {
-        sk_model_opts mo;
-        sk_model_opts_init(&mo);
-        mo.n_threads = 2;
-        sk_model *im = NULL;
-        CHECK_OK(sk_model_open(d1, &mo, &im, &e), &e);
-        sk_model_ctx *ctx = NULL;
-        sk_model_ctx_params cp;
-        sk_model_ctx_params_init(&cp);
-        cp.n_ctx = 64;
-        if (im) CHECK_OK(sk_model_ctx_new(im, &cp, &ctx, &e), &e);
-        int32_t ids[13] = {5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 1, 0};
-        int V = cfg.n_vocab;
-        float *li = malloc(sizeof(float) * 12 * V), *lt = malloc(sizeof(float) * 12 * V);
-        if (ctx) {
-            CHECK_OK(sk_model_eval(ctx, ids, 12, li, true, &e), &e);
-            sk_tbatch bt = {1, 13, ids, NULL};
-            sk_tstats st;
-            CHECK_OK(sk_tmodel_loss(m, &bt, &st, lt, &e), &e);
-            double md = 0, mx = 0;
-            for (int i = 0; i < 12 * V; i++) {
-                md = fmax(md, fabs(li[i] - lt[i]));
-                mx = fmax(mx, fabs(lt[i]));
-            }
-            printf("trained model served by sk_model_eval: max|logit diff| %.3e (max|logit| %.3f)\n", md, mx);
-            CHECK(md <= 1e-3 * fmax(1.0, mx));
-        }
-        free(li);
-        free(lt);
-        sk_model_ctx_free(ctx);
-        sk_model_close(im);
-    }
     sk_tmodel_free(m);
     /* a resume with a different batch is refused */
-    const char *r4[] = {"train", "--config", cfgp, "--data", datap, "--out", d2, "--steps", "50",
-                        "--batch", "8", "--quiet", "--resume", NULL};
+    const char *r4[] = {"train",   "--config", cfgp,      "--data", datap,     "--out",    d2,
+                        "--steps", "50",       "--batch", "8",      "--quiet", "--resume", NULL};
     CHECK(run_cmd(sk_cmd_train, r4) == 1);
     /* a corrupt checkpoint is refused */
     snprintf(a, sizeof a, "%s/ckpt.bin", d2);
@@ -285,8 +260,9 @@ static void test_train_resume(void) {
     fseek(f, 200, SEEK_SET);
     fputc(0x5a, f);
     fclose(f);
-    const char *r5[] = {"train", "--config", cfgp, "--data", datap, "--out", d2, "--steps", "50",
-                        "--batch", "4", "--accum", "2", "--quiet", "--resume", NULL};
+    const char *r5[] = {"train", "--config", cfgp,       "--data",  datap, "--out",
+                        d2,      "--steps",  "50",       "--batch", "4",   "--accum",
+                        "2",     "--quiet",  "--resume", NULL};
     CHECK(run_cmd(sk_cmd_train, r5) == 1);
 }
 
@@ -295,10 +271,11 @@ static void test_train_usage(void) {
     CHECK(run_cmd(sk_cmd_train, a1) == 2);
     const char *a2[] = {"train", "--help", NULL};
     CHECK(run_cmd(sk_cmd_train, a2) == 0);
-    const char *a3[] = {"train", "--config", cfgp, "--data", datap, "--out", tmpdir, "--lr", "abc", NULL};
+    const char *a3[] = {"train", "--config", cfgp,   "--data", datap,
+                        "--out", tmpdir,     "--lr", "abc",    NULL};
     CHECK(run_cmd(sk_cmd_train, a3) == 2);
-    const char *a4[] = {"train", "--config", cfgp, "--data", datap, "--out", tmpdir, "--batch", "3",
-                        "--accum", "2", "--quiet", NULL};
+    const char *a4[] = {"train",   "--config", cfgp,      "--data", datap,     "--out", tmpdir,
+                        "--batch", "3",        "--accum", "2",      "--quiet", NULL};
     CHECK(run_cmd(sk_cmd_train, a4) == 1);
 }
 
@@ -330,7 +307,8 @@ static void test_adamw(void) {
     if (!m) return;
     for (size_t i = 0; i < m->n_floats; i++) m->params[i] = 0.5f;
     sk_tmodel_zero_grad(m);
-    int ie = sk_tmodel_find(m, "model.embed_tokens.weight"), in = sk_tmodel_find(m, "model.norm.weight"),
+    int ie = sk_tmodel_find(m, "model.embed_tokens.weight"),
+        in = sk_tmodel_find(m, "model.norm.weight"),
         ib = sk_tmodel_find(m, "model.layers.1.mlp.gate.e_score_correction_bias");
     CHECK(ie >= 0 && in >= 0 && ib >= 0);
     m->grads[m->tp[ie].off] = 3.0f; /* the only non-zero gradient: norm 3 > clip 1 -> g = 1 */
@@ -344,15 +322,15 @@ static void test_adamw(void) {
     /* step 1: mhat = g, vhat = g^2 -> update = lr * (1 + wd * w) for a decayed matrix */
     CHECK_NEAR(m->params[m->tp[ie].off], 0.5 - 0.01 * (1.0 + 0.1 * 0.5), 1e-6);
     CHECK_NEAR(m->params[m->tp[ie].off + 1], 0.5 - 0.01 * 0.1 * 0.5, 1e-7); /* decay only */
-    CHECK_NEAR(m->params[m->tp[in].off], 0.5, 0);                            /* norms: no decay */
-    CHECK_NEAR(m->params[m->tp[ib].off], 0.5, 0);                            /* buffer untouched */
+    CHECK_NEAR(m->params[m->tp[in].off], 0.5, 0);                           /* norms: no decay */
+    CHECK_NEAR(m->params[m->tp[ib].off], 0.5, 0);                           /* buffer untouched */
     /* bias update: b += gamma * sign(mean - load) */
     sk_tmodel_reset_load(m);
     int E = cfg.n_routed;
     for (int i = 0; i < E; i++) m->load[1 * E + i] = i < 2 ? 10 : 1;
     sk_tmodel_bias_update(m, 0.25f);
-    CHECK_NEAR(m->params[m->tp[ib].off + 0], 0.25, 1e-7);      /* overloaded: down */
-    CHECK_NEAR(m->params[m->tp[ib].off + 5], 0.75, 1e-7);      /* underloaded: up */
+    CHECK_NEAR(m->params[m->tp[ib].off + 0], 0.25, 1e-7); /* overloaded: down */
+    CHECK_NEAR(m->params[m->tp[ib].off + 5], 0.75, 1e-7); /* underloaded: up */
     free(mv);
     sk_tmodel_free(m);
 }
@@ -436,6 +414,49 @@ static void test_config_needs_lambda(void) {
     CHECK(strstr(e.msg, "mtp_loss_scaling_factor") != NULL);
 }
 
+/* Gradient accumulation: two half batches with scale 1/2 give the full-batch gradient. */
+static void test_accumulation(void) {
+    sk_model_config cfg;
+    sk_err e = {0};
+    char cp[512];
+    snprintf(cp, sizeof cp, "%s/trainref/v3-mtp2/config.json", SEEK_TEST_DATA);
+    CHECK_OK(sk_model_config_from_hf(cp, &cfg, &e), &e);
+    sk_tmodel *m = NULL;
+    CHECK_OK(sk_tmodel_new(&cfg, &m, &e), &e);
+    if (!m) return;
+    sk_tmodel_init(m, 5, 0.2f);
+    int32_t ids[4 * 12];
+    for (int i = 0; i < 48; i++) ids[i] = (i * 7 + i / 12) % cfg.n_vocab;
+    sk_tbatch full = {4, 12, ids, NULL}, h1 = {2, 12, ids, NULL}, h2 = {2, 12, ids + 24, NULL};
+    sk_tstats st;
+    sk_tmodel_zero_grad(m);
+    CHECK_OK(sk_tmodel_grad(m, &full, 1.0f, &st, &e), &e);
+    float *g = malloc(m->n_floats * sizeof(float));
+    memcpy(g, m->grads, m->n_floats * sizeof(float));
+    double lfull = st.loss, lacc = 0;
+    sk_tmodel_zero_grad(m);
+    CHECK_OK(sk_tmodel_grad(m, &h1, 0.5f, &st, &e), &e);
+    lacc += 0.5 * st.loss;
+    CHECK_OK(sk_tmodel_grad(m, &h2, 0.5f, &st, &e), &e);
+    lacc += 0.5 * st.loss;
+    CHECK_NEAR(lacc, lfull, 1e-5 * fabs(lfull));
+    double md = 0, mx = 0;
+    for (size_t i = 0; i < m->n_floats; i++) {
+        md = fmax(md, fabs(g[i] - m->grads[i]));
+        mx = fmax(mx, fabs(g[i]));
+    }
+    CHECK(mx > 0 && md <= 1e-5 * mx);
+    /* the trainer's threaded loops (cross-entropy rows) give the same gradient bit for bit */
+    CHECK_OK(sk_tmodel_set_threads(m, 3, &e), &e);
+    sk_tmodel_zero_grad(m);
+    sk_tstats st3;
+    CHECK_OK(sk_tmodel_grad(m, &full, 1.0f, &st3, &e), &e);
+    CHECK(memcmp(g, m->grads, m->n_floats * sizeof(float)) == 0);
+    CHECK_NEAR(st3.loss, lfull, 1e-12 * fabs(lfull));
+    free(g);
+    sk_tmodel_free(m);
+}
+
 int main(void) {
     sk_train_set_threads(1);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/seek-train-test-XXXXXX");
@@ -452,6 +473,7 @@ int main(void) {
     RUN(test_train_resume);
     RUN(test_train_usage);
     RUN(test_load_fp8);
+    RUN(test_accumulation);
     RUN(test_config_needs_lambda);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

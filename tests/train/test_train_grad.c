@@ -51,7 +51,10 @@ static double fd_check(const char *what, float *x, size_t n, const float *g, obj
 }
 
 /* ---- RMSNorm ---- */
-typedef struct { int N, n; float *x, *w, *y, *rs, *r; } rms_ctx;
+typedef struct {
+    int N, n;
+    float *x, *w, *y, *rs, *r;
+} rms_ctx;
 static double rms_obj(void *v) {
     rms_ctx *c = v;
     tr_rms_fwd(c->y, c->rs, c->x, c->w, c->N, c->n, 1e-6f);
@@ -59,7 +62,13 @@ static double rms_obj(void *v) {
 }
 static void test_rmsnorm(void) {
     int N = 3, n = 8;
-    rms_ctx c = {N, n, malloc(4 * N * n), malloc(4 * n), malloc(4 * N * n), malloc(4 * N), malloc(4 * N * n)};
+    rms_ctx c = {N,
+                 n,
+                 malloc(4 * N * n),
+                 malloc(4 * n),
+                 malloc(4 * N * n),
+                 malloc(4 * N),
+                 malloc(4 * N * n)};
     fill(c.x, N * n, 1.5f);
     for (int i = 0; i < n; i++) c.w[i] = 1.0f + 0.3f * frand();
     fill(c.r, N * n, 1.0f);
@@ -68,11 +77,20 @@ static void test_rmsnorm(void) {
     tr_rms_bwd(dx, dw, c.r, c.x, c.rs, c.w, N, n);
     fd_check("rms dx", c.x, N * n, dx, rms_obj, &c);
     fd_check("rms dw", c.w, n, dw, rms_obj, &c);
-    free(c.x); free(c.w); free(c.y); free(c.rs); free(c.r); free(dx); free(dw);
+    free(c.x);
+    free(c.w);
+    free(c.y);
+    free(c.rs);
+    free(c.r);
+    free(dx);
+    free(dw);
 }
 
 /* ---- matmul ---- */
-typedef struct { int N, in, out; float *x, *W, *y, *r; } mm_ctx;
+typedef struct {
+    int N, in, out;
+    float *x, *W, *y, *r;
+} mm_ctx;
 static double mm_obj(void *v) {
     mm_ctx *c = v;
     tr_mm_fwd(c->y, c->x, c->W, c->N, c->in, c->out, 0);
@@ -80,16 +98,26 @@ static double mm_obj(void *v) {
 }
 static void test_matmul(void) {
     mm_ctx c = {4, 5, 3, malloc(4 * 20), malloc(4 * 15), malloc(4 * 12), malloc(4 * 12)};
-    fill(c.x, 20, 1); fill(c.W, 15, 1); fill(c.r, 12, 1);
+    fill(c.x, 20, 1);
+    fill(c.W, 15, 1);
+    fill(c.r, 12, 1);
     float *dx = calloc(20, 4), *dW = calloc(15, 4);
     tr_mm_bwd(dx, dW, c.r, c.x, c.W, 4, 5, 3);
     fd_check("mm dx", c.x, 20, dx, mm_obj, &c);
     fd_check("mm dW", c.W, 15, dW, mm_obj, &c);
-    free(c.x); free(c.W); free(c.y); free(c.r); free(dx); free(dW);
+    free(c.x);
+    free(c.W);
+    free(c.y);
+    free(c.r);
+    free(dx);
+    free(dW);
 }
 
 /* ---- SwiGLU ---- */
-typedef struct { size_t n; float *g, *u, *h, *r; } sw_ctx;
+typedef struct {
+    size_t n;
+    float *g, *u, *h, *r;
+} sw_ctx;
 static double sw_obj(void *v) {
     sw_ctx *c = v;
     tr_swiglu_fwd(c->h, c->g, c->u, c->n);
@@ -98,12 +126,19 @@ static double sw_obj(void *v) {
 static void test_swiglu(void) {
     size_t n = 16;
     sw_ctx c = {n, malloc(4 * n), malloc(4 * n), malloc(4 * n), malloc(4 * n)};
-    fill(c.g, n, 3); fill(c.u, n, 1); fill(c.r, n, 1);
+    fill(c.g, n, 3);
+    fill(c.u, n, 1);
+    fill(c.r, n, 1);
     float *dg = calloc(n, 4), *du = calloc(n, 4);
     tr_swiglu_bwd(dg, du, c.r, c.g, c.u, n);
     fd_check("swiglu dg", c.g, n, dg, sw_obj, &c);
     fd_check("swiglu du", c.u, n, du, sw_obj, &c);
-    free(c.g); free(c.u); free(c.h); free(c.r); free(dg); free(du);
+    free(c.g);
+    free(c.u);
+    free(c.h);
+    free(c.r);
+    free(dg);
+    free(du);
 }
 
 /* ---- RoPE (YaRN tables) ---- */
@@ -121,27 +156,44 @@ static sk_model_config yarn_cfg(void) {
     c.yarn_mscale = c.yarn_mscale_all_dim = 1;
     return c;
 }
-typedef struct { int T, d; float *x, *y, *r, *cs, *sn; } rope_ctx;
+typedef struct {
+    int T, d;
+    float *x, *y, *r, *cs, *sn;
+} rope_ctx;
 static double rope_obj(void *v) {
     rope_ctx *c = v;
     memcpy(c->y, c->x, 4 * (size_t)c->T * c->d);
-    for (int t = 0; t < c->T; t++) tr_rope_apply(c->y + t * c->d, c->d, c->cs + t * c->d / 2, c->sn + t * c->d / 2, 1);
+    for (int t = 0; t < c->T; t++)
+        tr_rope_apply(c->y + t * c->d, c->d, c->cs + t * c->d / 2, c->sn + t * c->d / 2, 1);
     return dotd(c->y, c->r, (size_t)c->T * c->d);
 }
 static void test_rope(void) {
     sk_model_config cfg = yarn_cfg();
     int T = 6, d = 8;
-    rope_ctx c = {T, d, malloc(4 * T * d), malloc(4 * T * d), malloc(4 * T * d), malloc(4 * T * d / 2), malloc(4 * T * d / 2)};
+    rope_ctx c = {T,
+                  d,
+                  malloc(4 * T * d),
+                  malloc(4 * T * d),
+                  malloc(4 * T * d),
+                  malloc(4 * T * d / 2),
+                  malloc(4 * T * d / 2)};
     tr_rope_tables(&cfg, T, c.cs, c.sn);
     /* the YaRN frequencies of the spec's table (d = 64) appear for d = 64; here check a
      * known value: pair 0 has inv_freq 1 -> angle = t */
     CHECK_NEAR(c.cs[3 * d / 2 + 0], cos(3.0), 1e-6);
-    fill(c.x, T * d, 1); fill(c.r, T * d, 1);
+    fill(c.x, T * d, 1);
+    fill(c.r, T * d, 1);
     float *dx = malloc(4 * T * d);
     memcpy(dx, c.r, 4 * T * d);
-    for (int t = 0; t < T; t++) tr_rope_apply(dx + t * d, d, c.cs + t * d / 2, c.sn + t * d / 2, -1);
+    for (int t = 0; t < T; t++)
+        tr_rope_apply(dx + t * d, d, c.cs + t * d / 2, c.sn + t * d / 2, -1);
     fd_check("rope dx", c.x, T * d, dx, rope_obj, &c);
-    free(c.x); free(c.y); free(c.r); free(c.cs); free(c.sn); free(dx);
+    free(c.x);
+    free(c.y);
+    free(c.r);
+    free(c.cs);
+    free(c.sn);
+    free(dx);
 }
 
 static void test_yarn_table(void) {
@@ -152,11 +204,15 @@ static void test_yarn_table(void) {
     tr_rope_tables(&c, 2, cs, sn);
     const int idx[4] = {11, 16, 23, 31};
     const double want[4] = {3.9006925e-02, 5.4999999e-03, 3.3338036e-05, 3.3338038e-06};
-    for (int i = 0; i < 4; i++) CHECK_NEAR(atan2(sn[32 + idx[i]], cs[32 + idx[i]]), want[i], want[i] * 1e-5);
+    for (int i = 0; i < 4; i++)
+        CHECK_NEAR(atan2(sn[32 + idx[i]], cs[32 + idx[i]]), want[i], want[i] * 1e-5);
 }
 
 /* ---- attention core ---- */
-typedef struct { tr_attn_dims d; float *q, *kv, *kpe, *p, *o, *r; } at_ctx;
+typedef struct {
+    tr_attn_dims d;
+    float *q, *kv, *kpe, *p, *o, *r;
+} at_ctx;
 static double at_obj(void *v) {
     at_ctx *c = v;
     tr_attn_fwd(&c->d, c->q, c->kv, c->kpe, c->p, c->o);
@@ -168,9 +224,16 @@ static void test_attention(void) {
     d.kvs = d.nh * (d.dn + d.dv);
     d.kps = d.dr + 2; /* strided like kv_a rows */
     d.os = d.nh * d.dv;
-    at_ctx c = {d, malloc(4 * d.T * d.qs), malloc(4 * d.T * d.kvs), malloc(4 * d.T * d.kps),
-                malloc(4 * d.nh * d.T * d.T), malloc(4 * d.T * d.os), malloc(4 * d.T * d.os)};
-    fill(c.q, d.T * d.qs, 1); fill(c.kv, d.T * d.kvs, 1); fill(c.kpe, d.T * d.kps, 1);
+    at_ctx c = {d,
+                malloc(4 * d.T * d.qs),
+                malloc(4 * d.T * d.kvs),
+                malloc(4 * d.T * d.kps),
+                malloc(4 * d.nh * d.T * d.T),
+                malloc(4 * d.T * d.os),
+                malloc(4 * d.T * d.os)};
+    fill(c.q, d.T * d.qs, 1);
+    fill(c.kv, d.T * d.kvs, 1);
+    fill(c.kpe, d.T * d.kps, 1);
     fill(c.r, d.T * d.os, 1);
     at_obj(&c);
     /* causal: row 0 attends only to itself */
@@ -187,28 +250,48 @@ static void test_attention(void) {
         for (int i = d.dr; i < d.kps; i++) CHECK(dk[t * d.kps + i] == 0.0f);
     }
     fd_check("attn dkpe", c.kpe, d.T * d.kps, dk_used, at_obj, &c);
-    free(c.q); free(c.kv); free(c.kpe); free(c.p); free(c.o); free(c.r);
-    free(dq); free(dkv); free(dk); free(scr); free(dk_used);
+    free(c.q);
+    free(c.kv);
+    free(c.kpe);
+    free(c.p);
+    free(c.o);
+    free(c.r);
+    free(dq);
+    free(dkv);
+    free(dk);
+    free(scr);
+    free(dk_used);
 }
 
 /* ---- cross-entropy ---- */
-typedef struct { int N, V; float *l; int32_t *t; float *w; } ce_ctx;
+typedef struct {
+    int N, V;
+    float *l;
+    int32_t *t;
+    float *w;
+} ce_ctx;
 static double ce_obj(void *v) {
     ce_ctx *c = v;
-    return tr_ce(c->l, c->t, c->w, c->N, c->V, NULL, 0);
+    return tr_ce(c->l, c->t, c->w, c->N, c->V, NULL, 0, NULL);
 }
 static void test_ce(void) {
     int N = 4, V = 7;
     ce_ctx c = {N, V, malloc(4 * N * V), malloc(4 * N), malloc(4 * N)};
     fill(c.l, N * V, 2);
     for (int i = 0; i < N; i++) c.t[i] = (int32_t)(i * 3 % V);
-    c.w[0] = 1; c.w[1] = 0; c.w[2] = 1; c.w[3] = 1;
+    c.w[0] = 1;
+    c.w[1] = 0;
+    c.w[2] = 1;
+    c.w[3] = 1;
     float *dl = malloc(4 * N * V);
-    double loss = tr_ce(c.l, c.t, c.w, N, V, dl, 1.0f);
+    double loss = tr_ce(c.l, c.t, c.w, N, V, dl, 1.0f, NULL);
     for (int j = 0; j < V; j++) CHECK(dl[1 * V + j] == 0.0f); /* masked row */
     CHECK(loss > 0);
     fd_check("ce dlogits", c.l, N * V, dl, ce_obj, &c);
-    free(c.l); free(c.t); free(c.w); free(dl);
+    free(c.l);
+    free(c.t);
+    free(c.w);
+    free(dl);
 }
 
 /* ---- routing (no gradient; selection rules) ---- */
@@ -236,7 +319,10 @@ static void test_route(void) {
 }
 
 /* ---- whole model ---- */
-typedef struct { sk_tmodel *m; sk_tbatch *b; } full_ctx;
+typedef struct {
+    sk_tmodel *m;
+    sk_tbatch *b;
+} full_ctx;
 static double full_obj(void *v) {
     full_ctx *c = v;
     sk_tstats st;
@@ -255,7 +341,8 @@ static void full_model(const char *name, sk_model_config *cfg, bool mask) {
     for (int i = 0; i < m->n_tp; i++) {
         sk_tparam *p = &m->tp[i];
         if (p->n_dims == 1)
-            for (size_t j = 0; j < p->n; j++) m->params[p->off + j] += (p->buffer ? 0.3f : 0.2f) * frand();
+            for (size_t j = 0; j < p->n; j++)
+                m->params[p->off + j] += (p->buffer ? 0.3f : 0.2f) * frand();
     }
     int B = 2, S = 8;
     int32_t ids[16];
@@ -296,7 +383,8 @@ static void full_model(const char *name, sk_model_config *cfg, bool mask) {
                 *x = x0;
                 fd[hh] = (fp - fm) / (2.0 * h);
             }
-            if (fabs(fd[0] - fd[1]) > 0.05 * fabs(fd[1]) + 2e-3) { /* a routing flip in the window */
+            if (fabs(fd[0] - fd[1]) >
+                0.05 * fabs(fd[1]) + 2e-3) { /* a routing flip in the window */
                 skipped++;
                 continue;
             }
@@ -306,11 +394,13 @@ static void full_model(const char *name, sk_model_config *cfg, bool mask) {
                 worst = err;
                 worst_name = p->name;
             }
-            CHECK_MSG(err <= 3e-2, "%s: %s[%zu]: fd %.6g analytic %.6g", name, p->name, j, fd[1], g[j]);
+            CHECK_MSG(err <= 3e-2, "%s: %s[%zu]: fd %.6g analytic %.6g", name, p->name, j, fd[1],
+                      g[j]);
         }
     }
     printf("gradcheck %-8s loss %.6f: %d coordinates checked, %d skipped (routing flips), worst "
-           "relative error %.2e (%s)\n", name, st.loss, checked, skipped, worst, worst_name);
+           "relative error %.2e (%s)\n",
+           name, st.loss, checked, skipped, worst, worst_name);
     CHECK(skipped * 5 <= checked);
     sk_tmodel_free(m);
 }

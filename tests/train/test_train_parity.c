@@ -9,7 +9,7 @@
 #include "sk_train.h"
 
 #define TOL_TENSOR 1e-4
-#define TOL_LOSS 1e-5
+#define TOL_LOSS   1e-5
 
 static char path_buf[1024];
 static const char *P(const char *cs, const char *f) {
@@ -88,8 +88,10 @@ static void run_case(const char *cs, bool with_mask) {
             if (fabs(r - g[j]) > md) md = fabs(r - g[j]);
         }
         double rel = mx > 0 ? md / mx : md;
-        if (mx == 0) CHECK_MSG(md <= 1e-7, "%s: %s: reference gradient is zero, mine %g", cs, t->name, md);
-        else CHECK_MSG(rel <= TOL_TENSOR, "%s: %s: max|diff|/max|ref| = %.3e", cs, t->name, rel);
+        if (mx == 0)
+            CHECK_MSG(md <= 1e-7, "%s: %s: reference gradient is zero, mine %g", cs, t->name, md);
+        else
+            CHECK_MSG(rel <= TOL_TENSOR, "%s: %s: max|diff|/max|ref| = %.3e", cs, t->name, rel);
         if (rel > worst) {
             worst = rel;
             worst_name = t->name;
@@ -97,7 +99,8 @@ static void run_case(const char *cs, bool with_mask) {
         n_cmp++;
     }
     printf("parity %-10s loss mine %.9f ref %.9f (rel %.2e); %d tensors, worst max|diff|/max|ref| "
-           "%.2e (%s)\n", cs, st.loss, rl, fabs(st.loss - rl) / fabs(rl), n_cmp, worst, worst_name);
+           "%.2e (%s)\n",
+           cs, st.loss, rl, fabs(st.loss - rl) / fabs(rl), n_cmp, worst, worst_name);
     CHECK(n_cmp == m->n_tp + 2 * cfg.n_mtp);
     sk_st_close(ref);
 out:
@@ -107,11 +110,24 @@ out:
     sk_tmodel_free(m);
 }
 
-static void test_v3_mtp1(void) { run_case("v3-mtp1", true); }
-static void test_v3_mtp2(void) { run_case("v3-mtp2", true); }
-static void test_v2lite(void) { run_case("v2lite", true); }
-static void test_v2_groups(void) { run_case("v2-groups", true); }
-static void test_mask_matters(void) { run_case("v3-mtp1", false); }
+static void test_v3_mtp1(void) {
+    run_case("v3-mtp1", true);
+}
+static void test_v3_mtp2(void) {
+    run_case("v3-mtp2", true);
+}
+static void test_v2lite(void) {
+    run_case("v2lite", true);
+}
+static void test_v2_groups(void) {
+    run_case("v2-groups", true);
+}
+static void test_v3_long(void) {
+    run_case("v3-long", true);
+}
+static void test_mask_matters(void) {
+    run_case("v3-mtp1", false);
+}
 
 /* The trainer's forward pass on the golden model: logits must match DeepSeek's official
  * inference code (tests/data/golden/ds3-tiny/logits.f32) within 1e-3 (golden README). */
@@ -156,9 +172,15 @@ static void golden(const char *cs) {
     free(lg);
     sk_tmodel_free(m);
 }
-static void test_golden_ds3(void) { golden("ds3-tiny"); }
-static void test_golden_grouped(void) { golden("ds3-grouped"); }
-static void test_golden_ds2lite(void) { golden("ds2-lite-tiny"); }
+static void test_golden_ds3(void) {
+    golden("ds3-tiny");
+}
+static void test_golden_grouped(void) {
+    golden("ds3-grouped");
+}
+static void test_golden_ds2lite(void) {
+    golden("ds2-lite-tiny");
+}
 
 int main(void) {
     sk_train_set_threads(1); /* tiny matrices: threads only add overhead */
@@ -166,6 +188,7 @@ int main(void) {
     RUN(test_v3_mtp2);
     RUN(test_v2lite);
     RUN(test_v2_groups);
+    RUN(test_v3_long);
     RUN(test_mask_matters);
     RUN(test_golden_ds3);
     RUN(test_golden_grouped);

@@ -1,0 +1,200 @@
+/* api.c — the request/response shapes of the API that need no model: the tool system prompt and
+ * the assistant message assembled from generated text (sk_server.h). */
+#include "server_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOOL_MARKUP_EXAMPLE                                                                    \
+    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>FUNCTION_NAME\n"         \
+    "```json\n{\"argument\": \"value\"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>"
+
+int srv_check_tools(const json_t *tools, sk_err *e) {
+    if (!json_is_array(tools))
+        return sk_err_set(e, SK_ERR_FORMAT, "\"tools\" must be an array, got %s",
+                          srv_json_type(tools));
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tools, i, t) {
+        if (!json_is_object(t))
+            return sk_err_set(e, SK_ERR_FORMAT, "tools[%zu] must be an object", i);
+        const json_t *ty = json_object_get(t, "type");
+        if (ty && (!json_is_string(ty) || strcmp(json_string_value(ty), "function")))
+            return sk_err_set(e, SK_ERR_FORMAT, "tools[%zu].type must be \"function\"", i);
+        const json_t *f = json_object_get(t, "function");
+        if (!json_is_object(f))
+            return sk_err_set(e, SK_ERR_FORMAT, "tools[%zu].function must be an object", i);
+        const json_t *name = json_object_get(f, "name");
+        if (!json_is_string(name) || !json_string_length(name))
+            return sk_err_set(e, SK_ERR_FORMAT, "tools[%zu].function.name must be a non-empty string",
+                              i);
+        const json_t *d = json_object_get(f, "description");
+        if (d && !json_is_string(d) && !json_is_null(d))
+            return sk_err_set(e, SK_ERR_FORMAT, "tools[%zu].function.description must be a string",
+                              i);
+        const json_t *p = json_object_get(f, "parameters");
+        if (p && !json_is_object(p) && !json_is_null(p))
+            return sk_err_set(e, SK_ERR_FORMAT, "tools[%zu].function.parameters must be an object",
+                              i);
+    }
+    return SK_OK;
+}
+
+const char *srv_json_type(const json_t *v) {
+    if (!v) return "nothing";
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+int sk_server_tool_prompt(const json_t *tools, const char *forced, char **out, sk_err *e) {
+    *out = NULL;
+    int rc = srv_check_tools(tools, e);
+    if (rc) return rc;
+    srv_buf b = {0};
+    srv_buf_puts(&b, "## Tools\n\nYou can call the functions listed below. To call one or more of "
+                     "them, end your answer with this markup, one <｜tool▁call▁begin｜>…"
+                     "<｜tool▁call▁end｜> block per call, the arguments as a JSON object:\n\n");
+    srv_buf_puts(&b, TOOL_MARKUP_EXAMPLE);
+    srv_buf_puts(&b, "\n\nThe results of the calls come back in tool messages. Functions (name, "
+                     "description, JSON schema of the arguments):\n");
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tools, i, t) {
+        const json_t *f = json_object_get(t, "function");
+        char *s = json_dumps(f, JSON_COMPACT | JSON_ENSURE_ASCII);
+        if (!s) {
+            srv_buf_free(&b);
+            return sk_err_set(e, SK_ERR_NOMEM, "cannot serialise tools[%zu]", i);
+        }
+        srv_buf_puts(&b, "\n");
+        srv_buf_puts(&b, s);
+        free(s);
+    }
+    srv_buf_puts(&b, "\n");
+    if (forced && *forced) {
+        srv_buf_puts(&b, "\nYou must call the function ");
+        srv_buf_puts(&b, forced);
+        srv_buf_puts(&b, " in this answer.\n");
+    } else if (forced) {
+        srv_buf_puts(&b, "\nYou must call at least one of these functions in this answer.\n");
+    }
+    if (b.oom) {
+        srv_buf_free(&b);
+        return sk_err_set(e, SK_ERR_NOMEM, "out of memory");
+    }
+    *out = b.s;
+    return SK_OK;
+}
+
+json_t *srv_tool_calls_json(const sk_chat_parsed *p, unsigned long call_seq, bool with_index) {
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < p->n_calls; i++) {
+        char id[48];
+        snprintf(id, sizeof id, "call_%08lx%02zx", call_seq & 0xffffffffUL, i & 0xff);
+        const sk_chat_tool_call *c = &p->calls[i];
+        json_t *tc = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "type",
+                               c->type ? c->type : "function", "function", "name",
+                               c->name ? c->name : "", "arguments",
+                               c->arguments ? c->arguments : "");
+        if (tc && with_index) json_object_set_new(tc, "index", json_integer((json_int_t)i));
+        if (!tc || json_array_append_new(arr, tc)) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+int sk_server_chat_message(const char *text, size_t len, bool starts_in_reasoning,
+                           bool with_reasoning, bool parse_tools, unsigned long call_seq,
+                           json_t **msg, bool *has_tool_calls, sk_err *e) {
+    *msg = NULL;
+    *has_tool_calls = false;
+    sk_reasoning *rp = sk_reasoning_new(starts_in_reasoning, e);
+    if (!rp) return e ? e->code : SK_ERR_NOMEM;
+    int rc = sk_reasoning_feed(rp, text, len, e);
+    if (!rc) rc = sk_reasoning_finish(rp, e);
+    if (rc) {
+        sk_reasoning_free(rp);
+        return rc;
+    }
+    size_t rlen = 0, alen = 0;
+    const char *reasoning = sk_reasoning_text(rp, &rlen);
+    const char *answer = sk_reasoning_answer(rp, &alen);
+    json_t *m = json_object();
+    if (!m) goto nomem;
+    json_object_set_new(m, "role", json_string("assistant"));
+    json_object_set_new(m, "content", json_stringn(answer, alen));
+    if (with_reasoning || rlen) json_object_set_new(m, "reasoning_content", json_stringn(reasoning, rlen));
+    if (parse_tools) {
+        sk_chat_parsed p;
+        sk_err pe = {0};
+        if (!sk_chat_parse_tool_calls(answer, alen, &p, &pe)) {
+            if (p.n_calls) {
+                json_t *calls = srv_tool_calls_json(&p, call_seq, false);
+                if (!calls) {
+                    sk_chat_parsed_free(&p);
+                    goto nomem;
+                }
+                json_object_set_new(m, "content",
+                                    p.content && *p.content ? json_string(p.content) : json_null());
+                json_object_set_new(m, "tool_calls", calls);
+                *has_tool_calls = true;
+            }
+            sk_chat_parsed_free(&p);
+        } else {
+            /* malformed markup: the answer is returned as it is, as plain content */
+            SK_DEBUG("server: tool-call markup not parsed: %s", pe.msg);
+        }
+    }
+    if (!json_object_get(m, "content")) goto nomem; /* json_stringn failed */
+    sk_reasoning_free(rp);
+    *msg = m;
+    return SK_OK;
+nomem:
+    json_decref(m);
+    sk_reasoning_free(rp);
+    return sk_err_set(e, SK_ERR_NOMEM, "cannot build the chat message");
+}
+
+/* ---- growable byte buffer ---- */
+
+void srv_buf_put(srv_buf *b, const char *s, size_t n) {
+    if (b->oom) return;
+    size_t need;
+    if (!sk_add_ok(b->len, n, &need) || !sk_add_ok(need, 1, &need)) {
+        b->oom = true;
+        return;
+    }
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < need) cap *= 2;
+        char *ns = realloc(b->s, cap);
+        if (!ns) {
+            b->oom = true;
+            return;
+        }
+        b->s = ns;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+void srv_buf_puts(srv_buf *b, const char *s) { srv_buf_put(b, s, strlen(s)); }
+
+void srv_buf_free(srv_buf *b) {
+    free(b->s);
+    memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,86 @@
+/*
+ * server — the DeepSeek/OpenAI-compatible HTTP API (`seek serve`).
+ *
+ * Routes:
+ *   POST /v1/chat/completions (also /chat/completions)   chat, streamed (SSE) or not
+ *   POST /v1/completions (also /completions)             raw prompt continuation
+ *   GET  /v1/models (also /models)                        the one served model
+ *   GET  /health                                          {"status":"ok", queue numbers}
+ * Anything else is 404; a known path with another method is 405 (with Allow). Errors are JSON
+ * {"error":{"message","type","param":null,"code"}}. With an API key set, every route but
+ * /health needs "Authorization: Bearer KEY" (401 otherwise).
+ *
+ * One model, one generation at a time: a worker thread takes jobs from a FIFO queue; requests
+ * are parsed, rendered and tokenized on their connection's thread, then wait in the queue
+ * (503 when max_queue requests already wait). The generator's cache is kept between requests,
+ * so a conversation re-sent with one more message re-evaluates only the new tokens
+ * (usage.prompt_cache_hit_tokens). A client that closes its connection cancels its request,
+ * queued or running.
+ *
+ * Tools. No DeepSeek template renders tool definitions, so when a request has `tools` (and
+ * tool_choice is not "none") Seek describes them in a system message (appended to the last
+ * system message, or inserted first): the function list as JSON and the V3/R1 tool-call markup
+ * the model must answer with (sk_server_tool_prompt). The answer's markup is parsed into
+ * message.tool_calls (finish_reason "tool_calls").
+ *
+ * Ownership: sk_server owns the model, tokenizer, generator, HTTP daemon and worker thread.
+ */
+#ifndef SK_SERVER_H
+#define SK_SERVER_H
+
+#include "sk_chat.h"
+#include "sk_sampler.h"
+#include "sk_util.h"
+
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sk_server_opts {
+    const char *model_path;    /* .gguf or Hugging Face folder */
+    const char *host;          /* default 127.0.0.1 */
+    int port;                  /* 0: ephemeral (see sk_server_port) */
+    int n_threads;             /* ≤ 0: all CPUs */
+    int n_ctx;                 /* ≤ 0: model default */
+    int cache_type;            /* sk_cache_type */
+    const char *api_key;       /* NULL: no authentication */
+    const char *chat_template; /* NULL: recognised from the model */
+    const char *model_name;    /* NULL: the file name of model_path */
+    int max_queue;             /* waiting requests before 503; ≤ 0: 16 */
+    size_t max_body;           /* bytes; 0: 8 MiB */
+    int max_conns;             /* 0: 64 */
+} sk_server_opts;
+
+void sk_server_opts_init(sk_server_opts *o);
+
+typedef struct sk_server sk_server;
+
+/* Loads the model and starts listening. */
+int sk_server_start(const sk_server_opts *o, sk_server **out, sk_err *e);
+int sk_server_port(const sk_server *s);
+const char *sk_server_model_name(const sk_server *s);
+/* Graceful stop: no new connections, queued requests answered 503, the running generation
+ * cancelled (its stream ends with an error event), threads joined, everything freed. */
+void sk_server_stop(sk_server *s);
+
+/* ---- pieces exported for tests ------------------------------------------------------- */
+
+/* The system-prompt text describing `tools` (a JSON array of {type:"function", function:
+ * {name, description?, parameters?}}) and the markup to call them. forced: NULL, "" for
+ * "required" (some function must be called), or a function name. *out malloc'd. */
+int sk_server_tool_prompt(const json_t *tools, const char *forced, char **out, sk_err *e);
+
+/* Assembles the assistant message of a chat completion from the whole generated text: the
+ * reasoning split (starts_in_reasoning as for the generation) and, when parse_tools, the
+ * tool-call markup. Returns a new JSON object {role, content, reasoning_content?, tool_calls?}
+ * and whether it holds tool calls. `call_seq` numbers the tool-call ids. */
+int sk_server_chat_message(const char *text, size_t len, bool starts_in_reasoning,
+                           bool with_reasoning, bool parse_tools, unsigned long call_seq,
+                           json_t **msg, bool *has_tool_calls, sk_err *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
