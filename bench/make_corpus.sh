@@ -10,7 +10,8 @@
 #                   gzip, m4, gettext-base/gettext, bc, ed, time (Info files are plain text; node
 #                   separators and "File: … Node: …" header lines are removed)
 #   3. manpages     section 7 of the Linux man-pages project (/usr/share/man/man7/*.7.gz owned by
-#                   the `manpages` package), rendered to plain text with
+#                   the `manpages` package; not the character-set tables, links or .so
+#                   redirections), rendered to plain text with
 #                   `MANWIDTH=80 man -l -E UTF-8 FILE | col -bx`
 #   4. debian-policy /usr/share/doc/debian-policy/*.txt.gz (the Debian Policy Manual), if the
 #                   package is installed
@@ -18,7 +19,7 @@
 #   apt-get install -y --no-install-recommends man-db manpages groff-base bsdextrautils
 #       debian-policy (packages already installed are skipped)
 # Stops adding documents once MAX_BYTES (default 8000000) is reached; the document that crosses
-# the limit is included whole. Invalid UTF-8 is dropped (iconv -c), and so are control
+# the limit is included whole. A document whose text equals an earlier one is skipped. Invalid UTF-8 is dropped (iconv -c), and so are control
 # characters other than TAB and LF.
 #
 # Output:
@@ -59,8 +60,15 @@ find /usr/share/common-licenses -maxdepth 1 -type f | sort >>"$list"
 for p in coreutils grep sed diffutils findutils gzip m4 gettext-base gettext bc ed time; do
     dpkg -L "$p" 2>/dev/null | grep -E '^/usr/share/info/[^/]+\.info(-[0-9]+)?\.gz$' | sort || true
 done >>"$list"
-# 3. man-pages section 7
-dpkg -L manpages 2>/dev/null | grep -E '^/usr/share/man/man7/[^/]+\.7\.gz$' | sort >>"$list" || true
+# 3. man-pages section 7: regular files only (no symlinks, no ".so" redirections), without the
+#    character-set tables (iso_8859-*, koi8-*, cp125*, armscii-8, tis-620, ascii)
+dpkg -L manpages 2>/dev/null | grep -E '^/usr/share/man/man7/[^/]+\.7\.gz$' |
+    grep -vE '/(iso_8859|koi8-|cp125|armscii-8|tis-620|ascii\.)' | sort |
+    while IFS= read -r f; do
+        [ -f "$f" ] && [ ! -L "$f" ] || continue
+        zcat "$f" | head -n 1 | grep -q '^\.so ' && continue
+        printf '%s\n' "$f"
+    done >>"$list" || true
 # 4. Debian Policy
 dpkg -L debian-policy 2>/dev/null | grep -E '^/usr/share/doc/debian-policy/[^/]+\.txt\.gz$' | sort >>"$list" || true
 
@@ -90,6 +98,9 @@ while IFS= read -r f; do
     render "$f" | iconv -f UTF-8 -t UTF-8 -c 2>/dev/null | tr -d '\000-\010\013-\037\177' >"$tmp/doc" || true
     size=$(wc -c <"$tmp/doc")
     [ "$size" -gt 200 ] || continue
+    sum=$(cksum <"$tmp/doc")
+    grep -qxF "$sum" "$tmp/seen" 2>/dev/null && continue # identical text already taken
+    printf '%s\n' "$sum" >>"$tmp/seen"
     perl -e 'local $/; my $t = <STDIN>; $t =~ s/\s+\z//; $t =~ s/([\\"])/\\$1/g;
              $t =~ s/\n/\\n/g; $t =~ s/\t/\\t/g; $t =~ s/\r/\\r/g;
              $t =~ s/([\x00-\x1f\x7f])/sprintf("\\u%04x", ord($1))/ge;

@@ -177,6 +177,12 @@ static int cmd_pack(int argc, char **argv) {
         return 2;
     }
     sk_err e = {0};
+    sk_shard_set *set = NULL; /* the loader also reads line files; pack wants shards */
+    if (sk_shard_set_open(shards, &set, &e)) {
+        fprintf(stderr, "seek data pack: %s\n", e.msg);
+        return 1;
+    }
+    sk_shard_set_close(set);
     sk_data_loader *l = NULL;
     if (sk_data_loader_open(shards, (int)T, 1, seed, shuffle ? SK_DATA_SHUFFLE : 0, 0, &l, &e)) {
         fprintf(stderr, "seek data pack: %s\n", e.msg);

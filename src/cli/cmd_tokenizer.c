@@ -148,6 +148,10 @@ static int train(int argc, char **argv) {
             fprintf(stderr, "seek tokenizer train: %s\n", e.msg);
             goto free_texts;
         }
+    if (tx.n == 0) {
+        fprintf(stderr, "seek tokenizer train: the input files hold no text\n");
+        goto free_texts;
+    }
     sk_bpe_result *r = NULL;
     double t0 = sk_time_sec();
     if (sk_bpe_train((const char *const *)tx.t, tx.len, tx.n, &o, &r, &e) ||

@@ -630,8 +630,9 @@ static float dot_iq4_xs(int64_t n, const void *w, const void *x, const float *ws
 
 /* e^x for 8 floats: x = n·ln2 + r, |r| ≤ ln2/2, e^r by the degree-7 Taylor-like minimax
  * polynomial of Cephes' expf; 2^n through the exponent bits. Inputs are clamped to
- * [-87.3, 88.3] (results ≈ 1e-38 … 2e38 there instead of 0 / inf). */
+ * [-87.3, 88.3]: below (−inf included) the result is 0, above ≈ 2e38 instead of inf. */
 static inline __m256 exp8(__m256 x) {
+    __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_GE_OQ); /* below (and NaN): 0 */
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -645,7 +646,7 @@ static inline __m256 exp8(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
 }
 
 static float v_dot(const float *a, const float *b, int64_t n) {

@@ -197,8 +197,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size, need;
-        *upload_data_size = 0;
         if (!sk_add_ok(st->len, n, &need) || need > s->max_body) {
+            /* the upload data is left unconsumed: libmicrohttpd then sends the response and
+             * closes the connection without reading the rest */
             char msg[160];
             snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes", s->max_body);
             st->responded = true;
@@ -207,6 +208,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             st->len = st->cap = 0;
             return send_error(c, 413, "invalid_request_error", msg);
         }
+        *upload_data_size = 0;
         if (need + 1 > st->cap) {
             size_t cap = st->cap ? st->cap : 4096;
             while (cap < need + 1) cap *= 2;

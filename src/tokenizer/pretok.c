@@ -211,6 +211,9 @@ static int rewrite_ws(const char *pat, size_t len, char **out, size_t *out_len, 
 
 int tok_pretok_add(tok_pretok *p, const char *pattern, size_t len, tok_split_behavior b,
                    bool invert, sk_err *e) {
+    if (p->n_steps >= TOK_MAX_STEPS)
+        return sk_err_set(e, SK_ERR_UNSUPPORTED, "pre-tokenizer: more than %d split steps",
+                          TOK_MAX_STEPS);
     char *pat = NULL;
     size_t plen = 0;
     int rc = rewrite_ws(pattern, len, &pat, &plen, e);
@@ -250,8 +253,7 @@ void tok_pretok_free(tok_pretok *p) {
     for (int i = 0; i < p->n_steps; i++) pcre2_code_free(p->steps[i].re);
     free(p->steps);
     if (p->md) pcre2_match_data_free(p->md);
-    free(p->a);
-    free(p->b);
+    for (int i = 0; i < TOK_MAX_STEPS; i++) free(p->lvl[i]);
     free(p->seg);
     memset(p, 0, sizeof *p);
 }
@@ -278,44 +280,9 @@ static inline size_t utf8_adv(const uint8_t *s, size_t n) {
 }
 
 /* Splits piece [off, off+len) of text by step s, appending pieces to p->b (count *nb). */
-/* The common case (Isolated, not inverted): pieces go straight to p->b. */
-static int split_isolated(tok_pretok *p, const tok_step *s, const char *text, size_t off,
-                          size_t len, size_t *nb, sk_err *e) {
-    const uint8_t *subj = (const uint8_t *)text + off;
-    size_t pos = 0, prev = 0, k = *nb;
-    int rc;
-    while (pos <= len) {
-        int m = s->jit ? pcre2_jit_match(s->re, subj, len, pos, 0, p->md, NULL)
-                       : pcre2_match(s->re, subj, len, pos, PCRE2_NO_UTF_CHECK, p->md, NULL);
-        if (m == PCRE2_ERROR_NOMATCH) break;
-        if (m < 0) {
-            PCRE2_UCHAR msg[256];
-            pcre2_get_error_message(m, msg, sizeof msg);
-            return sk_err_set(e, SK_ERR_INVALID, "pre-tokenizer regex match failed: %s",
-                              (const char *)msg);
-        }
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
-        size_t ms = ov[0], me = ov[1];
-        if (me <= ms) { /* empty match: skip one character */
-            if (ms >= len) break;
-            pos = ms + utf8_adv(subj + ms, len - ms);
-            continue;
-        }
-        if ((rc = grow((void **)&p->b, &p->cap_b, k + 2, sizeof(tok_span), e))) return rc;
-        if (ms > prev) p->b[k++] = (tok_span){off + prev, ms - prev};
-        p->b[k++] = (tok_span){off + ms, me - ms};
-        prev = pos = me;
-    }
-    if ((rc = grow((void **)&p->b, &p->cap_b, k + 1, sizeof(tok_span), e))) return rc;
-    if (prev < len) p->b[k++] = (tok_span){off + prev, len - prev};
-    *nb = k;
-    return SK_OK;
-}
-
-static int split_piece(tok_pretok *p, const tok_step *s, const char *text, size_t off, size_t len,
-                       size_t *nb, sk_err *e) {
-    if (s->behavior == TOK_SPLIT_ISOLATED && !s->invert)
-        return split_isolated(p, s, text, off, len, nb, e);
+/* Splits piece [off, off+len) of text by step s (any behaviour) into the buffer of level lvl. */
+static int split_piece(tok_pretok *p, int lvl, const tok_step *s, const char *text, size_t off,
+                       size_t len, size_t *nb, sk_err *e) {
     const uint8_t *subj = (const uint8_t *)text + off;
     size_t nseg = 0, pos = 0, prev = 0;
     int rc;
@@ -355,8 +322,9 @@ static int split_piece(tok_pretok *p, const tok_step *s, const char *text, size_
     }
     if (s->invert)
         for (size_t i = 0; i < nseg; i++) p->seg[i].m = !p->seg[i].m;
-    if ((rc = grow((void **)&p->b, &p->cap_b, *nb + nseg, sizeof(tok_span), e))) return rc;
-    tok_span *out = p->b;
+    if ((rc = grow((void **)&p->lvl[lvl], &p->lvl_cap[lvl], *nb + nseg, sizeof(tok_span), e)))
+        return rc;
+    tok_span *out = p->lvl[lvl];
     size_t k = *nb, first = *nb;
     bool prev_m = false;
     switch (s->behavior) {
@@ -408,26 +376,56 @@ static int split_piece(tok_pretok *p, const tok_step *s, const char *text, size_
     return SK_OK;
 }
 
-int tok_pretok_run(tok_pretok *p, const char *text, size_t len, tok_span **out, size_t *n_out,
-                   sk_err *e) {
+/* Applies steps lvl.. to piece [off, off+len) depth first: each piece of a step is split by
+ * the next step right away, so memory stays proportional to one piece, not to the text. */
+static int run_level(tok_pretok *p, int lvl, const char *text, size_t off, size_t len,
+                     tok_word_fn cb, void *ctx, sk_err *e) {
+    if (lvl == p->n_steps) return cb(ctx, off, len, e);
+    const tok_step *s = &p->steps[lvl];
     int rc;
-    if ((rc = grow((void **)&p->a, &p->cap_a, 1, sizeof(tok_span), e))) return rc;
-    size_t na = 0;
-    if (len) p->a[na++] = (tok_span){0, len};
-    for (int si = 0; si < p->n_steps && na; si++) {
-        size_t nb = 0;
-        for (size_t i = 0; i < na; i++)
-            if ((rc = split_piece(p, &p->steps[si], text, p->a[i].off, p->a[i].len, &nb, e)))
-                return rc;
-        tok_span *ts = p->a;
-        p->a = p->b;
-        p->b = ts;
-        size_t tc = p->cap_a;
-        p->cap_a = p->cap_b;
-        p->cap_b = tc;
-        na = nb;
+    if (s->behavior != TOK_SPLIT_ISOLATED || s->invert) { /* materialize, then recurse */
+        size_t n = 0;
+        if ((rc = split_piece(p, lvl, s, text, off, len, &n, e))) return rc;
+        for (size_t i = 0; i < n; i++) {
+            tok_span sp = p->lvl[lvl][i]; /* deeper levels use their own buffers */
+            if ((rc = run_level(p, lvl + 1, text, sp.off, sp.len, cb, ctx, e))) return rc;
+        }
+        return SK_OK;
     }
-    *out = p->a;
-    *n_out = na;
+    /* Isolated: gaps and matches in order, each passed down as soon as it is found */
+    const uint8_t *subj = (const uint8_t *)text + off;
+    size_t pos = 0, prev = 0;
+    while (pos <= len) {
+        int m = s->jit ? pcre2_jit_match(s->re, subj, len, pos, 0, p->md, NULL)
+                       : pcre2_match(s->re, subj, len, pos, PCRE2_NO_UTF_CHECK, p->md, NULL);
+        if (m == PCRE2_ERROR_NOMATCH) break;
+        if (m < 0) {
+            PCRE2_UCHAR msg[256];
+            pcre2_get_error_message(m, msg, sizeof msg);
+            return sk_err_set(e, SK_ERR_INVALID, "pre-tokenizer regex match failed: %s",
+                              (const char *)msg);
+        }
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
+        size_t ms = ov[0], me = ov[1]; /* copied: deeper levels reuse the match data */
+        if (me <= ms) {                /* empty match: skip one character */
+            if (ms >= len) break;
+            pos = ms + utf8_adv(subj + ms, len - ms);
+            continue;
+        }
+        if (ms > prev && (rc = run_level(p, lvl + 1, text, off + prev, ms - prev, cb, ctx, e)))
+            return rc;
+        if ((rc = run_level(p, lvl + 1, text, off + ms, me - ms, cb, ctx, e))) return rc;
+        prev = pos = me;
+    }
+    if (prev < len) return run_level(p, lvl + 1, text, off + prev, len - prev, cb, ctx, e);
     return SK_OK;
+}
+
+int tok_pretok_each(tok_pretok *p, const char *text, size_t len, tok_word_fn cb, void *ctx,
+                    sk_err *e) {
+    if (!len) return SK_OK;
+    if (p->n_steps > TOK_MAX_STEPS)
+        return sk_err_set(e, SK_ERR_UNSUPPORTED, "pre-tokenizer has %d steps (at most %d)",
+                          p->n_steps, TOK_MAX_STEPS);
+    return run_level(p, 0, text, 0, len, cb, ctx, e);
 }

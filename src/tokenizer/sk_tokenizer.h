@@ -24,7 +24,12 @@
  *   4. SK_TOK_ADD_BOS prepends the BOS id when the tokenizer's add_bos flag is set and the
  *      ids do not already start with BOS (a rendered chat template carries the BOS text).
  * Normalizers: none is applied (DeepSeek and Llama 3 have none; Qwen2's NFC is accepted but
- * not applied, like llama.cpp — only non-NFC input differs).
+ * not applied, like llama.cpp — only non-NFC input differs). Regexes follow Hugging Face's
+ * semantics (`\s` = Unicode White_Space); character classes come from the system PCRE2's
+ * Unicode tables (10.42: Unicode 14, so code points assigned later are "unassigned").
+ * A byte whose single-byte token is missing from the vocabulary is dropped (HF without unk).
+ * HF add_bos: tokenizer_config.json's add_bos_token; without it, a TemplateProcessing
+ * post-processor that starts with a special token makes that token the BOS (Llama 3).
  *
  * Threads. One sk_tokenizer may be used from several threads: encode serializes on an
  * internal lock (it keeps a word cache). Decoders are per stream and not shared.

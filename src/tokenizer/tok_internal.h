@@ -29,15 +29,17 @@ typedef struct tok_span {
     size_t off, len;
 } tok_span;
 
+#define TOK_MAX_STEPS 16
+
 typedef struct tok_pretok {
     tok_step *steps;
     int n_steps;
     pcre2_match_data *md; /* sized for the largest pattern */
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
-    /* scratch piece lists */
-    tok_span *a, *b;
-    size_t cap_a, cap_b;
+    /* per-step piece lists (steps other than unchanged Isolated splits) */
+    tok_span *lvl[TOK_MAX_STEPS];
+    size_t lvl_cap[TOK_MAX_STEPS];
     struct {
         size_t off, len;
         bool m;
@@ -56,9 +58,11 @@ int tok_pretok_add_named(tok_pretok *p, const char *name, const char **canon, bo
  */
 const char *const *tok_pretok_patterns(const char *canon);
 extern const char *const tok_pretok_names[]; /* canonical names, NULL-terminated */
-/* Splits text[0,len) into words; *out points at p's scratch, valid until the next call. */
-int tok_pretok_run(tok_pretok *p, const char *text, size_t len, tok_span **out, size_t *n_out,
-                   sk_err *e);
+/* Splits text[0,len) into words, calling cb(ctx, offset, length, e) for each in order; a
+ * non-zero return stops the walk and is returned. */
+typedef int (*tok_word_fn)(void *ctx, size_t off, size_t len, sk_err *e);
+int tok_pretok_each(tok_pretok *p, const char *text, size_t len, tok_word_fn cb, void *ctx,
+                    sk_err *e);
 void tok_pretok_free(tok_pretok *p);
 
 /* ---- the tokenizer ---- */

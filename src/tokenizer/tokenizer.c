@@ -735,29 +735,50 @@ static int split_added(sk_tokenizer *t, const char *text, size_t len, unsigned f
     return SK_OK;
 }
 
+/* Words arrive one at a time from the pre-tokenizer; each is encoded ENC_LAG words late so
+ * that the cache sets of the words in between are prefetched meanwhile (a cache hit is shorter
+ * than a memory access). */
+#define ENC_LAG 1
+typedef struct enc_ctx {
+    sk_tokenizer *t;
+    const uint8_t *base;
+    struct {
+        size_t off, len;
+        tok_cache_slot *set;
+    } q[ENC_LAG]; /* ring of pending words */
+    size_t head, n;
+} enc_ctx;
+
+static int enc_word(void *vctx, size_t off, size_t len, sk_err *e) {
+    enc_ctx *c = vctx;
+    tok_cache_slot *set = cacheable(len) ? cache_set(c->t, c->base + off, len) : NULL;
+    if (set) __builtin_prefetch(set);
+    int rc = SK_OK;
+    if (c->n == ENC_LAG) { /* encode the oldest */
+        size_t h = c->head;
+        rc = encode_word(c->t, c->base + c->q[h].off, c->q[h].len, c->q[h].set, e);
+        c->head = (h + 1) % ENC_LAG;
+        c->n--;
+    }
+    size_t tail = (c->head + c->n) % ENC_LAG;
+    c->q[tail].off = off;
+    c->q[tail].len = len;
+    c->q[tail].set = set;
+    c->n++;
+    return rc;
+}
+
 static int encode_segment(sk_tokenizer *t, const char *text, size_t len, void *ctx, sk_err *e) {
     (void)ctx;
-    tok_span *w;
-    size_t nw;
-    int rc = tok_pretok_run(&t->pretok, text, len, &w, &nw, e);
-    if (rc) return rc;
     if (!t->cache) {
         t->cache = calloc(TOK_CACHE_SLOTS, sizeof *t->cache);
         if (!t->cache) return sk_err_set(e, SK_ERR_NOMEM, "out of memory (word cache)");
     }
-    /* the cache set of word i+1 is computed and prefetched while word i is encoded */
-    const uint8_t *base = (const uint8_t *)text;
-    tok_cache_slot *next =
-        nw && cacheable(w[0].len) ? cache_set(t, base + w[0].off, w[0].len) : NULL;
-    for (size_t i = 0; i < nw; i++) {
-        tok_cache_slot *cur = next;
-        next = i + 1 < nw && cacheable(w[i + 1].len)
-                   ? cache_set(t, base + w[i + 1].off, w[i + 1].len)
-                   : NULL;
-        if (next) __builtin_prefetch(next);
-        if ((rc = encode_word(t, base + w[i].off, w[i].len, cur, e))) return rc;
-    }
-    return SK_OK;
+    enc_ctx c = {.t = t, .base = (const uint8_t *)text};
+    int rc = tok_pretok_each(&t->pretok, text, len, enc_word, &c, e);
+    for (; !rc && c.n; c.n--, c.head = (c.head + 1) % ENC_LAG)
+        rc = encode_word(t, c.base + c.q[c.head].off, c.q[c.head].len, c.q[c.head].set, e);
+    return rc;
 }
 
 int sk_tokenizer_encode(sk_tokenizer *t, const char *text, size_t len, unsigned flags,
@@ -768,8 +789,8 @@ int sk_tokenizer_encode(sk_tokenizer *t, const char *text, size_t len, unsigned 
     pthread_mutex_lock(&t->mu);
     t->out_n = 0;
     int rc = SK_OK;
-    size_t want = len / 2 + 16; /* a generous guess of the id count: fewer reallocations */
-    if (want > t->out_cap && want < ((size_t)1 << 28)) {
+    size_t want = len / 3 + 16; /* a guess of the id count (≈3 bytes/token): fewer reallocations */
+    if (want > t->out_cap && want < ((size_t)1 << 24)) {
         int32_t *no = realloc(t->out, want * sizeof *no);
         if (no) {
             t->out = no;
@@ -804,14 +825,21 @@ typedef struct {
     void *ctx;
 } pretok_ctx;
 
-static int pretok_segment(sk_tokenizer *t, const char *text, size_t len, void *ctx, sk_err *e) {
-    pretok_ctx *pc = ctx;
-    tok_span *w;
-    size_t nw;
-    int rc = tok_pretok_run(&t->pretok, text, len, &w, &nw, e);
-    if (rc) return rc;
-    for (size_t i = 0; i < nw; i++) pc->fn(pc->ctx, text + w[i].off, w[i].len);
+typedef struct {
+    pretok_ctx *pc;
+    const char *text;
+} pretok_seg;
+
+static int pretok_word(void *vctx, size_t off, size_t len, sk_err *e) {
+    (void)e;
+    pretok_seg *ps = vctx;
+    ps->pc->fn(ps->pc->ctx, ps->text + off, len);
     return SK_OK;
+}
+
+static int pretok_segment(sk_tokenizer *t, const char *text, size_t len, void *ctx, sk_err *e) {
+    pretok_seg ps = {ctx, text};
+    return tok_pretok_each(&t->pretok, text, len, pretok_word, &ps, e);
 }
 
 int sk_tokenizer_pretokenize(sk_tokenizer *t, const char *text, size_t len, unsigned flags,

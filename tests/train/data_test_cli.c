@@ -58,6 +58,14 @@ static void test_usage(void) {
     const char *a7[] = {"tokenizer", "train", "--input", sample,    "--vocab-size",
                         "100",       "--out", tmp("x"),  "--quiet", NULL};
     CHECK(run_cmd(sk_cmd_tokenizer, a7) == 1);
+    FILE *f = fopen(tmp("empty.txt"), "wb");
+    if (f) fclose(f);
+    const char *a8[] = {"tokenizer", "train", "--input", tmp("empty.txt"), "--vocab-size", "300",
+                        "--out", tmp("x"), "--quiet", NULL};
+    CHECK(run_cmd(sk_cmd_tokenizer, a8) == 1);
+    const char *a9[] = {"tokenizer", "train", "--input", sample, "--vocab-size", "300", "--out",
+                        tmp("x"), "--pre", "gpt2", "--quiet", NULL};
+    CHECK(run_cmd(sk_cmd_tokenizer, a9) == 1);
     const char *b1[] = {"data", "--help", NULL};
     CHECK(run_cmd(sk_cmd_data, b1) == 0);
     const char *b2[] = {"data", "pack", "--shards", tmp("none"), NULL};
@@ -88,6 +96,21 @@ static void test_pipeline(void) {
     char *tmpl = sk_test_slurp(tp, NULL);
     CHECK(sk_tokenizer_chat_template(t) && !strcmp(sk_tokenizer_chat_template(t), tmpl));
     free(tmpl);
+
+    /* --special and --pre */
+    const char *a2[] = {"tokenizer", "train", "--input", sample, "--vocab-size", "400", "--out",
+                        tmp("tok2"), "--pre", "qwen2", "--special", "<s>,</s>,<pad>",
+                        "--min-frequency", "3", "--no-chat-template", "--quiet", NULL};
+    CHECK(run_cmd(sk_cmd_tokenizer, a2) == 0);
+    sk_tokenizer *t2 = NULL;
+    CHECK_OK(sk_tokenizer_load_hf(tmp("tok2"), &t2, &e), &e);
+    if (t2) {
+        CHECK(sk_tokenizer_n_vocab(t2) == 400 && !strcmp(sk_tokenizer_pre(t2), "qwen2"));
+        CHECK(sk_tokenizer_bos(t2) == 0 && sk_tokenizer_eos(t2) == 1);
+        CHECK(sk_tokenizer_find(t2, "<pad>") == 2 && sk_tokenizer_find(t2, "<think>") < 0);
+        CHECK(sk_tokenizer_chat_template(t2) == NULL);
+        sk_tokenizer_free(t2);
+    }
 
     const char *b[] = {"data", "tokenize", "--tokenizer", tmp("tok"), "--input",
                        sample, heldout,    "--out",       tmp("sh"),  NULL};

@@ -1,9 +1,7 @@
 # Tests of the training data pipeline (src/train/data_*.c, sk_data.h); included from
 # tests/train/CMakeLists.txt. The pipeline's tokenizer trainer and `data tokenize` use the
 # tokenizer module, so these link seek_tokenizer besides seek_train.
-if(NOT SK_DATA_TEST_LIBS)
-  set(SK_DATA_TEST_LIBS seek_train seek_tokenizer seek_format seek_util)
-endif()
+set(SK_DATA_TEST_LIBS seek_train seek_tokenizer seek_format seek_util)
 sk_add_test(test_data_bpe SOURCES ${CMAKE_CURRENT_LIST_DIR}/data_test_bpe.c LIBS ${SK_DATA_TEST_LIBS})
 sk_add_test(test_data_shard SOURCES ${CMAKE_CURRENT_LIST_DIR}/data_test_shard.c LIBS ${SK_DATA_TEST_LIBS})
 # `seek tokenizer train` and `seek data …` end to end: the command sources are compiled in.
