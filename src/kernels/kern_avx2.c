@@ -332,6 +332,22 @@ static inline __m256i kmins(const uint32_t mn[2], const int16_t *bsums) {
     return _mm256_madd_epi16(ld256(bsums), m16);
 }
 
+/* Q4_K/Q5_K scales and mins with byte shuffles (the same unpacking as unpack_k):
+ * *S = the 8 scales as int16 in both 128-bit lanes, *m16 = the 8 mins as int16, each twice
+ * (pairs with the 16 bsums). Reads 16 bytes at s (the 12 scale bytes and 4 bytes of qs). */
+static inline void kscales(const uint8_t *s, __m256i *S, __m256i *m16) {
+    const __m128i ca = _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11);
+    const __m128i cb = _mm_setr_epi8(-128, -128, -128, -128, 0, 1, 2, 3, -128, -128, -128, -128, 4, 5, 6, 7);
+    const __m128i ml = _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0);
+    const __m128i mh = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15);
+    __m128i v = ld128(s);
+    __m128i t = _mm_shuffle_epi8(v, ca), u = _mm_shuffle_epi8(v, cb);
+    __m128i lo = _mm_or_si128(_mm_and_si128(t, ml), _mm_and_si128(_mm_srli_epi16(t, 4), mh));
+    __m128i V = _mm_or_si128(lo, _mm_and_si128(_mm_srli_epi16(u, 2), _mm_set1_epi8(0x30)));
+    *S = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(V));
+    *m16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(V, V));
+}
+
 /* Byte-shuffle masks that spread int16 lane j of a (twice broadcast) 8 × int16 vector over
  * all 16 lanes. */
 static const uint8_t k_lane16[8][32] = {
@@ -344,9 +360,8 @@ static const uint8_t k_lane16[8][32] = {
 /* One Q4_K block · Q8_K block, accumulated into acc as d·I − dmin·M (8 lanes). */
 static inline __m256 q4k_block(const sk_block_q4_K *a, const sk_block_q8_K *b, __m256 acc) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    uint32_t sc[2], mn[2];
-    unpack_k(a->scales, sc, mn);
-    __m256i S = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
+    __m256i S, m16;
+    kscales(a->scales, &S, &m16);
     __m256i isum = _mm256_setzero_si256();
     for (int p = 0; p < 4; p++) {
         __m256i q = ld256(a->qs + 32 * p);
@@ -357,7 +372,7 @@ static inline __m256 q4k_block(const sk_block_q4_K *a, const sk_block_q8_K *b, _
         p1 = _mm256_madd_epi16(p1, _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p + 1])));
         isum = _mm256_add_epi32(isum, _mm256_add_epi32(p0, p1));
     }
-    __m256i msum = kmins(mn, b->bsums);
+    __m256i msum = _mm256_madd_epi16(ld256(b->bsums), m16);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(b->d * fp16(a->d)), _mm256_cvtepi32_ps(isum), acc);
     return _mm256_fnmadd_ps(_mm256_set1_ps(b->d * fp16(a->dmin)), _mm256_cvtepi32_ps(msum), acc);
 }
@@ -408,11 +423,8 @@ static void gemm4_q4_K(int64_t n, const void *w, const void *x, size_t xstride, 
     __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
     for (int64_t ib = 0; ib < n / 256; ib++) {
         const sk_block_q4_K *blk = a + ib;
-        uint32_t sc[2], mn[2];
-        unpack_k(blk->scales, sc, mn);
-        __m256i S = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
-        __m128i m8 = _mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]);
-        __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+        __m256i S, m16;
+        kscales(blk->scales, &S, &m16);
         const int8_t *y0 = b[0][ib].qs, *y1 = b[1][ib].qs, *y2 = b[2][ib].qs, *y3 = b[3][ib].qs;
         __m256i i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0;
         for (int p = 0; p < 4; p++) {
@@ -456,9 +468,8 @@ static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) 
     const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps(), accm = acc;
     for (int64_t ib = 0; ib < n / 256; ib++) {
-        uint32_t sc[2], mn[2];
-        unpack_k(a[ib].scales, sc, mn);
-        const uint8_t *scb = (const uint8_t *)sc;
+        __m256i S, m16;
+        kscales(a[ib].scales, &S, &m16);
         __m256i qh = ld256(a[ib].qh), isum = _mm256_setzero_si256();
         for (int p = 0; p < 4; p++) {
             __m256i q = ld256(a[ib].qs + 32 * p);
@@ -469,11 +480,11 @@ static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) 
             __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), hh);
             __m256i p0 = _mm256_maddubs_epi16(lo, ld256(b[ib].qs + 64 * p));
             __m256i p1 = _mm256_maddubs_epi16(hi, ld256(b[ib].qs + 64 * p + 32));
-            p0 = _mm256_madd_epi16(p0, _mm256_set1_epi16(scb[2 * p]));
-            p1 = _mm256_madd_epi16(p1, _mm256_set1_epi16(scb[2 * p + 1]));
+            p0 = _mm256_madd_epi16(p0, _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p])));
+            p1 = _mm256_madd_epi16(p1, _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p + 1])));
             isum = _mm256_add_epi32(isum, _mm256_add_epi32(p0, p1));
         }
-        __m256i msum = kmins(mn, b[ib].bsums);
+        __m256i msum = _mm256_madd_epi16(ld256(b[ib].bsums), m16);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
         accm = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].dmin)), _mm256_cvtepi32_ps(msum), accm);
     }

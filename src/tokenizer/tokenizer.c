@@ -738,7 +738,7 @@ static int split_added(sk_tokenizer *t, const char *text, size_t len, unsigned f
 /* Words arrive one at a time from the pre-tokenizer; each is encoded ENC_LAG words late so
  * that the cache sets of the words in between are prefetched meanwhile (a cache hit is shorter
  * than a memory access). */
-#define ENC_LAG 1
+#define ENC_LAG 4
 typedef struct enc_ctx {
     sk_tokenizer *t;
     const uint8_t *base;
