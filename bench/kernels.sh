@@ -14,7 +14,7 @@ tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 i=1
 while [ "$i" -le "$RUNS" ]; do
-    "$SEEK" bench kernels "$@" --no-matmul | awk 'NF == 6 && $2 ~ /^[0-9]+$/' >>"$tmp"
+    "$SEEK" bench kernels "$@" --no-matmul | awk 'NF == 9 && $2 ~ /^[0-9]+$/' >>"$tmp"
     i=$((i + 1))
 done
 echo "best of $RUNS runs (type, matvec GB/s, read GB/s, ratio):"

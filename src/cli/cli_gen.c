@@ -38,7 +38,7 @@ static int parse_num(const char *cmd, const char *opt, const char *s, double lo,
 int cli_opts_parse(cli_opts *o, const char *cmd, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     static const char *const with_value[] = {
-        "-m", "--model", "-t", "--threads", "-c", "--ctx", "--cache-type", "--chat-template",
+        "-m", "--model", "--tokenizer", "-t", "--threads", "-c", "--ctx", "--cache-type", "--chat-template",
         "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--presence-penalty",
         "--frequency-penalty", "--repeat-last-n", "--seed", NULL};
     int k = 0;
@@ -52,6 +52,8 @@ int cli_opts_parse(cli_opts *o, const char *cmd, int argc, char **argv, int *i) 
     double d;
     if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
         o->model = v;
+    } else if (!strcmp(a, "--tokenizer")) {
+        o->tokenizer = v;
     } else if (!strcmp(a, "--chat-template")) {
         o->chat_template = v;
     } else if (!strcmp(a, "--cache-type")) {
@@ -69,6 +71,7 @@ int cli_opts_parse(cli_opts *o, const char *cmd, int argc, char **argv, int *i) 
     } else if (!strcmp(a, "--temp")) {
         if (parse_num(cmd, a, v, 0, 100, &d)) return -1;
         o->sampling.temperature = (float)d;
+        o->temp_set = true;
         g_set |= SET_TEMP;
     } else if (!strcmp(a, "--top-k")) {
         if (parse_num(cmd, a, v, 0, 1 << 24, &d)) return -1;
@@ -109,6 +112,8 @@ int cli_opts_parse(cli_opts *o, const char *cmd, int argc, char **argv, int *i) 
 
 void cli_opts_usage(FILE *f, bool sampling) {
     fprintf(f, "  -m, --model PATH        a .gguf file (any split) or a Hugging Face folder\n"
+               "  --tokenizer PATH        the tokenizer of another .gguf file or Hugging Face\n"
+               "                          folder / tokenizer.json (default: the model's own)\n"
                "  -t, --threads N         threads (default: all CPUs)\n"
                "  -c, --ctx N             context size in tokens (default: min(model, 4096))\n"
                "  --cache-type T          KV/latent cache type: f32 (default), f16, bf16, q8_0\n");
@@ -140,10 +145,12 @@ int cli_llm_open(cli_llm *l, const cli_opts *o, bool with_gen, sk_err *e) {
     mo.n_threads = o->n_threads;
     int rc = sk_model_open(o->model, &mo, &l->m, e);
     if (rc) return rc;
-    rc = sk_is_dir(o->model) ? sk_tokenizer_load_hf(o->model, &l->tok, e)
-                             : sk_tokenizer_load_gguf_file(o->model, &l->tok, e);
+    const char *tp = o->tokenizer ? o->tokenizer : o->model;
+    size_t tl = strlen(tp);
+    bool gguf = !sk_is_dir(tp) && !(tl >= 5 && !strcmp(tp + tl - 5, ".json"));
+    rc = gguf ? sk_tokenizer_load_gguf_file(tp, &l->tok, e) : sk_tokenizer_load_hf(tp, &l->tok, e);
     if (rc) {
-        sk_err_prefix(e, "%s: tokenizer", o->model);
+        sk_err_prefix(e, "%s: tokenizer", tp);
         goto fail;
     }
     l->kind = SK_CHAT_UNKNOWN;
@@ -326,4 +333,10 @@ void cli_print_stats(FILE *f, const sk_gen_stats *st) {
             "%.2f tok/s | stop: %s\n",
             st->n_prompt, st->n_reused, st->n_eval, sk_gen_prompt_tps(st), st->n_gen,
             sk_gen_gen_tps(st), sk_gen_stop_name(st->stop));
+    if (st->n_draft > 0)
+        fprintf(f,
+                "mtp: %d drafts, %d accepted (%.1f%%) | %d main-model decode calls for %d "
+                "tokens\n",
+                st->n_draft, st->n_accept, 100.0 * sk_gen_accept_rate(st), st->n_decode_evals,
+                st->n_gen);
 }

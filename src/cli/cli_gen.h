@@ -17,6 +17,7 @@
 /* Options common to the generating commands. */
 typedef struct cli_opts {
     const char *model;
+    const char *tokenizer;  /* --tokenizer PATH (GGUF file or HF folder/tokenizer.json) or NULL */
     int n_threads;
     int n_ctx;              /* 0: model default (min(max_ctx, 4096)) */
     int cache_type;         /* sk_cache_type */

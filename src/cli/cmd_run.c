@@ -18,7 +18,13 @@ static void usage(FILE *f) {
                "  --hide-think            do not print the reasoning\n"
                "  --think-budget N        force </think> after N reasoning tokens\n"
                "  --stop TEXT             stop when the output contains TEXT (repeatable)\n"
-               "  --stats                 print token counts and speeds to stderr\n");
+               "  --stats                 print token counts and speeds to stderr (with --mtp:\n"
+               "                          drafts, acceptance rate, main-model calls)\n"
+               "  --mtp                   self-speculative decoding with the model's MTP module\n"
+               "                          (DeepSeek-V3/R1 checkpoints that keep it): the module\n"
+               "                          drafts the next token, the model verifies token and\n"
+               "                          draft in one pass. Greedy only: the output is that of\n"
+               "                          --temp 0 (the default with --mtp; --temp > 0 is refused)\n");
     cli_opts_usage(f, true);
 }
 
@@ -26,7 +32,7 @@ int sk_cmd_run(int argc, char **argv) {
     cli_opts o;
     cli_opts_init(&o);
     const char *prompt = NULL, *file = NULL, *system = NULL;
-    bool raw = false, hide = false, stats = false;
+    bool raw = false, hide = false, stats = false, mtp = false;
     int n_predict = -1, think_budget = -1, n_stop = 0;
     const char *stops[SK_GEN_MAX_STOP] = {0};
     for (int i = 1; i < argc; i++) {
@@ -43,6 +49,8 @@ int sk_cmd_run(int argc, char **argv) {
             hide = true;
         } else if (!strcmp(a, "--stats")) {
             stats = true;
+        } else if (!strcmp(a, "--mtp")) {
+            mtp = true;
         } else if (i + 1 < argc && (!strcmp(a, "-p") || !strcmp(a, "--prompt"))) {
             prompt = argv[++i];
         } else if (i + 1 < argc && (!strcmp(a, "-f") || !strcmp(a, "--file"))) {
@@ -76,6 +84,10 @@ int sk_cmd_run(int argc, char **argv) {
     if (!o.model || (!prompt == !file)) {
         fprintf(stderr, "seek run: need -m MODEL and one of -p PROMPT / -f FILE\n\n");
         usage(stderr);
+        return 2;
+    }
+    if (mtp && o.temp_set && o.sampling.temperature > 0) {
+        fprintf(stderr, "seek run: --mtp decodes greedily; drop --temp or use --temp 0\n");
         return 2;
     }
     sk_err e = {0};
@@ -117,6 +129,10 @@ int sk_cmd_run(int argc, char **argv) {
     sk_gen_params_init(&gp);
     gp.n_predict = n_predict;
     gp.sampling = cli_llm_sampling(&l, &o);
+    if (mtp) {
+        gp.mtp = true;
+        gp.sampling.temperature = 0; /* greedy; penalties the user set still apply */
+    }
     gp.starts_in_reasoning = !raw && l.reasoner;
     gp.think_budget = think_budget;
     gp.cancel = &cli_cancel;

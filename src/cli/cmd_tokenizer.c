@@ -81,7 +81,7 @@ static int train(int argc, char **argv) {
         } else if (!strcmp(a, "--vocab-size") && has_val) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
-            if (*end || v <= 0 || v > (1L << 28)) {
+            if (*end || v <= 0 || v > (1L << 24)) {
                 fprintf(stderr, "seek tokenizer train: --vocab-size: bad number '%s'\n", argv[i]);
                 goto done;
             }

@@ -316,36 +316,18 @@ static float dot_q5_1(int64_t n, const void *w, const void *x, const float *ws) 
 /* Q4_K/Q5_K 6-bit scales and mins of the 8 sub-blocks from the 12 packed bytes:
  * words A = bytes 0..3, B = 4..7, C = 8..11;
  * sc[0..3] = A & 63, mn[0..3] = B & 63,
- * sc[4..7] = (C & 0xF) | (A >> 6) << 4, mn[4..7] = (C >> 4) | (B >> 6) << 4. */
-static inline void unpack_k(const uint8_t *s, uint32_t sc[2], uint32_t mn[2]) {
-    uint32_t A = le32(s), B = le32(s + 4), C = le32(s + 8);
-    sc[0] = A & 0x3f3f3f3fu;
-    mn[0] = B & 0x3f3f3f3fu;
-    sc[1] = (C & 0x0f0f0f0fu) | (((A >> 6) & 0x03030303u) << 4);
-    mn[1] = ((C >> 4) & 0x0f0f0f0fu) | (((B >> 6) & 0x03030303u) << 4);
-}
-
-/* Σ_j mn_j·(bsums[2j] + bsums[2j+1]) as 8 int32 lanes. */
-static inline __m256i kmins(const uint32_t mn[2], const int16_t *bsums) {
-    __m128i m8 = _mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]);
-    __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
-    return _mm256_madd_epi16(ld256(bsums), m16);
-}
-
-/* Q4_K/Q5_K scales and mins with byte shuffles (the same unpacking as unpack_k):
- * *S = the 8 scales as int16 in both 128-bit lanes, *m16 = the 8 mins as int16, each twice
- * (pairs with the 16 bsums). Reads 16 bytes at s (the 12 scale bytes and 4 bytes of qs). */
+ * sc[4..7] = (C & 0xF) | (A >> 6) << 4, mn[4..7] = (C >> 4) | (B >> 6) << 4.
+ * Done in general-purpose registers: the vector pipes are the bottleneck of these kernels
+ * (a byte-shuffle version measured slower). *S = the 8 scales as int16 in both 128-bit
+ * lanes, *m16 = the 8 mins as int16, each twice (pairs with the 16 bsums). */
 static inline void kscales(const uint8_t *s, __m256i *S, __m256i *m16) {
-    const __m128i ca = _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11);
-    const __m128i cb = _mm_setr_epi8(-128, -128, -128, -128, 0, 1, 2, 3, -128, -128, -128, -128, 4, 5, 6, 7);
-    const __m128i ml = _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0);
-    const __m128i mh = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15);
-    __m128i v = ld128(s);
-    __m128i t = _mm_shuffle_epi8(v, ca), u = _mm_shuffle_epi8(v, cb);
-    __m128i lo = _mm_or_si128(_mm_and_si128(t, ml), _mm_and_si128(_mm_srli_epi16(t, 4), mh));
-    __m128i V = _mm_or_si128(lo, _mm_and_si128(_mm_srli_epi16(u, 2), _mm_set1_epi8(0x30)));
-    *S = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(V));
-    *m16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(V, V));
+    uint32_t A = le32(s), B = le32(s + 4), C = le32(s + 8);
+    uint32_t sc0 = A & 0x3f3f3f3fu, mn0 = B & 0x3f3f3f3fu;
+    uint32_t sc1 = (C & 0x0f0f0f0fu) | (((A >> 6) & 0x03030303u) << 4);
+    uint32_t mn1 = ((C >> 4) & 0x0f0f0f0fu) | (((B >> 6) & 0x03030303u) << 4);
+    *S = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc1, (int)sc0)));
+    __m128i m8 = _mm_set_epi32(0, 0, (int)mn1, (int)mn0);
+    *m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
 }
 
 /* Byte-shuffle masks that spread int16 lane j of a (twice broadcast) 8 × int16 vector over

@@ -539,3 +539,10 @@ int sk_model_eval_ex(sk_model_ctx *c, const int32_t *tokens, int n, float *logit
     }
     return SK_OK;
 }
+
+int sk_model_logits_from_hidden(sk_model_ctx *c, const float *hidden, int n, float *logits,
+                                sk_err *e) {
+    if (n <= 0 || !hidden || !logits)
+        return sk_err_set(e, SK_ERR_INVALID, "head: %d rows or no buffers", n);
+    return skm_matmul(c->m, &c->m->w.output, hidden, n, logits, e);
+}

@@ -260,6 +260,12 @@ int sk_model_mtp_eval(sk_model_ctx *c, int k, const int32_t *tokens, const float
                       float *logits, bool all_rows, float *hidden_out, sk_err *e);
 int sk_model_ctx_mtp_pos(const sk_model_ctx *c, int k);
 
+/* The output head alone: logits[i] = output · hidden[i] for n rows of post-norm hidden states
+ * (what sk_model_eval_ex / sk_model_mtp_eval return in hidden).
+ * Lets a caller keep every hidden row of a prompt but compute logits of the last only. */
+int sk_model_logits_from_hidden(sk_model_ctx *c, const float *hidden, int n, float *logits,
+                                sk_err *e);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,18 @@ struct sk_gen {
     int32_t think_open, think_close;
     sk_gen_token_fn token_fn;
     void *token_ud;
+    /* MTP self-speculation (allocated on the first run with params.mtp) */
+    int n_embd;
+    float *hid;      /* [hid_rows][n_embd] hidden states of a prefill chunk */
+    int hid_rows;
+    float *pend;     /* [4][n_embd] hidden of main positions mtp_pos .. n_cached-1 */
+    int n_pend;
+    float *vlog;     /* [2][n_vocab] verify logits */
+    float *vhid;     /* [2][n_embd] verify hidden states */
+    float *mlog;     /* [n_vocab] MTP logits */
+    bool spec;       /* the cache holds an unconfirmed draft after the last cached token */
+    bool mtp_live;   /* the MTP slot is in step (pend valid) */
+    int32_t draft;
 };
 
 const char *sk_gen_stop_name(sk_gen_stop s) {
@@ -90,6 +102,11 @@ void sk_gen_free(sk_gen *g) {
     sk_tokenizer_decoder_free(g->dec);
     free(g->cached);
     free(g->logits);
+    free(g->hid);
+    free(g->pend);
+    free(g->vlog);
+    free(g->vhid);
+    free(g->mlog);
     free(g);
 }
 
@@ -109,6 +126,8 @@ const int32_t *sk_gen_cached(const sk_gen *g, int *n) {
 void sk_gen_reset(sk_gen *g) {
     sk_model_ctx_reset(g->ctx);
     g->n_cached = 0;
+    g->n_pend = 0;
+    g->spec = false;
 }
 
 void sk_gen_set_token_fn(sk_gen *g, sk_gen_token_fn fn, void *ud) {
@@ -199,6 +218,132 @@ static int eval_tokens(sk_gen *g, const int32_t *t, int n, bool want_logits, sk_
     return SK_OK;
 }
 
+/* ---- MTP self-speculation ------------------------------------------------------------ */
+
+static int mtp_setup(sk_gen *g, const sk_gen_params *p, int chunk, sk_err *e) {
+    const sk_model_config *c = sk_model_get_config(g->m);
+    if (c->arch != SK_ARCH_DEEPSEEK2 || c->n_mtp < 1)
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "generate: MTP speculative decoding needs a model with an MTP module "
+                          "(num_nextn_predict_layers >= 1); this one has none");
+    if (p->sampling.temperature > 0)
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "generate: MTP speculative decoding supports greedy decoding only "
+                          "(temperature 0), not temperature %g",
+                          (double)p->sampling.temperature);
+    g->n_embd = c->n_embd;
+    const size_t E = (size_t)c->n_embd, V = (size_t)g->n_vocab;
+    if (!g->pend) {
+        g->pend = sk_calloc(4 * E, sizeof(float), e);
+        g->vlog = sk_calloc(2 * V, sizeof(float), e);
+        g->vhid = sk_calloc(2 * E, sizeof(float), e);
+        g->mlog = sk_calloc(V, sizeof(float), e);
+        if (!g->pend || !g->vlog || !g->vhid || !g->mlog) return SK_ERR_NOMEM;
+    }
+    if (chunk > g->hid_rows) {
+        free(g->hid);
+        g->hid_rows = 0;
+        g->hid = sk_calloc((size_t)chunk * E, sizeof(float), e);
+        if (!g->hid) return SK_ERR_NOMEM;
+        g->hid_rows = chunk;
+    }
+    return SK_OK;
+}
+
+static void pend_push(sk_gen *g, const float *h) {
+    const size_t E = (size_t)g->n_embd;
+    if (g->n_pend == 4) { /* cannot happen (at most 3 rows wait); keep the newest anyway */
+        g->mtp_live = false;
+        return;
+    }
+    memcpy(g->pend + (size_t)g->n_pend * E, h, E * sizeof(float));
+    g->n_pend++;
+}
+
+/* Prefill chunk [i, i+n) of the prompt with MTP: main model with every hidden row, then the
+ * MTP block over the positions whose next token is known; the last prompt position waits in
+ * pend. want_logits: the chunk ends the prompt (logits of its last row into g->logits). */
+static int mtp_prefill(sk_gen *g, const int32_t *prompt, int n_prompt, int i, int n,
+                       bool want_logits, sk_err *e) {
+    const size_t E = (size_t)g->n_embd;
+    int rc = sk_model_eval_ex(g->ctx, prompt + i, n, NULL, true, g->hid, e);
+    if (rc) return rc;
+    memcpy(g->cached + g->n_cached, prompt + i, (size_t)n * sizeof *prompt);
+    g->n_cached += n;
+    int known = i + n < n_prompt ? n : n - 1; /* rows whose next token is in the prompt */
+    if (g->mtp_live && known > 0) {
+        rc = sk_model_mtp_eval(g->ctx, 1, prompt + i + 1, g->hid, known, NULL, false, NULL, e);
+        if (rc) return sk_err_prefix(e, "MTP prefill");
+    }
+    if (known < n) {
+        g->n_pend = 0;
+        pend_push(g, g->hid + (size_t)(n - 1) * E);
+    }
+    if (want_logits) {
+        rc = sk_model_logits_from_hidden(g->ctx, g->hid + (size_t)(n - 1) * E, 1, g->logits, e);
+        if (rc) return rc;
+    }
+    return SK_OK;
+}
+
+static int32_t argmax(const float *x, int n) {
+    int32_t b = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[b]) b = i;
+    return b;
+}
+
+/* The decode step for a chosen token tok (instead of evaluating it alone): confirms or
+ * rejects a pending draft, then (draft_ok) drafts the token after tok with the MTP module and
+ * verifies [tok, draft] in one main-model call. Leaves g->logits = the logits after tok. */
+static int mtp_step(sk_gen *g, int32_t tok, bool draft_ok, sk_gen_stats *st, sk_err *e) {
+    const size_t E = (size_t)g->n_embd, V = (size_t)g->n_vocab;
+    int rc;
+    if (g->spec) {
+        g->spec = false;
+        if (tok == g->draft) { /* accepted: the cache already holds it */
+            g->cached[g->n_cached++] = tok;
+            memcpy(g->logits, g->vlog + V, V * sizeof(float));
+            pend_push(g, g->vhid + E);
+            st->n_accept++;
+            return SK_OK;
+        }
+        rc = sk_model_ctx_truncate(g->ctx, g->n_cached, e);
+        if (rc) return rc;
+    }
+    if (draft_ok && g->mtp_live && g->n_pend > 0 && g->n_cached + 2 <= g->n_ctx) {
+        /* MTP positions mtp_pos .. n_cached-1 get the next tokens cached[..] and tok */
+        int n = g->n_pend, mp = sk_model_ctx_mtp_pos(g->ctx, 1);
+        int32_t toks[4];
+        if (mp + n != g->n_cached) {
+            g->mtp_live = false;
+        } else {
+            for (int j = 0; j < n; j++) toks[j] = j + 1 < n ? g->cached[mp + j + 1] : tok;
+            rc = sk_model_mtp_eval(g->ctx, 1, toks, g->pend, n, g->mlog, false, NULL, e);
+            if (rc) return sk_err_prefix(e, "MTP draft");
+            g->n_pend = 0;
+            int32_t pair[2] = {tok, argmax(g->mlog, g->n_vocab)};
+            rc = sk_model_eval_ex(g->ctx, pair, 2, g->vlog, true, g->vhid, e);
+            if (rc) return rc;
+            st->n_decode_evals++;
+            st->n_draft++;
+            g->cached[g->n_cached++] = tok;
+            memcpy(g->logits, g->vlog, V * sizeof(float));
+            pend_push(g, g->vhid);
+            g->draft = pair[1];
+            g->spec = true;
+            return SK_OK;
+        }
+    }
+    /* no draft: one token, the MTP slot falls behind for the rest of this run */
+    g->mtp_live = false;
+    rc = sk_model_eval(g->ctx, &tok, 1, g->logits, false, e);
+    if (rc) return rc;
+    st->n_decode_evals++;
+    g->cached[g->n_cached++] = tok;
+    return SK_OK;
+}
+
 int sk_gen_run(sk_gen *g, const int32_t *prompt, int n_prompt, const sk_gen_params *p,
                sk_gen_piece_fn on_piece, void *ud, sk_gen_stats *stats, sk_err *e) {
     sk_gen_stats st;
@@ -224,10 +369,26 @@ int sk_gen_run(sk_gen *g, const int32_t *prompt, int n_prompt, const sk_gen_para
     if (rc) return rc;
     st.n_prompt = n_prompt;
 
+    /* a draft left in the cache by an earlier run is not part of it */
+    if (g->spec) {
+        g->spec = false;
+        rc = sk_model_ctx_truncate(g->ctx, g->n_cached, e);
+        if (rc) return rc;
+    }
+    int chunk = p->n_chunk > 0 ? p->n_chunk : n_prompt;
+    if (p->mtp) {
+        rc = mtp_setup(g, p, chunk < n_prompt ? chunk : n_prompt, e);
+        if (rc) return rc;
+        g->n_pend = 0;
+        g->mtp_live = true;
+    }
+
     /* prefix reuse */
     int k = 0;
     while (k < g->n_cached && k < n_prompt && g->cached[k] == prompt[k]) k++;
     if (k == n_prompt) k = n_prompt - 1; /* evaluate at least the last token for its logits */
+    /* MTP needs the hidden states of the positions its slot has not seen: re-evaluate them */
+    if (p->mtp && k > sk_model_ctx_mtp_pos(g->ctx, 1)) k = sk_model_ctx_mtp_pos(g->ctx, 1);
     if (k < g->n_cached) {
         rc = sk_model_ctx_truncate(g->ctx, k, e);
         if (rc) goto done;
@@ -237,7 +398,6 @@ int sk_gen_run(sk_gen *g, const int32_t *prompt, int n_prompt, const sk_gen_para
 
     /* prefill */
     double t0 = sk_time_sec();
-    int chunk = p->n_chunk > 0 ? p->n_chunk : n_prompt;
     for (int i = k; i < n_prompt; i += chunk) {
         if (cancelled(p)) {
             st.stop = SK_GEN_STOP_CANCELLED;
@@ -245,7 +405,8 @@ int sk_gen_run(sk_gen *g, const int32_t *prompt, int n_prompt, const sk_gen_para
             goto done;
         }
         int n = n_prompt - i < chunk ? n_prompt - i : chunk;
-        rc = eval_tokens(g, prompt + i, n, i + n == n_prompt, e);
+        rc = p->mtp ? mtp_prefill(g, prompt, n_prompt, i, n, i + n == n_prompt, e)
+                    : eval_tokens(g, prompt + i, n, i + n == n_prompt, e);
         if (rc) {
             sk_err_prefix(e, "generate: prompt tokens %d..%d", i, i + n - 1);
             goto done;
@@ -343,7 +504,14 @@ int sk_gen_run(sk_gen *g, const int32_t *prompt, int n_prompt, const sk_gen_para
             st.stop = SK_GEN_STOP_CONTEXT;
             break;
         }
-        rc = eval_tokens(g, &tok, 1, true, e);
+        if (p->mtp) {
+            /* a draft pays off only if two more tokens may follow */
+            bool draft_ok = p->n_predict < 0 || st.n_gen + 2 <= p->n_predict;
+            rc = mtp_step(g, tok, draft_ok, &st, e);
+        } else {
+            rc = eval_tokens(g, &tok, 1, true, e);
+            if (!rc) st.n_decode_evals++;
+        }
         if (rc) {
             sk_err_prefix(e, "generate: token %d", st.n_gen);
             goto done;
@@ -360,6 +528,15 @@ int sk_gen_run(sk_gen *g, const int32_t *prompt, int n_prompt, const sk_gen_para
     }
     st.t_gen = sk_time_sec() - t0;
 done:
+    if (g->spec) { /* an unconfirmed draft leaves the cache */
+        g->spec = false;
+        sk_err e2 = {0};
+        int rc2 = sk_model_ctx_truncate(g->ctx, g->n_cached, &e2);
+        if (rc2 && !rc) {
+            rc = rc2;
+            if (e) *e = e2;
+        }
+    }
     if (stats) *stats = st;
     sk_sampler_free(smp);
     free(forced);

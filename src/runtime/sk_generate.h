@@ -32,6 +32,19 @@
  * sampled; then "\n</think>\n\n" is forced (encoded and evaluated as if generated) and the
  * answer follows.
  *
+ * MTP (params.mtp): self-speculative decoding. The MTP module keeps its own cache slot in step
+ * with the main model (every prompt position too: the prefill keeps the hidden states of a
+ * chunk and runs the MTP block over them). After a token t is chosen, the MTP module drafts
+ * d = argmax of its logits from (h of the last main position, embedding of t); the main model
+ * then evaluates [t, d] in ONE call, which gives the logits after t (used to choose the next
+ * token exactly as plain decoding would) and, if that token equals d, the logits after d as
+ * well, so the next token needs no main-model call. A rejected draft is cut from the cache
+ * (sk_model_ctx_truncate). Draft depth 1. Restricted to greedy sampling: the chosen tokens
+ * are then those of plain decoding (the logits of a row do not depend on the batch size in
+ * exact arithmetic; the kernels' batched and single-row products agree to rounding). With
+ * temperature > 0 run plain decoding instead (the speculative-sampling acceptance rule is not
+ * implemented). Stats: n_draft, n_accept, n_decode_evals.
+ *
  * Ownership. The generator keeps pointers to the model and tokenizer (the caller keeps them
  * alive and closes them after sk_gen_free). Not thread-safe; one run at a time.
  */
@@ -70,6 +83,10 @@ typedef struct sk_gen_params {
     bool starts_in_reasoning; /* the prompt ends inside <think> (R1 templates) */
     int think_budget;         /* < 0: no budget */
     volatile sig_atomic_t *cancel; /* may be NULL */
+    /* Self-speculative decoding with the model's MTP module (DeepSeek-V3/R1 style checkpoints
+     * with num_nextn_predict_layers ≥ 1; an error for other models). Greedy sampling only
+     * (temperature 0; penalties allowed): an error otherwise. See "MTP" above. */
+    bool mtp;
 } sk_gen_params;
 
 /* n_predict -1, n_chunk 0 (whole), greedy sampling, no stop strings, no budget. */
@@ -84,7 +101,14 @@ typedef struct sk_gen_stats {
     double t_prompt;  /* seconds spent evaluating the prompt */
     double t_gen;     /* seconds spent sampling and evaluating generated tokens */
     sk_gen_stop stop;
+    int n_decode_evals; /* main-model sk_model_eval calls while decoding */
+    int n_draft;        /* MTP: draft tokens proposed (and verified) */
+    int n_accept;       /* MTP: of those, accepted (each saved one main-model call) */
 } sk_gen_stats;
+
+static inline double sk_gen_accept_rate(const sk_gen_stats *s) {
+    return s->n_draft > 0 ? (double)s->n_accept / s->n_draft : 0;
+}
 
 static inline double sk_gen_prompt_tps(const sk_gen_stats *s) {
     return s->t_prompt > 0 ? s->n_eval / s->t_prompt : 0;

@@ -7,6 +7,8 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 
 struct sk_http {
     struct MHD_Daemon *d;
+    atomic_int active; /* requests begun and not yet completed */
     sk_http_handler handler;
     void *ud;
     size_t max_body;
@@ -27,6 +30,7 @@ typedef struct req_state {
     char *buf;
     size_t len, cap;
     bool responded;
+    bool too_big; /* the body passed max_body: the rest is dropped */
 } req_state;
 
 typedef struct stream_state {
@@ -176,6 +180,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         st = calloc(1, sizeof *st);
         if (!st) return MHD_NO;
         *con_cls = st;
+        atomic_fetch_add(&s->active, 1);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
             char *end;
@@ -191,24 +196,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
-    if (st->responded) { /* answered early (413): discard the rest of the body */
+    if (st->responded) { /* answered already (413 from Content-Length): drop the body */
         *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size, need;
+        *upload_data_size = 0;
+        if (st->too_big) return MHD_YES; /* discarded; answered 413 when the body ends */
         if (!sk_add_ok(st->len, n, &need) || need > s->max_body) {
-            /* the upload data is left unconsumed: libmicrohttpd then sends the response and
-             * closes the connection without reading the rest */
-            char msg[160];
-            snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes", s->max_body);
-            st->responded = true;
+            /* libmicrohttpd accepts a response only before the body or after all of it, so the
+             * rest is read and dropped (memory stays bounded) and 413 follows */
+            st->too_big = true;
             free(st->buf);
             st->buf = NULL;
             st->len = st->cap = 0;
-            return send_error(c, 413, "invalid_request_error", msg);
+            return MHD_YES;
         }
-        *upload_data_size = 0;
         if (need + 1 > st->cap) {
             size_t cap = st->cap ? st->cap : 4096;
             while (cap < need + 1) cap *= 2;
@@ -221,6 +225,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         st->len = need;
         st->buf[st->len] = 0;
         return MHD_YES;
+    }
+    if (st->too_big) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes", s->max_body);
+        st->responded = true;
+        return send_error(c, 413, "invalid_request_error", msg);
     }
     /* the whole request is here */
     st->responded = true;
@@ -245,11 +255,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-    (void)cls;
     (void)c;
     (void)toe;
+    sk_http *s = cls;
     req_state *st = *con_cls;
     if (st) {
+        atomic_fetch_sub(&s->active, 1);
         free(st->buf);
         free(st);
         *con_cls = NULL;
@@ -299,12 +310,12 @@ int sk_http_start(const sk_http_opts *o, sk_http_handler h, void *ud, sk_http **
     unsigned conns = o->max_conns > 0 ? (unsigned)o->max_conns : 64;
     unsigned timeout = o->timeout_s > 0 ? (unsigned)o->timeout_s : 300;
     s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
                             MHD_OPTION_SOCK_ADDR, sa,
                             MHD_OPTION_CONNECTION_LIMIT, conns,
                             MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
                             MHD_OPTION_END);
     if (!s->d) {
         int err = errno;
@@ -326,8 +337,14 @@ void sk_http_quiesce(sk_http *s) {
     if (fd != MHD_INVALID_SOCKET) close(fd);
 }
 
-void sk_http_stop(sk_http *s) {
+void sk_http_stop(sk_http *s, double drain_s) {
     if (!s) return;
+    /* let responses in flight reach their clients first (bounded) */
+    double t0 = sk_time_sec();
+    while (s->d && atomic_load(&s->active) > 0 && sk_time_sec() - t0 < drain_s) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     if (s->d) MHD_stop_daemon(s->d);
     free(s);
 }

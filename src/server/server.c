@@ -802,7 +802,18 @@ static void handle_generate(sk_server *s, const sk_http_req *req, sk_http_resp *
     j->created = (int64_t)time(NULL);
     snprintf(j->id, sizeof j->id, "%s-%08llx%08lx", type == JOB_CHAT ? "chatcmpl" : "cmpl",
              (unsigned long long)(s->created & 0xffffffff), j->seq);
-    int rc = sk_json_load_buf(req->body, req->body_len, "request body", &j->root, &e);
+    int rc = SK_OK;
+    for (size_t off = 0; off < req->body_len;) { /* JSON text is UTF-8 (RFC 8259) */
+        int k = sk_utf8_seq_len((const uint8_t *)req->body + off, req->body_len - off);
+        if (k <= 0) {
+            rc = sk_err_set(&e, SK_ERR_FORMAT,
+                            "request body is not valid UTF-8 (byte 0x%02x at offset %zu)",
+                            (unsigned char)req->body[off], off);
+            break;
+        }
+        off += (size_t)k;
+    }
+    if (!rc) rc = sk_json_load_buf(req->body, req->body_len, "request body", &j->root, &e);
     if (!rc && !json_is_object(j->root))
         rc = sk_err_set(&e, SK_ERR_FORMAT, "request body must be a JSON object, got %s",
                         srv_json_type(j->root));
@@ -1047,7 +1058,7 @@ void sk_server_stop(sk_server *s) {
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     if (s->worker_started) pthread_join(s->worker, NULL);
-    sk_http_stop(s->http);
+    sk_http_stop(s->http, 5.0);
     sk_gen_free(s->gen);
     sk_tokenizer_free(s->tok);
     sk_model_close(s->m);

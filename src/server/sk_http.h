@@ -86,8 +86,9 @@ int sk_http_start(const sk_http_opts *o, sk_http_handler h, void *ud, sk_http **
 int sk_http_port(const sk_http *s);
 /* Stops listening (new connections are refused); open connections go on. */
 void sk_http_quiesce(sk_http *s);
-/* Closes every connection and joins the threads. NULL is a no-op. */
-void sk_http_stop(sk_http *s);
+/* Waits up to drain_s seconds for the requests in progress to complete (their responses sent),
+ * then closes every connection and joins the threads. NULL is a no-op. */
+void sk_http_stop(sk_http *s, double drain_s);
 
 #ifdef __cplusplus
 }

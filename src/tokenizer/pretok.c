@@ -4,7 +4,9 @@
  * in UTF + UCP mode with JIT. One dialect difference is rewritten before compiling: PCRE2's
  * `\s` also matches U+180E, which is not Unicode White_Space, so `\s` / `\S` become explicit
  * White_Space classes. Each step splits every piece of the previous step independently (the
- * piece is the whole regex subject, so `$` and lookarounds see only that piece). */
+ * piece is the whole regex subject, so `$` and lookarounds see only that piece). The steps run
+ * depth first: every piece goes through the next step as soon as it is found, so memory stays
+ * proportional to a piece, not to the text. */
 #include <stdlib.h>
 #include <string.h>
 

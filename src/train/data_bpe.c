@@ -160,7 +160,33 @@ typedef struct trainer {
     size_t n_touched, cap_touched;
     int rc; /* first error inside the pre-tokenizer callback */
     sk_err *e;
+    /* every token text so far (specials, bytes, merges): a merge that would recreate an
+     * existing text is never made, so texts stay unique */
+    int32_t *ttab; /* token id + 1, 0 = empty */
+    size_t ttab_cap;
+    const sk_bpe_result *res;
 } trainer;
+
+static uint64_t hash_bytes(const char *s, size_t n);
+
+/* The id of the token whose text is s, or -1. */
+static int32_t text_find(const trainer *T, const char *s) {
+    size_t n = strlen(s), h = hash_bytes(s, n) & (T->ttab_cap - 1);
+    while (T->ttab[h]) {
+        int32_t id = T->ttab[h] - 1;
+        if (!strcmp(T->res->token[id], s)) return id;
+        h = (h + 1) & (T->ttab_cap - 1);
+    }
+    return -1;
+}
+
+/* Records token id (its text must be set and absent from the set). */
+static void text_add(trainer *T, int32_t id) {
+    const char *s = T->res->token[id];
+    size_t h = hash_bytes(s, strlen(s)) & (T->ttab_cap - 1);
+    while (T->ttab[h]) h = (h + 1) & (T->ttab_cap - 1);
+    T->ttab[h] = id + 1;
+}
 
 static uint64_t hash_bytes(const char *s, size_t n) {
     return sk_data_fnv1a(SK_FNV_BASIS, s, n);
@@ -378,6 +404,7 @@ static void trainer_free(trainer *T) {
     free(T->wtext);
     free(T->wlen);
     free(T->wtab);
+    free(T->ttab);
     sk_arena_free(&T->arena);
 }
 
@@ -557,11 +584,11 @@ int sk_bpe_train(const char *const *texts, const size_t *lens, size_t n_texts,
                                   special[S]);
         if (++S > 65536) return sk_err_set(e, SK_ERR_INVALID, "too many special tokens");
     }
-    if (o->vocab_size < S + 256 || o->vocab_size > (1 << 28))
+    if (o->vocab_size < S + 256 || o->vocab_size > (1 << 24))
         return sk_err_set(e, SK_ERR_INVALID,
                           "vocab size %d: must be at least %d (%d special tokens + 256 bytes) and "
                           "at most %d",
-                          (int)o->vocab_size, (int)S + 256, (int)S, 1 << 28);
+                          (int)o->vocab_size, (int)S + 256, (int)S, 1 << 24);
     int64_t minf = o->min_frequency > 0 ? o->min_frequency : 1;
     int32_t want_merges = o->vocab_size - S - 256;
 
@@ -593,14 +620,20 @@ int sk_bpe_train(const char *const *texts, const size_t *lens, size_t n_texts,
         byte_id[b] = id;
         if (!(r->token[id] = sk_strdup(buf, e))) goto nomem;
     }
-    for (int32_t i = 0; i < S; i++)
-        for (int32_t b = S; b < S + 256; b++)
-            if (!strcmp(r->token[i], r->token[b])) {
-                rc = sk_err_set(e, SK_ERR_INVALID,
-                                "special token \"%s\" equals a byte symbol of the vocabulary",
-                                special[i]);
-                goto fail;
-            }
+    T.res = r;
+    T.ttab_cap = 1024;
+    while (T.ttab_cap < 2 * (size_t)o->vocab_size) T.ttab_cap *= 2;
+    if (!(T.ttab = sk_calloc(T.ttab_cap, sizeof(int32_t), e))) goto nomem;
+    for (int32_t b = S; b < S + 256; b++) text_add(&T, b);
+    for (int32_t i = 0; i < S; i++) {
+        if (text_find(&T, r->token[i]) >= 0) {
+            rc = sk_err_set(e, SK_ERR_INVALID,
+                            "special token \"%s\" equals a byte symbol of the vocabulary",
+                            special[i]);
+            goto fail;
+        }
+        text_add(&T, i);
+    }
 
     /* 1. pre-tokenize and count words */
     if ((rc = load_bootstrap(rx, im, r->token + S, &tok, e))) goto fail;
@@ -663,15 +696,14 @@ int sk_bpe_train(const char *const *texts, const size_t *lens, size_t n_texts,
         if (!txt) goto nomem;
         memcpy(txt, r->token[A], la);
         memcpy(txt + la, r->token[B], lb + 1);
-        bool clash = false;
-        for (int32_t i = 0; i < S; i++)
-            if (!strcmp(txt, r->token[i])) clash = true;
-        if (clash) { /* would duplicate a special token's text: never merge this pair */
+        if (text_find(&T, txt) >= 0) { /* a special token's or an earlier merge's text */
             free(txt);
             p->banned = true;
             continue;
         }
         r->token[X] = txt;
+        r->vocab_size = X + 1; /* owned by r from here on */
+        text_add(&T, X);
         r->merges[m][0] = A;
         r->merges[m][1] = B;
         r->merge_count[m] = p->count;

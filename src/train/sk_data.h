@@ -14,6 +14,8 @@
  *   - ties: the pair with the highest count wins; among equal counts the pair (left id,
  *     right id) that is smallest, comparing left ids first, then right ids (ids as in the
  *     output vocabulary, so byte symbols precede merged symbols and older merges precede newer);
+ *   - a pair whose concatenated text equals an existing token's text (a special token such as
+ *     "<think>"; any earlier token, as a safeguard) is never merged: token texts stay unique;
  *   - training stops when the vocabulary reaches vocab_size or the best count is below
  *     min_frequency.
  * Pair counts are updated incrementally (a lazy max-heap plus, per pair, the list of words
