@@ -5,7 +5,12 @@
 set -eu
 want="build-essential cmake ninja-build pkg-config libpcre2-dev libjansson-dev libmicrohttpd-dev libopenblas-dev libedit-dev libopenmpi-dev openmpi-bin"
 case "${1:-build}" in
-  test) want="$want clang nodejs npm python3" ;;
+  test) want="$want clang python3"
+        # node/npm may come from outside Debian (they do on some images): only install
+        # Debian's when the commands are missing.
+        if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+          want="$want nodejs npm"
+        fi ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
 esac
 missing=""

@@ -4,6 +4,7 @@
  *            matmul GFLOP/s for prompt batches.
  * A model benchmark (`seek bench -m MODEL …`) goes beside it: add its function to
  * `k_modes` (a mode name) or to the `-m` branch in sk_cmd_bench. */
+#include "bench_model.h"
 #include "cli.h"
 
 #include "sk_kernels.h"
@@ -35,7 +36,8 @@ static const bench_mode k_modes[] = {
 };
 
 static void bench_usage(FILE *f) {
-    fprintf(f, "usage: seek bench MODE [OPTIONS]\n\nmodes:\n");
+    fprintf(f, "usage: seek bench -m MODEL [-p 512] [-n 128] [-t THREADS]   (model benchmark)\n"
+               "       seek bench MODE [OPTIONS]\n\nmodes:\n");
     for (size_t i = 0; i < sizeof k_modes / sizeof k_modes[0]; i++)
         fprintf(f, "  %-10s %s\n", k_modes[i].name, k_modes[i].help);
     fprintf(f, "\n`seek bench MODE --help` describes a mode.\n");
@@ -52,10 +54,8 @@ int sk_cmd_bench(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof k_modes / sizeof k_modes[0]; i++)
         if (!strcmp(argv[1], k_modes[i].name)) return k_modes[i].fn(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "-m") || !strcmp(argv[1], "--model")) {
-        fprintf(stderr, "seek bench: the model benchmark (-m MODEL) is not built yet; try `seek bench kernels`\n");
-        return 2;
-    }
+    /* `seek bench -m MODEL [-p N] [-n N] [-t N]`: options first means the model benchmark. */
+    if (argv[1][0] == '-') return sk_bench_model(argc, argv);
     fprintf(stderr, "seek bench: unknown mode '%s'\n\n", argv[1]);
     bench_usage(stderr);
     return 2;
@@ -64,32 +64,35 @@ int sk_cmd_bench(int argc, char **argv) {
 /* ---- seek bench kernels ---- */
 
 static void kernels_usage(FILE *f) {
-    fprintf(f,
-            "usage: seek bench kernels [-t THREADS] [--size MB] [--types LIST] [--cols N]\n"
-            "                          [--reps N] [--matmul-types LIST] [--matmul-size MB] [--no-matmul]\n\n"
-            "For each weight type, times y = W x on a matrix of --size MiB of weights (default 512,\n"
-            "far beyond the caches) and prints the weight bytes streamed per second next to the\n"
-            "memory read bandwidth (1 GiB buffer, all threads; its passes alternate with the matvec\n"
-            "calls so both see the same load on the machine) and their ratio; then the same per CPU\n"
-            "second of the threads (GB per CPU-second × threads), steadier on a shared machine.\n"
-            "Then times prompt-batch matmul (n = 32 and 128 tokens) on --matmul-size MiB (default 128)\n"
-            "and compares its time per token with n separate matvecs.\n\n"
-            "  -t, --threads N      threads (default: all CPUs)\n"
-            "  --size MB            matvec weight bytes per type (default 512)\n"
-            "  --types LIST         comma-separated: f32,f16,bf16,f8_e4m3,q8_0,q4_0,q4_1,q5_0,q5_1,\n"
-            "                       q2_k,q3_k,q4_k,q5_k,q6_k,iq4_nl,iq4_xs (default: all)\n"
-            "  --cols N             input width (default 7168, DeepSeek-V3's hidden size)\n"
-            "  --reps N             timed matvec repetitions per type, best is kept (default 10)\n"
-            "  --matmul-types LIST  types for the matmul test (default q8_0,q4_k,f16)\n"
-            "  --matmul-size MB     matmul weight bytes (default 128)\n"
-            "  --no-matmul          skip the matmul test\n\n"
-            "SEEK_CPU=scalar|avx2|avx512 caps the kernel level.\n");
+    fprintf(
+        f,
+        "usage: seek bench kernels [-t THREADS] [--size MB] [--types LIST] [--cols N]\n"
+        "                          [--reps N] [--matmul-types LIST] [--matmul-size MB] "
+        "[--no-matmul]\n\n"
+        "For each weight type, times y = W x on a matrix of --size MiB of weights (default 512,\n"
+        "far beyond the caches) and prints the weight bytes streamed per second next to the\n"
+        "memory read bandwidth (1 GiB buffer, all threads; its passes alternate with the matvec\n"
+        "calls so both see the same load on the machine) and their ratio; then the same per CPU\n"
+        "second of the threads (GB per CPU-second × threads), steadier on a shared machine.\n"
+        "Then times prompt-batch matmul (n = 32 and 128 tokens) on --matmul-size MiB (default "
+        "128)\n"
+        "and compares its time per token with n separate matvecs (wall clock, and CPU seconds).\n\n"
+        "  -t, --threads N      threads (default: all CPUs)\n"
+        "  --size MB            matvec weight bytes per type (default 512)\n"
+        "  --types LIST         comma-separated: f32,f16,bf16,f8_e4m3,q8_0,q4_0,q4_1,q5_0,q5_1,\n"
+        "                       q2_k,q3_k,q4_k,q5_k,q6_k,iq4_nl,iq4_xs (default: all)\n"
+        "  --cols N             input width (default 7168, DeepSeek-V3's hidden size)\n"
+        "  --reps N             timed matvec repetitions per type, best is kept (default 10)\n"
+        "  --matmul-types LIST  types for the matmul test (default q8_0,q4_k,f16)\n"
+        "  --matmul-size MB     matmul weight bytes (default 128)\n"
+        "  --no-matmul          skip the matmul test\n\n"
+        "SEEK_CPU=scalar|avx2|avx512 caps the kernel level.\n");
 }
 
-static const int k_all_types[] = {SK_TYPE_F32,  SK_TYPE_F16,  SK_TYPE_BF16, SK_TYPE_F8_E4M3, SK_TYPE_Q8_0,
-                                  SK_TYPE_Q4_0, SK_TYPE_Q4_1, SK_TYPE_Q5_0, SK_TYPE_Q5_1,    SK_TYPE_Q2_K,
-                                  SK_TYPE_Q3_K, SK_TYPE_Q4_K, SK_TYPE_Q5_K, SK_TYPE_Q6_K,    SK_TYPE_IQ4_NL,
-                                  SK_TYPE_IQ4_XS};
+static const int k_all_types[] = {SK_TYPE_F32,  SK_TYPE_F16,  SK_TYPE_BF16,   SK_TYPE_F8_E4M3,
+                                  SK_TYPE_Q8_0, SK_TYPE_Q4_0, SK_TYPE_Q4_1,   SK_TYPE_Q5_0,
+                                  SK_TYPE_Q5_1, SK_TYPE_Q2_K, SK_TYPE_Q3_K,   SK_TYPE_Q4_K,
+                                  SK_TYPE_Q5_K, SK_TYPE_Q6_K, SK_TYPE_IQ4_NL, SK_TYPE_IQ4_XS};
 #define N_ALL ((int)(sizeof k_all_types / sizeof k_all_types[0]))
 
 static int parse_types(const char *list, int *out, int max, int *n) {
@@ -97,7 +100,8 @@ static int parse_types(const char *list, int *out, int max, int *n) {
     char buf[512];
     if (strlen(list) >= sizeof buf) return -1;
     strcpy(buf, list);
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
         int t = sk_type_from_name(tok);
         if (t < 0 || !sk_matvec_supports(t)) {
             fprintf(stderr, "seek bench kernels: unknown or unsupported type '%s'\n", tok);
@@ -116,15 +120,26 @@ static int fp16_fields(int type, int off[2]) {
     case SK_TYPE_Q4_0:
     case SK_TYPE_Q5_0:
     case SK_TYPE_IQ4_NL:
-    case SK_TYPE_IQ4_XS: off[0] = 0; return 1;
+    case SK_TYPE_IQ4_XS:
+        off[0] = 0;
+        return 1;
     case SK_TYPE_Q4_1:
     case SK_TYPE_Q5_1:
     case SK_TYPE_Q4_K:
-    case SK_TYPE_Q5_K: off[0] = 0, off[1] = 2; return 2;
-    case SK_TYPE_Q2_K: off[0] = 80, off[1] = 82; return 2;
-    case SK_TYPE_Q3_K: off[0] = 108; return 1;
-    case SK_TYPE_Q6_K: off[0] = 208; return 1;
-    default: return 0;
+    case SK_TYPE_Q5_K:
+        off[0] = 0, off[1] = 2;
+        return 2;
+    case SK_TYPE_Q2_K:
+        off[0] = 80, off[1] = 82;
+        return 2;
+    case SK_TYPE_Q3_K:
+        off[0] = 108;
+        return 1;
+    case SK_TYPE_Q6_K:
+        off[0] = 208;
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -145,21 +160,29 @@ static void fill_task(void *ctx, int ith, int nth) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
         uint64_t v = s;
         switch (j->type) {
-        case SK_TYPE_F32: v = (v & 0x80007FFF80007FFFull) | 0x3F0000003F000000ull; break;
-        case SK_TYPE_F16: v = (v & 0x83FF83FF83FF83FFull) | 0x3800380038003800ull; break;
-        case SK_TYPE_BF16: v = (v & 0x807F807F807F807Full) | 0x3F003F003F003F00ull; break;
-        case SK_TYPE_F8_E4M3: v &= 0xB7B7B7B7B7B7B7B7ull; break;
+        case SK_TYPE_F32:
+            v = (v & 0x80007FFF80007FFFull) | 0x3F0000003F000000ull;
+            break;
+        case SK_TYPE_F16:
+            v = (v & 0x83FF83FF83FF83FFull) | 0x3800380038003800ull;
+            break;
+        case SK_TYPE_BF16:
+            v = (v & 0x807F807F807F807Full) | 0x3F003F003F003F00ull;
+            break;
+        case SK_TYPE_F8_E4M3:
+            v &= 0xB7B7B7B7B7B7B7B7ull;
+            break;
         }
         memcpy(j->p + i, &v, 8);
     }
 }
 
-static int make_matrix(sk_kctx *k, int type, int64_t cols, size_t bytes, sk_tensor *t, float **scale,
-                       sk_err *e) {
+static int make_matrix(sk_kctx *k, int type, int64_t cols, size_t bytes, sk_tensor *t,
+                       float **scale, sk_err *e) {
     size_t rb;
     if (!sk_row_size(type, cols, &rb))
-        return sk_err_set(e, SK_ERR_INVALID, "--cols %lld is not a multiple of the %s block", (long long)cols,
-                          sk_type_name(type));
+        return sk_err_set(e, SK_ERR_INVALID, "--cols %lld is not a multiple of the %s block",
+                          (long long)cols, sk_type_name(type));
     int64_t rows = (int64_t)((bytes + rb - 1) / rb);
     rows = (rows + 3) & ~(int64_t)3;
     size_t total = rb * (size_t)rows;
@@ -187,8 +210,13 @@ static int make_matrix(sk_kctx *k, int type, int64_t cols, size_t bytes, sk_tens
         }
         for (size_t i = 0; i < n; i++) (*scale)[i] = 0.001f * (float)(1 + i % 7);
     }
-    *t = (sk_tensor){.name = "bench.weight", .type = type, .n_dims = 2, .ne = {cols, rows, 1, 1},
-                     .data = w, .nbytes = total, .scale = *scale};
+    *t = (sk_tensor){.name = "bench.weight",
+                     .type = type,
+                     .n_dims = 2,
+                     .ne = {cols, rows, 1, 1},
+                     .data = w,
+                     .nbytes = total,
+                     .scale = *scale};
     return SK_OK;
 }
 
@@ -227,9 +255,11 @@ static int bench_kernels(int argc, char **argv) {
             return 2;
         }
     }
-    if (size_mb < 1 || size_mb > 65536 || mm_mb < 1 || mm_mb > 65536 || cols < 256 || cols > (1 << 24) ||
-        reps < 1 || threads < 0 || threads > 512) {
-        fprintf(stderr, "seek bench kernels: option out of range (size 1..65536 MB, cols ≥ 256, reps ≥ 1)\n");
+    if (size_mb < 1 || size_mb > 65536 || mm_mb < 1 || mm_mb > 65536 || cols < 256 ||
+        cols > (1 << 24) || reps < 1 || threads < 0 || threads > 512) {
+        fprintf(
+            stderr,
+            "seek bench kernels: option out of range (size 1..65536 MB, cols ≥ 256, reps ≥ 1)\n");
         return 2;
     }
     sk_err e = {0};
@@ -239,12 +269,13 @@ static int bench_kernels(int argc, char **argv) {
         return 1;
     }
     int nth = sk_kctx_threads(k), rc = 1;
-    printf("cpu: %s; kernels: %s; threads: %d\n", sk_cpu_features(), sk_cpu_level_name(sk_kernels_level()), nth);
+    printf("cpu: %s; kernels: %s; threads: %d\n", sk_cpu_features(),
+           sk_cpu_level_name(sk_kernels_level()), nth);
     printf("matvec: %lld columns, %.0f MiB of weights per type, best of %d calls; read bandwidth:\n"
            "1 GiB buffer, best of %d passes alternating with those calls\n\n",
            (long long)cols, size_mb, reps, reps);
-    printf("%-8s %10s %12s %12s %8s %10s %9s %9s %8s\n", "type", "rows", "matvec GB/s", "read GB/s", "ratio",
-           "ms/call", "mv/cpu-s", "rd/cpu-s", "ratio");
+    printf("%-8s %10s %12s %12s %8s %10s %9s %9s %8s\n", "type", "rows", "matvec GB/s", "read GB/s",
+           "ratio", "ms/call", "mv/cpu-s", "rd/cpu-s", "ratio");
     float *x = NULL, *y = NULL, *scale = NULL, *X = NULL, *Y = NULL;
     sk_tensor W = {0};
     sk_bw_probe *probe = sk_bw_probe_new(k, (size_t)1 << 30, &e);
@@ -268,7 +299,8 @@ static int bench_kernels(int argc, char **argv) {
             double g = sk_bw_probe_run(probe);
             double cb = (cpu_sec() - c0) / nth;
             if (g > bw) bw = g;
-            if (cb > 0 && (double)(1u << 30) / cb / 1e9 > bw_cpu) bw_cpu = (double)(1u << 30) / cb / 1e9;
+            if (cb > 0 && (double)(1u << 30) / cb / 1e9 > bw_cpu)
+                bw_cpu = (double)(1u << 30) / cb / 1e9;
             double t0 = sk_time_sec();
             c0 = cpu_sec();
             if (sk_matvec(k, &W, x, y, &e)) goto fail;
@@ -286,9 +318,10 @@ static int bench_kernels(int argc, char **argv) {
         scale = NULL;
     }
     if (!no_matmul) {
-        printf("\nmatmul (prompt batch): %lld columns, %.0f MiB of weights\n", (long long)cols, mm_mb);
-        printf("%-8s %5s %10s %14s %16s %9s\n", "type", "n", "GFLOP/s", "ms/token", "matvec ms/token",
-               "speedup");
+        printf("\nmatmul (prompt batch): %lld columns, %.0f MiB of weights\n", (long long)cols,
+               mm_mb);
+        printf("%-8s %5s %10s %14s %16s %9s %11s\n", "type", "n", "GFLOP/s", "ms/token",
+               "matvec ms/token", "speedup", "cpu-s spdup");
         for (int ti = 0; ti < n_mm; ti++) {
             int type = mm_types[ti];
             if (make_matrix(k, type, cols, (size_t)(mm_mb * 1048576.0), &W, &scale, &e)) goto fail;
@@ -297,28 +330,32 @@ static int bench_kernels(int argc, char **argv) {
             X = sk_malloc(sizeof(float) * (size_t)(cols * 128), &e);
             Y = sk_malloc(sizeof(float) * (size_t)(rows * 128), &e);
             if (!X || !Y) goto fail;
-            for (int64_t i = 0; i < cols * 128; i++) X[i] = (float)((i * 7919) % 2001 - 1000) / 1000.0f;
+            for (int64_t i = 0; i < cols * 128; i++)
+                X[i] = (float)((i * 7919) % 2001 - 1000) / 1000.0f;
             /* matvec time per token on the same matrix, same activations */
-            double tv = 1e30;
+            double tv = 1e30, tvc = 1e30;
             for (int r = 0; r < 3; r++) {
-                double t0 = sk_time_sec();
+                double t0 = sk_time_sec(), c0 = cpu_sec();
                 for (int t = 0; t < 4; t++)
                     if (sk_matvec(k, &W, X + t * cols, Y, &e)) goto fail;
-                double dt = (sk_time_sec() - t0) / 4;
+                double dt = (sk_time_sec() - t0) / 4, dc = (cpu_sec() - c0) / 4;
                 if (dt < tv) tv = dt;
+                if (dc < tvc) tvc = dc;
             }
             for (int ni = 0; ni < 2; ni++) {
                 int64_t n = ns[ni];
-                double tm = 1e30;
+                double tm = 1e30, tmc = 1e30;
                 for (int r = 0; r < 3; r++) {
-                    double t0 = sk_time_sec();
+                    double t0 = sk_time_sec(), c0 = cpu_sec();
                     if (sk_matmul(k, &W, X, n, Y, &e)) goto fail;
-                    double dt = sk_time_sec() - t0;
+                    double dt = sk_time_sec() - t0, dc = cpu_sec() - c0;
                     if (dt < tm) tm = dt;
+                    if (dc < tmc) tmc = dc;
                 }
                 double flops = 2.0 * (double)cols * (double)rows * (double)n;
-                printf("%-8s %5lld %10.1f %14.3f %16.3f %8.1fx\n", sk_type_name(type), (long long)n,
-                       flops / tm / 1e9, tm / (double)n * 1e3, tv * 1e3, tv / (tm / (double)n));
+                printf("%-8s %5lld %10.1f %14.3f %16.3f %8.1fx %10.1fx\n", sk_type_name(type),
+                       (long long)n, flops / tm / 1e9, tm / (double)n * 1e3, tv * 1e3,
+                       tv / (tm / (double)n), tvc / (tmc / (double)n));
                 fflush(stdout);
             }
             free(X);
