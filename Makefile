@@ -1,5 +1,5 @@
 # Seek — the two commands of the README, plus bench and fuzz.
-#   make run    install missing Debian packages (as root), build, chat with the embedded model
+#   make run    install missing Debian packages (as root), build, chat (MODEL=… or models/default.gguf)
 #   make test   build and run the whole test suite, then again under ASan+UBSan
 #   make bench  kernel and model benchmarks
 #   make fuzz   the GGUF and safetensors fuzzers, for longer than `make test` runs them
@@ -7,6 +7,7 @@ JOBS  ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 300
+MODEL ?= models/default.gguf
 
 .PHONY: all build run test test-fast test-asan bench fuzz deps clean install
 
@@ -20,7 +21,10 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	./$(BUILD)/seek chat
+	@if [ ! -e "$(MODEL)" ]; then \
+	  echo "seek: no model at $(MODEL); try: make run MODEL=path/to/model.gguf (or a Hugging Face folder)"; \
+	  exit 1; fi
+	./$(BUILD)/seek chat -m $(MODEL)
 
 test:
 	@sh scripts/deps.sh test

@@ -49,7 +49,101 @@ static void usage(FILE *f) {
                "                          0 skips the probe)\n"
                "  -m, --model PATH        a .gguf file or a Hugging Face folder\n"
                "  -t, --threads N         threads (default: all CPUs)\n"
-               "  --cache-type T          f32 (default), f16, bf16, q8_0\n");
+               "  --cache-type T          f32 (default), f16, bf16, q8_0\n"
+               "  --mtp                   also decode with MTP self-speculation (models with an\n"
+               "                          MTP module): tokens/s, draft acceptance rate, main-model\n"
+               "                          calls, and whether the tokens equal plain greedy's\n");
+}
+
+static int32_t argmax(const float *x, int n) {
+    int32_t b = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[b]) b = i;
+    return b;
+}
+
+typedef struct mtp_result {
+    double tps;
+    int drafts, accepted, calls;
+} mtp_result;
+
+/* Greedy decoding of n_gen tokens after the prompt with MTP self-speculation (the scheme of
+ * sk_gen_run with params.mtp, written on the model API): the MTP module drafts the token after
+ * the chosen one, the model evaluates both in one call, a wrong draft is truncated away.
+ * Writes the chosen tokens to out[n_gen]. */
+static int bench_mtp(sk_model_ctx *ctx, const sk_model_config *c, const int32_t *prompt,
+                     int n_prompt, int n_gen, int32_t *out, mtp_result *r, sk_err *e) {
+    const size_t E = (size_t)c->n_embd, V = (size_t)c->n_vocab;
+    int n_ctx = sk_model_ctx_capacity(ctx);
+    int rc = SK_ERR_NOMEM;
+    float *hid = malloc((size_t)n_prompt * E * sizeof(float));
+    float *pend = malloc(4 * E * sizeof(float)), *vlog = malloc(2 * V * sizeof(float));
+    float *vhid = malloc(2 * E * sizeof(float)), *mlog = malloc(V * sizeof(float));
+    int32_t *hist = malloc((size_t)n_ctx * sizeof(int32_t));
+    memset(r, 0, sizeof *r);
+    if (!hid || !pend || !vlog || !vhid || !mlog || !hist) {
+        sk_err_set(e, rc, "out of memory");
+        goto done;
+    }
+    sk_model_ctx_reset(ctx);
+    if ((rc = sk_model_eval_ex(ctx, prompt, n_prompt, NULL, true, hid, e))) goto done;
+    if (n_prompt > 1 && (rc = sk_model_mtp_eval(ctx, 1, prompt + 1, hid, n_prompt - 1, NULL, false,
+                                                NULL, e)))
+        goto done;
+    if ((rc = sk_model_logits_from_hidden(ctx, hid + (size_t)(n_prompt - 1) * E, 1, vlog, e)))
+        goto done;
+    memcpy(hist, prompt, (size_t)n_prompt * sizeof *prompt);
+    memcpy(pend, hid + (size_t)(n_prompt - 1) * E, E * sizeof(float));
+    int P = n_prompt, npend = 1, done_n = 1;
+    bool live = true;
+    double t0 = sk_time_sec();
+    int32_t tok = argmax(vlog, (int)V);
+    out[0] = tok;
+    while (done_n < n_gen) {
+        if (live && P + 2 <= n_ctx && done_n + 1 < n_gen) {
+            int mp = sk_model_ctx_mtp_pos(ctx, 1);
+            int32_t mt[4];
+            for (int j = 0; j < npend; j++) mt[j] = j + 1 < npend ? hist[mp + j + 1] : tok;
+            if ((rc = sk_model_mtp_eval(ctx, 1, mt, pend, npend, mlog, false, NULL, e))) goto done;
+            int32_t pair[2] = {tok, argmax(mlog, (int)V)};
+            if ((rc = sk_model_eval_ex(ctx, pair, 2, vlog, true, vhid, e))) goto done;
+            r->calls++;
+            r->drafts++;
+            hist[P++] = tok;
+            memcpy(pend, vhid, E * sizeof(float));
+            npend = 1;
+            int32_t y = argmax(vlog, (int)V);
+            out[done_n++] = y;
+            if (y == pair[1] && done_n < n_gen) {
+                r->accepted++;
+                hist[P++] = y;
+                memcpy(pend + E, vhid + E, E * sizeof(float));
+                npend = 2;
+                tok = argmax(vlog + V, (int)V);
+                out[done_n++] = tok;
+            } else {
+                if ((rc = sk_model_ctx_truncate(ctx, P, e))) goto done;
+                tok = y;
+            }
+        } else {
+            live = false; /* the MTP slot falls behind; plain decoding from here */
+            if ((rc = sk_model_eval(ctx, &tok, 1, vlog, false, e))) goto done;
+            r->calls++;
+            hist[P++] = tok;
+            tok = argmax(vlog, (int)V);
+            out[done_n++] = tok;
+        }
+    }
+    r->tps = n_gen / (sk_time_sec() - t0);
+    rc = SK_OK;
+done:
+    free(hid);
+    free(pend);
+    free(vlog);
+    free(vhid);
+    free(mlog);
+    free(hist);
+    return rc;
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
@@ -64,11 +158,16 @@ int sk_bench_model(int argc, char **argv) {
     const char *model = NULL;
     long n_prompt = 512, n_gen = 128, threads = 0, reps = 1, bw_mib = 1024;
     int cache_type = SK_CACHE_F32;
+    bool mtp = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--mtp")) {
+            mtp = true;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "seek bench: unknown or incomplete option '%s'\n\n", a);
@@ -102,7 +201,7 @@ int sk_bench_model(int argc, char **argv) {
     sk_err e = {0};
     sk_model *m = NULL;
     sk_model_ctx *ctx = NULL;
-    int32_t *toks = NULL;
+    int32_t *toks = NULL, *plain_out = NULL, *mtp_out = NULL;
     float *logits = NULL;
     int ret = 1;
     sk_model_opts mo;
@@ -113,6 +212,10 @@ int sk_bench_model(int argc, char **argv) {
         return 1;
     }
     const sk_model_config *c = sk_model_get_config(m);
+    if (mtp && (c->arch != SK_ARCH_DEEPSEEK2 || c->n_mtp < 1)) {
+        fprintf(stderr, "seek bench: --mtp: %s has no MTP module\n", model);
+        goto done;
+    }
     sk_model_ctx_params cp;
     sk_model_ctx_params_init(&cp);
     cp.n_ctx = (int)(n_prompt + n_gen);
@@ -122,8 +225,10 @@ int sk_bench_model(int argc, char **argv) {
         goto done;
     }
     toks = calloc((size_t)n_prompt, sizeof *toks);
+    plain_out = calloc((size_t)n_gen, sizeof *plain_out);
+    mtp_out = calloc((size_t)n_gen, sizeof *mtp_out);
     logits = calloc((size_t)c->n_vocab, sizeof *logits);
-    if (!toks || !logits) {
+    if (!toks || !logits || !plain_out || !mtp_out) {
         fprintf(stderr, "seek bench: out of memory\n");
         goto done;
     }
@@ -147,6 +252,7 @@ int sk_bench_model(int argc, char **argv) {
             int32_t next = 0;
             for (int v = 1; v < c->n_vocab; v++)
                 if (logits[v] > logits[next]) next = v;
+            plain_out[i] = next;
             if (sk_model_eval(ctx, &next, 1, logits, false, &e)) {
                 fprintf(stderr, "seek bench: decode: %s\n", e.msg);
                 goto done;
@@ -156,7 +262,25 @@ int sk_bench_model(int argc, char **argv) {
         if (pp > best_pp) best_pp = pp;
         if (tg > best_tg) best_tg = tg;
     }
+    mtp_result mr = {0};
+    for (long r = 0; mtp && r < reps; r++) {
+        mtp_result cur;
+        if (bench_mtp(ctx, c, toks, (int)n_prompt, (int)n_gen, mtp_out, &cur, &e)) {
+            fprintf(stderr, "seek bench: mtp decode: %s\n", e.msg);
+            goto done;
+        }
+        if (cur.tps > mr.tps) mr = cur;
+    }
     uint64_t bpt = sk_bench_bytes_per_token(sk_model_get_weights(m));
+    /* MLA with the F16 Wkᵀ cache: decoding reads it instead of the k rows of attn_kv_b */
+    for (int l = 0; l < c->n_layer; l++) {
+        size_t wb = sk_model_mla_wkt_bytes(m, l);
+        const sk_tensor *kvb = &sk_model_get_weights(m)->layers[l].kv_b;
+        if (!wb || !sk_tensor_present(kvb)) continue;
+        uint64_t krows = (uint64_t)kvb->nbytes / (uint64_t)(c->qk_nope_dim + c->v_head_dim) *
+                         (uint64_t)c->qk_nope_dim;
+        bpt = bpt - krows + wb;
+    }
     double achieved = (double)bpt * best_tg / 1e9;
     double bw = -1;
     if (bw_mib > 0) {
@@ -173,11 +297,21 @@ int sk_bench_model(int argc, char **argv) {
     if (bw > 0)
         printf("bandwidth:   %.2f GB/s measured (%zu MiB read), %.1f%% achieved\n", bw,
                (size_t)bw_mib, 100.0 * achieved / bw);
+    if (mtp) {
+        bool same = !memcmp(plain_out, mtp_out, (size_t)n_gen * sizeof *mtp_out);
+        printf("mtp:         %ld tokens, %.2f tokens/s (%.2fx), %d drafts, %d accepted (%.1f%%), "
+               "%d main-model calls (plain: %ld), tokens %s plain greedy\n",
+               n_gen, mr.tps, best_tg > 0 ? mr.tps / best_tg : 0, mr.drafts, mr.accepted,
+               mr.drafts ? 100.0 * mr.accepted / mr.drafts : 0.0, mr.calls, n_gen,
+               same ? "equal" : "DIFFER from");
+    }
     printf("cache:       %zu bytes per token (%s)\n", sk_model_ctx_cache_bytes_per_token(ctx),
            sk_cache_type_name(cache_type));
     ret = 0;
 done:
     free(toks);
+    free(plain_out);
+    free(mtp_out);
     free(logits);
     sk_model_ctx_free(ctx);
     sk_model_close(m);

@@ -15,7 +15,8 @@ int sk_bench_model(int argc, char **argv);
 /* Bytes of weights one decoded token reads: every tensor once, except the token embedding
  * (one row) and, in MoE layers, only n_active of the n_routed experts (exactly what one token's
  * routing touches), and only the MLA up-projection form the forward pass uses (attn_k_b /
- * attn_v_b when present, else attn_kv_b). */
+ * attn_v_b when present, else attn_kv_b). `seek bench` then swaps the k rows of attn_kv_b for
+ * the model's F16 Wkᵀ cache where it has one (sk_model_mla_wkt_bytes). */
 uint64_t sk_bench_bytes_per_token(const sk_model_weights *w);
 
 #endif

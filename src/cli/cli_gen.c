@@ -216,13 +216,9 @@ int cli_llm_encode_chat(cli_llm *l, const sk_chat_msg *msgs, size_t n, int32_t *
     *ids = NULL;
     *n_ids = 0;
     if (l->kind == SK_CHAT_UNKNOWN) return sk_err_set(e, SK_ERR_UNSUPPORTED, "%s", l->kind_err);
-    char *text = NULL;
-    int rc = sk_chat_render(l->kind, msgs, n, true, &text, e);
-    if (rc) return rc;
-    rc = sk_tokenizer_encode(l->tok, text, strlen(text), SK_TOK_PARSE_SPECIAL | SK_TOK_ADD_BOS, ids,
-                             n_ids, e);
-    free(text);
-    return rc;
+    /* Message text is protected: only the template's own markup becomes special tokens. */
+    return sk_chat_encode(l->tok, l->kind, msgs, n, true, SK_TOK_PARSE_SPECIAL | SK_TOK_ADD_BOS,
+                          ids, n_ids, e);
 }
 
 /* ---- printing ------------------------------------------------------------------------- */

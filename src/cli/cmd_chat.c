@@ -21,7 +21,9 @@ static void usage(FILE *f) {
                "  -n, --n-predict N       at most N tokens per answer (default: until EOS)\n"
                "  --hide-think            do not print the reasoning\n"
                "  --think-budget N        force </think> after N reasoning tokens\n"
-               "  --stats                 print token counts and speeds after each answer\n");
+               "  --stats                 print token counts and speeds after each answer\n"
+               "  --mtp                   self-speculative decoding with the model's MTP module\n"
+               "                          (greedy only, as in `seek run --mtp`)\n");
     cli_opts_usage(f, true);
 }
 
@@ -128,7 +130,7 @@ int sk_cmd_chat(int argc, char **argv) {
     cli_opts o;
     cli_opts_init(&o);
     const char *system = NULL;
-    bool hide = false, stats = false;
+    bool hide = false, stats = false, mtp = false;
     int n_predict = -1, think_budget = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -142,6 +144,8 @@ int sk_cmd_chat(int argc, char **argv) {
             hide = true;
         } else if (!strcmp(a, "--stats")) {
             stats = true;
+        } else if (!strcmp(a, "--mtp")) {
+            mtp = true;
         } else if (i + 1 < argc && (!strcmp(a, "-s") || !strcmp(a, "--system"))) {
             system = argv[++i];
         } else if (i + 1 < argc && (!strcmp(a, "-n") || !strcmp(a, "--n-predict") ||
@@ -164,6 +168,10 @@ int sk_cmd_chat(int argc, char **argv) {
     if (!o.model) {
         fprintf(stderr, "seek chat: need -m MODEL\n\n");
         usage(stderr);
+        return 2;
+    }
+    if (mtp && o.temp_set && o.sampling.temperature > 0) {
+        fprintf(stderr, "seek chat: --mtp decodes greedily; drop --temp or use --temp 0\n");
         return 2;
     }
     sk_err e = {0};
@@ -195,6 +203,10 @@ int sk_cmd_chat(int argc, char **argv) {
     sk_gen_params_init(&gp);
     gp.n_predict = n_predict;
     gp.sampling = cli_llm_sampling(&l, &o);
+    if (mtp) {
+        gp.mtp = true;
+        gp.sampling.temperature = 0;
+    }
     gp.starts_in_reasoning = l.reasoner;
     gp.think_budget = think_budget;
     gp.cancel = &cli_cancel;

@@ -1,7 +1,9 @@
 /* cmd_convert.c — `seek convert HF_DIR OUT.gguf`: a Hugging Face DeepSeek/Qwen2/Llama checkpoint
  * to GGUF (see src/format/sk_convert.h). */
+#include "cli_args.h"
 #include "sk_convert.h"
 #include "sk_tensor.h"
+#include "sk_tokenizer_export.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -85,12 +87,8 @@ int sk_cmd_convert(int argc, char **argv) {
                     return 2;
                 }
             } else {
-                char *end;
-                long n = strtol(v, &end, 10);
-                if (*end || n < 1 || n > 1024) {
-                    fprintf(stderr, "seek convert: bad thread count '%s'\n", v);
-                    return 2;
-                }
+                int64_t n;
+                if (sk_cli_parse_int("convert", a, v, 1, 1024, &n)) return 2;
                 o.n_threads = (int)n;
             }
         } else if (a[0] == '-' && a[1]) {
@@ -114,8 +112,9 @@ int sk_cmd_convert(int argc, char **argv) {
     memset(&pr, 0, sizeof pr);
     pr.label = "convert";
     o.progress = &pr;
+    o.tokenizer = sk_tokenizer_convert_hf; /* the tokenizer layer's reader of tokenizer.json */
     sk_convert_info info;
-    sk_err e;
+    sk_err e = {0};
     double t0 = sk_time_sec();
     if (sk_convert_hf(in, out ? out : "", &o, &info, &e) != SK_OK) {
         fprintf(stderr, "seek convert: %s\n", e.msg);

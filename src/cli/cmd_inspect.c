@@ -5,11 +5,14 @@
 #include "sk_json.h"
 #include "sk_safetensors.h"
 #include "sk_tensor.h"
+#include "sk_tokenizer_export.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -45,39 +48,58 @@ static void fmt_shape(const int64_t *ne, int n, char *buf, size_t len) {
     if (k < len) snprintf(buf + k, len - k, "]");
 }
 
-/* Writes every row of t dequantized to f32. */
+/* Writes every row of t dequantized to f32: into OUT.tmp<pid>, renamed onto OUT only once
+ * complete (removed on any error), so a failed dump never leaves a partial OUT and the mmapped
+ * input stays intact even if OUT names one of its files (the caller also refuses that). */
 static int dump_tensor(const sk_tensor *t, const char *out) {
-    FILE *f = fopen(out, "wb");
+    size_t ol = strlen(out);
+    char *tmp = malloc(ol + 32);
+    if (!tmp) {
+        fprintf(stderr, "seek inspect: out of memory\n");
+        return 1;
+    }
+    snprintf(tmp, ol + 32, "%s.tmp%d", out, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
     if (!f) {
-        fprintf(stderr, "seek inspect: cannot create %s\n", out);
+        fprintf(stderr, "seek inspect: cannot create %s: %s\n", tmp, strerror(errno));
+        free(tmp);
         return 1;
     }
     float *row = malloc((size_t)t->ne[0] * sizeof *row);
     if (!row) {
         fclose(f);
+        unlink(tmp);
+        free(tmp);
         fprintf(stderr, "seek inspect: out of memory\n");
         return 1;
     }
     int64_t rows = sk_tensor_nrows(t);
     int rc = 0;
     for (int64_t r = 0; r < rows && !rc; r++) {
-        sk_err e;
+        sk_err e = {0};
         if (sk_tensor_dequant_row(t, r, row, &e) != SK_OK) {
             fprintf(stderr, "seek inspect: %s: %s\n", t->name ? t->name : "tensor", e.msg);
             rc = 1;
         } else if (fwrite(row, sizeof *row, (size_t)t->ne[0], f) != (size_t)t->ne[0]) {
-            fprintf(stderr, "seek inspect: %s: write failed\n", out);
+            fprintf(stderr, "seek inspect: %s: write failed: %s\n", tmp, strerror(errno));
             rc = 1;
         }
     }
     free(row);
     if (fclose(f) != 0 && !rc) {
-        fprintf(stderr, "seek inspect: %s: write failed\n", out);
+        fprintf(stderr, "seek inspect: %s: write failed: %s\n", tmp, strerror(errno));
         rc = 1;
     }
-    if (!rc)
+    if (!rc && rename(tmp, out) != 0) {
+        fprintf(stderr, "seek inspect: cannot rename %s to %s: %s\n", tmp, out, strerror(errno));
+        rc = 1;
+    }
+    if (rc)
+        unlink(tmp);
+    else
         fprintf(stderr, "wrote %" PRId64 " floats (%" PRId64 " rows x %" PRId64 ") to %s\n",
                 rows * t->ne[0], rows, t->ne[0], out);
+    free(tmp);
     return rc;
 }
 
@@ -121,7 +143,7 @@ static bool gguf_str(const sk_gguf *g, const char *key, char *buf, size_t n) {
 static int inspect_gguf(const char *path, bool kv, bool tensors, const char *tname,
                         const char *dump) {
     sk_gguf *g = NULL;
-    sk_err e;
+    sk_err e = {0};
     if (sk_gguf_open(path, &g, &e) != SK_OK) {
         fprintf(stderr, "seek inspect: %s\n", e.msg);
         return 1;
@@ -238,56 +260,53 @@ static void print_json_scalar(const char *k, json_t *v) {
     free(s);
 }
 
-static void hf_tokenizer(const char *dir) {
+/* The tokenizer as the tokenizer module loads it (the same reader `seek tokenize --tokenizer`
+ * and `seek convert` use). Returns 0, or 1 after printing an error for a malformed file; a
+ * well-formed but unsupported tokenizer is reported on stdout and is not an error. */
+static int hf_tokenizer(const char *dir) {
     printf("\ntokenizer:\n");
     char *p = sk_path_join(dir, "tokenizer.json", NULL);
-    json_t *tj = NULL;
-    sk_err e;
-    if (p && sk_file_exists(p)) {
-        if (sk_json_load_file(p, 1ull << 30, &tj, &e) != SK_OK) {
-            printf("  tokenizer.json: %s\n", e.msg);
-        } else {
-            json_t *model = json_object_get(tj, "model");
-            const char *type = json_string_value(json_object_get(model, "type"));
-            json_t *vocab = json_object_get(model, "vocab");
-            json_t *merges = json_object_get(model, "merges");
-            json_t *added = json_object_get(tj, "added_tokens");
-            json_t *pre = json_object_get(tj, "pre_tokenizer");
-            const char *pt = json_string_value(json_object_get(pre, "type"));
-            printf("  tokenizer.json: model %s, %zu vocab entries, %zu merges, %zu added tokens, "
-                   "pre-tokenizer %s\n",
-                   type ? type : "?", json_object_size(vocab), json_array_size(merges),
-                   json_array_size(added), pt ? pt : "(none)");
-            json_decref(tj);
-        }
-    } else {
+    bool have = p && sk_file_exists(p);
+    free(p);
+    if (!have) {
         printf("  tokenizer.json: absent\n");
+        return 0;
     }
-    free(p);
-    p = sk_path_join(dir, "tokenizer_config.json", NULL);
-    if (p && sk_file_exists(p)) {
-        json_t *c = NULL;
-        if (sk_json_load_file(p, 1ull << 28, &c, &e) == SK_OK) {
-            const char *names[] = {"bos_token", "eos_token", "pad_token"};
-            for (int i = 0; i < 3; i++) {
-                json_t *v = json_object_get(c, names[i]);
-                if (json_is_object(v)) v = json_object_get(v, "content");
-                if (json_is_string(v)) printf("  %-10s %s\n", names[i], json_string_value(v));
-            }
-            json_t *ct = json_object_get(c, "chat_template");
-            printf("  chat template: %s\n", ct ? "present" : "absent");
-            json_decref(c);
-        } else {
-            printf("  tokenizer_config.json: %s\n", e.msg);
-        }
+    sk_tokenizer *t = NULL;
+    sk_err e = {0};
+    int rc = sk_tokenizer_load_hf(dir, &t, &e);
+    if (rc == SK_ERR_UNSUPPORTED) {
+        printf("  tokenizer.json: not supported by Seek: %s\n", e.msg);
+        return 0;
     }
-    free(p);
+    if (rc) {
+        fprintf(stderr, "seek inspect: %s\n", e.msg);
+        return 1;
+    }
+    printf("  tokenizer.json: BPE, %d tokens, %d merges, pre-tokenizer %s\n",
+           (int)sk_tokenizer_n_vocab(t), (int)sk_tokenizer_n_merge_ranks(t), sk_tokenizer_pre(t));
+    const char *names[3] = {"bos", "eos", "padding"};
+    const int32_t ids[3] = {sk_tokenizer_bos(t), sk_tokenizer_eos(t), sk_tokenizer_pad(t)};
+    for (int i = 0; i < 3; i++) {
+        if (ids[i] < 0) continue;
+        size_t len = 0;
+        const char *s = sk_tokenizer_token_text(t, ids[i], &len);
+        printf("  %-8s %d %.*s\n", names[i], (int)ids[i], (int)(len > 80 ? 80 : len), s ? s : "");
+    }
+    printf("  add_bos  %s\n", sk_tokenizer_add_bos(t) ? "true" : "false");
+    const char *ct = sk_tokenizer_chat_template(t);
+    if (ct)
+        printf("  chat template: present (%zu bytes)\n", strlen(ct));
+    else
+        printf("  chat template: absent\n");
+    sk_tokenizer_free(t);
+    return 0;
 }
 
 static int inspect_hf(const char *path, bool kv, bool tensors, const char *tname,
                       const char *dump) {
     sk_st *st = NULL;
-    sk_err e;
+    sk_err e = {0};
     if (sk_st_open(path, &st, &e) != SK_OK) {
         fprintf(stderr, "seek inspect: %s\n", e.msg);
         return 1;
@@ -330,8 +349,13 @@ static int inspect_hf(const char *path, bool kv, bool tensors, const char *tname
     char *cp = dir ? sk_path_join(dir, "config.json", NULL) : NULL;
     json_t *cfg = NULL;
     if (cp && sk_file_exists(cp)) {
-        if (sk_json_load_file(cp, 1ull << 24, &cfg, &e) != SK_OK)
-            printf("config.json: %s\n", e.msg);
+        if (sk_json_load_file(cp, 1ull << 24, &cfg, &e) != SK_OK) {
+            fprintf(stderr, "seek inspect: %s\n", e.msg);
+            free(cp);
+            free(dir);
+            sk_st_close(st);
+            return 1;
+        }
     }
     if (cfg) {
         json_t *archs = json_object_get(cfg, "architectures");
@@ -387,7 +411,8 @@ static int inspect_hf(const char *path, bool kv, bool tensors, const char *tname
     } else {
         printf("config.json:   absent\n");
     }
-    if (dir) hf_tokenizer(dir);
+    int ret = 0;
+    if (dir) ret = hf_tokenizer(dir);
     totals t;
     memset(&t, 0, sizeof t);
     if (tensors)
@@ -413,7 +438,7 @@ static int inspect_hf(const char *path, bool kv, bool tensors, const char *tname
     free(cp);
     free(dir);
     sk_st_close(st);
-    return 0;
+    return ret;
 }
 
 static bool looks_gguf(const char *path) {
@@ -469,6 +494,10 @@ int sk_cmd_inspect(int argc, char **argv) {
     if (!sk_file_exists(path) && !sk_is_dir(path)) {
         fprintf(stderr, "seek inspect: %s: no such file or folder\n", path);
         return 1;
+    }
+    if (dump && sk_same_file(dump, path)) {
+        fprintf(stderr, "seek inspect: --dump %s is the input file; choose another path\n", dump);
+        return 2;
     }
     size_t n = strlen(path);
     bool gguf = looks_gguf(path) || (n > 5 && !strcmp(path + n - 5, ".gguf"));

@@ -1,4 +1,5 @@
 /* cmd_perplexity.c — `seek perplexity -m MODEL -f TEXT`: perplexity over a text file. */
+#include "cli_args.h"
 #include "cli_gen.h"
 #include "gen_ppl.h"
 
@@ -43,13 +44,8 @@ int sk_cmd_perplexity(int argc, char **argv) {
         } else if (i + 1 < argc && (!strcmp(a, "--window") || !strcmp(a, "--ctx-window") ||
                                     !strcmp(a, "--stride") || !strcmp(a, "-b") ||
                                     !strcmp(a, "--batch"))) {
-            char *end;
-            long v = strtol(argv[i + 1], &end, 10);
-            if (*end || end == argv[i + 1] || v < 1 || v > 1 << 24) {
-                fprintf(stderr, "seek perplexity: %s wants a positive integer, not '%s'\n", a,
-                        argv[i + 1]);
-                return 2;
-            }
+            int64_t v;
+            if (sk_cli_parse_int("perplexity", a, argv[i + 1], 1, 1 << 24, &v)) return 2;
             if (!strcmp(a, "--stride")) stride = v;
             else if (!strcmp(a, "-b") || !strcmp(a, "--batch")) batch = v;
             else window = v;

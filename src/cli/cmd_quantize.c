@@ -11,6 +11,7 @@
  * Metadata is copied; general.file_type is set to llama.cpp's file-type code for TYPE and
  * general.quantization_version to 2. Rows are encoded in parallel on --threads threads.
  */
+#include "cli_args.h"
 #include "cli.h"
 #include "sk_gguf.h"
 #include "sk_tensor.h"
@@ -136,12 +137,6 @@ static int fill_tensor(void *ctx, void *dst, uint64_t nbytes, sk_err *e) {
     return rc;
 }
 
-static bool same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
 int sk_cmd_quantize(int argc, char **argv) {
     const char *pos[3];
     int npos = 0, threads = 0;
@@ -150,12 +145,10 @@ int sk_cmd_quantize(int argc, char **argv) {
             usage(stdout);
             return 0;
         } else if (!strcmp(argv[i], "--threads") || !strcmp(argv[i], "-t")) {
-            char *end = NULL;
-            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
-            if (i + 1 >= argc || !end || *end || v < 1 || v > 1024) {
-                fprintf(stderr, "seek quantize: --threads needs a number from 1 to 1024\n");
+            int64_t v;
+            if (sk_cli_parse_int("quantize", argv[i], i + 1 < argc ? argv[i + 1] : NULL, 1, 1024,
+                                 &v))
                 return 2;
-            }
             threads = (int)v;
             i++;
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -186,7 +179,7 @@ int sk_cmd_quantize(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (same_file(pos[0], pos[1])) {
+    if (sk_same_file(pos[0], pos[1])) {
         fprintf(stderr, "seek quantize: OUT.gguf must not be IN.gguf\n");
         return 2;
     }

@@ -61,9 +61,21 @@ int sk_cmd_serve(int argc, char **argv) {
             usage(stdout);
             return 0;
         }
-        static const char *const with_value[] = {
-            "-m", "--model", "--host", "--port", "-t", "--threads", "-c", "--ctx", "--cache-type",
-            "--api-key", "--chat-template", "--model-name", "--queue", "--max-body", NULL};
+        static const char *const with_value[] = {"-m",
+                                                 "--model",
+                                                 "--host",
+                                                 "--port",
+                                                 "-t",
+                                                 "--threads",
+                                                 "-c",
+                                                 "--ctx",
+                                                 "--cache-type",
+                                                 "--api-key",
+                                                 "--chat-template",
+                                                 "--model-name",
+                                                 "--queue",
+                                                 "--max-body",
+                                                 NULL};
         int k = 0;
         while (with_value[k] && strcmp(with_value[k], a)) k++;
         if (!with_value[k]) {
@@ -95,21 +107,31 @@ int sk_cmd_serve(int argc, char **argv) {
             }
         } else {
             long lo = 0, hi = 1 << 24;
-            if (!strcmp(a, "--port")) hi = 65535;
-            else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) hi = 1024;
-            else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) lo = 1;
-            else if (!strcmp(a, "--queue")) lo = 1, hi = 1 << 20;
-            else if (!strcmp(a, "--max-body")) lo = 1024, hi = 1L << 30;
+            if (!strcmp(a, "--port"))
+                hi = 65535;
+            else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
+                hi = 1024;
+            else if (!strcmp(a, "-c") || !strcmp(a, "--ctx"))
+                lo = 1;
+            else if (!strcmp(a, "--queue"))
+                lo = 1, hi = 1 << 20;
+            else if (!strcmp(a, "--max-body"))
+                lo = 1024, hi = 1L << 30;
             if (parse_long(v, lo, hi, &n)) {
                 fprintf(stderr, "seek serve: %s wants an integer in [%ld, %ld], not '%s'\n", a, lo,
                         hi, v);
                 return 2;
             }
-            if (!strcmp(a, "--port")) o.port = (int)n;
-            else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) o.n_threads = (int)n;
-            else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) o.n_ctx = (int)n;
-            else if (!strcmp(a, "--queue")) o.max_queue = (int)n;
-            else o.max_body = (size_t)n;
+            if (!strcmp(a, "--port"))
+                o.port = (int)n;
+            else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
+                o.n_threads = (int)n;
+            else if (!strcmp(a, "-c") || !strcmp(a, "--ctx"))
+                o.n_ctx = (int)n;
+            else if (!strcmp(a, "--queue"))
+                o.max_queue = (int)n;
+            else
+                o.max_body = (size_t)n;
         }
     }
     if (!o.model_path) {

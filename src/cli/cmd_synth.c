@@ -1,4 +1,5 @@
 /* cmd_synth.c — `seek synth SHAPE OUT.gguf`: a random-weight GGUF of a real model shape. */
+#include "cli_args.h"
 #include "gen_synth.h"
 #include "sk_tensor.h"
 
@@ -29,22 +30,13 @@ static void usage(FILE *f) {
                "  --dry-run      print the plan (tensors, parameters, bytes) and write nothing\n");
 }
 
-static int parse_int(const char *s, long long lo, long long hi, long long *out) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
 int sk_cmd_synth(int argc, char **argv) {
     sk_synth_opts o = {.type = SK_TYPE_F16, .seed = 42};
     const char *out = NULL;
     bool dry = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        long long v;
+        int64_t v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
@@ -67,10 +59,7 @@ int sk_cmd_synth(int argc, char **argv) {
                     return 2;
                 }
             } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-                if (parse_int(val, 0, 1024, &v)) {
-                    fprintf(stderr, "seek synth: %s wants an integer in [0, 1024], not '%s'\n", a, val);
-                    return 2;
-                }
+                if (sk_cli_parse_int("synth", a, val, 0, 1024, &v)) return 2;
                 o.n_threads = (int)v;
             } else if (!strcmp(a, "--type")) {
                 o.type = sk_type_from_name(val);
@@ -79,17 +68,10 @@ int sk_cmd_synth(int argc, char **argv) {
                     return 2;
                 }
             } else if (!strcmp(a, "--seed")) {
-                if (parse_int(val, 0, INT64_MAX, &v)) {
-                    fprintf(stderr, "seek synth: --seed wants a non-negative integer, not '%s'\n",
-                            val);
-                    return 2;
-                }
+                if (sk_cli_parse_int("synth", a, val, 0, INT64_MAX, &v)) return 2;
                 o.seed = (uint64_t)v;
             } else {
-                if (parse_int(val, 1, 1 << 24, &v)) {
-                    fprintf(stderr, "seek synth: %s wants a positive integer, not '%s'\n", a, val);
-                    return 2;
-                }
+                if (sk_cli_parse_int("synth", a, val, 1, 1 << 24, &v)) return 2;
                 if (!strcmp(a, "--layers")) o.n_layers = (int)v;
                 else if (!strcmp(a, "--experts")) o.n_experts = (int)v;
                 else o.n_vocab = (int)v;

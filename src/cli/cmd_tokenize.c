@@ -1,6 +1,7 @@
 /* cmd_tokenize.c — `seek tokenize`: encode text to ids, decode ids to text, encode a JSON-lines
  * file, or measure the encoder's speed. */
 #include <jansson.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,7 @@ static int print_ids(const sk_tokenizer *t, const int32_t *ids, size_t n, bool p
 static int do_jsonl(sk_tokenizer *t, const char *path, unsigned flags) {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) {
-        fprintf(stderr, "seek tokenize: cannot open %s\n", path);
+        fprintf(stderr, "seek tokenize: cannot open %s: %s\n", path, strerror(errno));
         return 1;
     }
     char *line = NULL;
@@ -149,6 +150,10 @@ static int do_jsonl(sk_tokenizer *t, const char *path, unsigned flags) {
         free(ids);
         json_decref(j);
     }
+    if (!rc && ferror(f)) { /* getline's -1 was an error (e.g. a directory), not the end */
+        fprintf(stderr, "seek tokenize: %s: read failed: %s\n", path, strerror(errno));
+        rc = 1;
+    }
     free(line);
     if (f != stdin) fclose(f);
     return rc;
@@ -158,7 +163,7 @@ static int do_bench(const char *model, const char *tokpath, const char *path, do
                     unsigned flags) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "seek tokenize: cannot open %s\n", path);
+        fprintf(stderr, "seek tokenize: cannot open %s: %s\n", path, strerror(errno));
         return 1;
     }
     char *buf;

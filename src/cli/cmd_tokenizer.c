@@ -1,6 +1,8 @@
 /* cmd_tokenizer.c — `seek tokenizer train`: train a byte-level BPE tokenizer on text files and
  * write a Hugging Face tokenizer.json + tokenizer_config.json that Seek (and HF) can load. */
 #include <stdio.h>
+
+#include "cli_args.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,12 +81,9 @@ static int train(int argc, char **argv) {
         } else if (!strcmp(a, "--input")) {
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) inputs[n_in++] = argv[++i];
         } else if (!strcmp(a, "--vocab-size") && has_val) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v <= 0 || v > (1L << 24)) {
-                fprintf(stderr, "seek tokenizer train: --vocab-size: bad number '%s'\n", argv[i]);
+            int64_t v;
+            if (sk_cli_parse_int("tokenizer train", "--vocab-size", argv[++i], 1, 1 << 24, &v))
                 goto done;
-            }
             o.vocab_size = (int32_t)v;
             have_vocab = true;
         } else if (!strcmp(a, "--out") && has_val) {
@@ -94,13 +93,10 @@ static int train(int argc, char **argv) {
         } else if (!strcmp(a, "--special") && has_val) {
             special = argv[++i];
         } else if (!strcmp(a, "--min-frequency") && has_val) {
-            char *end;
-            long long v = strtoll(argv[++i], &end, 10);
-            if (*end || v < 1) {
-                fprintf(stderr, "seek tokenizer train: --min-frequency: bad number '%s'\n",
-                        argv[i]);
+            int64_t v;
+            if (sk_cli_parse_int("tokenizer train", "--min-frequency", argv[++i], 1, INT64_MAX,
+                                 &v))
                 goto done;
-            }
             o.min_frequency = v;
         } else if (!strcmp(a, "--split") && has_val) {
             split_s = argv[++i];
@@ -143,6 +139,11 @@ static int train(int argc, char **argv) {
     }
     ret = 1;
     texts tx = {0};
+    /* a bad --out fails now, not after the training */
+    if (sk_data_prepare_out_dir(out, &e)) {
+        fprintf(stderr, "seek tokenizer train: --out: %s\n", e.msg);
+        goto free_texts;
+    }
     for (size_t i = 0; i < n_in; i++)
         if (sk_data_read_docs(inputs[i], split, add_text, &tx, &e)) {
             fprintf(stderr, "seek tokenizer train: %s\n", e.msg);

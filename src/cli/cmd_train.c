@@ -14,7 +14,9 @@ static void train_usage(FILE *f) {
             "(one training sequence of T+1 token ids per line, all lines the same length; step s\n"
             "uses lines s*B .. s*B+B-1 modulo the number of lines). Writes DIR/metrics.jsonl,\n"
             "DIR/ckpt.bin (weights, Adam moments, step, RNG and data position; atomic) and at\n"
-            "the end DIR/model.safetensors + DIR/config.json, loadable by `seek` inference.\n\n"
+            "the end DIR/model.safetensors + DIR/config.json and DIR/model.gguf (deepseek2,\n"
+            "llama.cpp names; without the MTP layers), loadable by `seek` inference. DIR/loss.svg\n"
+            "charts the main and MTP losses over the steps (refreshed at every checkpoint).\n\n"
             "options:\n"
             "  --steps N          optimizer steps (default 100)\n"
             "  --batch B          sequences per step (default 8)\n"
@@ -35,6 +37,11 @@ static void train_usage(FILE *f) {
             "  --stop-after N     stop after step N with a checkpoint (resume later)\n"
             "  --resume           continue from DIR/ckpt.bin (same data, --batch and --accum)\n"
             "  --threads N        threads for OpenBLAS and the trainer loops (default: all CPUs)\n"
+            "  --tokenizer DIR    copy DIR/tokenizer.json (+ tokenizer_config.json) next to the\n"
+            "                     model and into model.gguf\n"
+            "  --no-gguf          do not write DIR/model.gguf\n"
+            "  --bf16             bf16 matrix products: operands rounded to bfloat16, float32\n"
+            "                     accumulation (attention core, norms, optimizer stay float32)\n"
             "  --quiet            no progress line\n");
 }
 
@@ -69,6 +76,14 @@ int sk_cmd_train(int argc, char **argv) {
             o.quiet = true;
             continue;
         }
+        if (!strcmp(a, "--bf16")) {
+            o.bf16 = true;
+            continue;
+        }
+        if (!strcmp(a, "--no-gguf")) {
+            o.gguf = false;
+            continue;
+        }
         if (i + 1 >= argc) {
             fprintf(stderr, "seek train: %s needs a value (or is unknown)\n\n", a);
             train_usage(stderr);
@@ -86,6 +101,10 @@ int sk_cmd_train(int argc, char **argv) {
         }
         if (!strcmp(a, "--out")) {
             o.out_dir = v;
+            continue;
+        }
+        if (!strcmp(a, "--tokenizer")) {
+            o.tokenizer_dir = v;
             continue;
         }
         if (!strcmp(a, "--init")) {
@@ -160,7 +179,8 @@ int sk_cmd_train(int argc, char **argv) {
             fprintf(stderr, "stopped after step %lld; continue with --resume\n",
                     (long long)o.stop_after);
         else
-            fprintf(stderr, "model written to %s/model.safetensors (+ config.json)\n", o.out_dir);
+            fprintf(stderr, "model written to %s/model.safetensors (+ config.json)%s; loss curve %s/loss.svg\n",
+                    o.out_dir, o.gguf ? " and model.gguf" : "", o.out_dir);
     }
     return 0;
 }

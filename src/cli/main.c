@@ -6,8 +6,14 @@
 #include <string.h>
 
 int sk_cmd_version(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: seek version\n\nPrints the version of seek.\n");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "seek version: unexpected argument '%s' (usage: seek version)\n", argv[1]);
+        return 2;
+    }
     printf("seek 0.1.0\n");
     return 0;
 }

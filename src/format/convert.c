@@ -536,232 +536,30 @@ done:
 
 /* ---- tokenizer ---- */
 
-static bool is_control_text(const char *s) {
-    size_t n = strlen(s);
-    if (n >= 4 && !strncmp(s, "<|", 2) && !strcmp(s + n - 2, "|>")) return true;
-    const char *fl = "<\xef\xbd\x9c", *fr = "\xef\xbd\x9c>"; /* "<｜", "｜>" */
-    if (n >= 8 && !strncmp(s, fl, 4) && !strcmp(s + n - 4, fr)) return true;
-    return false;
-}
-
-static const char *special_text(json_t *tc, const char *key) {
-    json_t *v = json_object_get(tc, key);
-    if (json_is_object(v)) v = json_object_get(v, "content");
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static const char *detect_pre(json_t *tok, bool has_ds_bos) {
-    json_t *pre = json_object_get(tok, "pre_tokenizer");
-    char *s = pre ? json_dumps(pre, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    if (!s) return NULL;
-    const char *r = NULL;
-    /* JSON-escaped text of the patterns (backslashes doubled, non-ASCII kept). */
-    if (strstr(s, "[一-龥぀-ゟ゠-ヿ]") || strstr(s, "[一-龥\\u3040-ゟ゠-ヿ]"))
-        r = "deepseek-v3";
-    else if (strstr(s, "\\\\s?[A-Za-zµÀ-ÖØ-öø-ƺ"))
-        r = "deepseek-llm";
-    else if (strstr(s, "\\\\s?\\\\p{L}+") && strstr(s, "\\\\p{N}"))
-        r = "deepseek-coder";
-    else if (strstr(s, "(?i:'s|'t|'re|'ve|'m|'ll|'d)") && strstr(s, "\\\\p{N}{1,3}"))
-        r = "llama-bpe";
-    else if (strstr(s, "(?i:'s|'t|'re|'ve|'m|'ll|'d)") && strstr(s, "\\\\p{N}|"))
-        r = has_ds_bos ? "deepseek-r1-qwen" : "qwen2";
-    free(s);
-    return r;
-}
-
-static int convert_tokenizer(cv *c, sk_gguf_writer *w, int64_t n_vocab, bool *has, sk_err *e) {
+/* The tokenizer keys come from the caller (opts->tokenizer; the tokenizer layer reads
+ * tokenizer.json, format does not). config.json's bos/eos/pad ids are its fallbacks. */
+static int convert_tokenizer(cv *c, const sk_convert_opts *o, sk_gguf_writer *w, int64_t n_vocab,
+                             bool *has, sk_err *e) {
     *has = false;
-    char *tp = sk_path_join(c->dir, "tokenizer.json", e);
-    if (!tp) return SK_ERR_NOMEM;
-    if (!sk_file_exists(tp)) {
-        SK_WARN("%s: no tokenizer.json: the GGUF will have no tokenizer", c->dir);
+    if (!o->tokenizer) {
+        char *tp = sk_path_join(c->dir, "tokenizer.json", e);
+        if (!tp) return SK_ERR_NOMEM;
+        if (sk_file_exists(tp))
+            SK_WARN("%s: tokenizer.json is not converted (no tokenizer writer given): the GGUF "
+                    "will have no tokenizer",
+                    c->dir);
+        else
+            SK_WARN("%s: no tokenizer.json: the GGUF will have no tokenizer", c->dir);
         free(tp);
         return SK_OK;
     }
-    json_t *tok = NULL, *tc = NULL;
-    const char **toks = NULL;
-    int32_t *types = NULL;
-    char **merge_strs = NULL;
-    size_t n_merges = 0;
-    int rc = sk_json_load_file(tp, 1ull << 31, &tok, e);
-    if (rc) goto done;
-    char *tcp = sk_path_join(c->dir, "tokenizer_config.json", e);
-    if (tcp && sk_file_exists(tcp)) rc = sk_json_load_file(tcp, 1ull << 28, &tc, e);
-    free(tcp);
-    if (rc) goto done;
-    json_t *model = json_object_get(tok, "model");
-    const char *mt = json_string_value(json_object_get(model, "type"));
-    if (!mt || strcmp(mt, "BPE") != 0) {
-        rc = sk_err_set(e, SK_ERR_UNSUPPORTED, "%s: tokenizer model \"%s\" (only BPE is handled)",
-                        tp, mt ? mt : "?");
-        goto done;
-    }
-    json_t *vocab = json_object_get(model, "vocab");
-    json_t *added = json_object_get(tok, "added_tokens");
-    if (!json_is_object(vocab)) {
-        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: model.vocab is not an object", tp);
-        goto done;
-    }
-    int64_t max_id = -1;
-    const char *k;
-    json_t *v;
-    json_object_foreach(vocab, k, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > (1 << 24)) {
-            rc = sk_err_set(e, SK_ERR_FORMAT, "%s: vocab entry \"%s\" has a bad id", tp, k);
-            goto done;
-        }
-        if (json_integer_value(v) > max_id) max_id = json_integer_value(v);
-    }
-    size_t ai;
-    json_array_foreach(added, ai, v) {
-        json_t *id = json_object_get(v, "id");
-        if (!json_is_integer(id) || json_integer_value(id) < 0 ||
-            json_integer_value(id) > (1 << 24) || !json_is_string(json_object_get(v, "content"))) {
-            rc = sk_err_set(e, SK_ERR_FORMAT, "%s: added_tokens[%zu] has no valid id/content", tp,
-                            ai);
-            goto done;
-        }
-        if (json_integer_value(id) > max_id) max_id = json_integer_value(id);
-    }
-    int64_t n = n_vocab > max_id + 1 ? n_vocab : max_id + 1;
-    toks = calloc((size_t)n, sizeof *toks);
-    types = calloc((size_t)n, sizeof *types);
-    char(*pads)[32] = NULL;
-    if (!toks || !types) {
-        rc = sk_err_set(e, SK_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    json_object_foreach(vocab, k, v) {
-        toks[json_integer_value(v)] = k;
-        types[json_integer_value(v)] = 1; /* NORMAL */
-    }
-    json_array_foreach(added, ai, v) {
-        int64_t id = json_integer_value(json_object_get(v, "id"));
-        const char *content = json_string_value(json_object_get(v, "content"));
-        toks[id] = content;
-        types[id] =
-            (json_is_true(json_object_get(v, "special")) || is_control_text(content)) ? 3 : 4;
-    }
-    int64_t n_pad = 0;
-    for (int64_t i = 0; i < n; i++) n_pad += toks[i] == NULL;
-    if (n_pad) {
-        pads = calloc((size_t)n_pad, sizeof *pads);
-        if (!pads) {
-            rc = sk_err_set(e, SK_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        int64_t p = 0;
-        for (int64_t i = 0; i < n; i++)
-            if (!toks[i]) {
-                snprintf(pads[p], sizeof pads[p], "[PAD%" PRId64 "]", i);
-                toks[i] = pads[p++];
-                types[i] = 5; /* UNUSED */
-            }
-    }
-    json_t *merges = json_object_get(model, "merges");
-    n_merges = json_array_size(merges);
-    merge_strs = calloc(n_merges + 1, sizeof *merge_strs);
-    if (!merge_strs) {
-        free(pads);
-        rc = sk_err_set(e, SK_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    size_t mi;
-    json_array_foreach(merges, mi, v) {
-        if (json_is_string(v)) {
-            merge_strs[mi] = strdup(json_string_value(v));
-        } else if (json_is_array(v) && json_array_size(v) == 2 &&
-                   json_is_string(json_array_get(v, 0)) && json_is_string(json_array_get(v, 1))) {
-            const char *a = json_string_value(json_array_get(v, 0)),
-                       *b = json_string_value(json_array_get(v, 1));
-            size_t l = strlen(a) + strlen(b) + 2;
-            merge_strs[mi] = malloc(l);
-            if (merge_strs[mi]) snprintf(merge_strs[mi], l, "%s %s", a, b);
-        } else {
-            free(pads);
-            rc = sk_err_set(e, SK_ERR_FORMAT, "%s: merges[%zu] is neither \"a b\" nor [a, b]", tp,
-                            mi);
-            goto done;
-        }
-        if (!merge_strs[mi]) {
-            free(pads);
-            rc = sk_err_set(e, SK_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-    }
-    bool has_ds_bos = json_object_get(vocab, "<｜begin▁of▁sentence｜>") != NULL;
-    json_array_foreach(added, ai, v) {
-        const char *content = json_string_value(json_object_get(v, "content"));
-        if (!strcmp(content, "<｜begin▁of▁sentence｜>")) has_ds_bos = true;
-    }
-    const char *pre = detect_pre(tok, has_ds_bos);
-    if (!pre) {
-        SK_WARN("%s: unrecognised pre-tokenizer; writing tokenizer.ggml.pre = \"default\"", tp);
-        pre = "default";
-    }
-    if ((rc = sk_gguf_set_str(w, "tokenizer.ggml.model", "gpt2", e)) ||
-        (rc = sk_gguf_set_str(w, "tokenizer.ggml.pre", pre, e)) ||
-        (rc = sk_gguf_set_arr_str(w, "tokenizer.ggml.tokens", toks, (uint64_t)n, e)) ||
-        (rc = sk_gguf_set_arr(w, "tokenizer.ggml.token_type", SK_GGUF_INT32, types, (uint64_t)n,
-                              e)) ||
-        (rc = sk_gguf_set_arr_str(w, "tokenizer.ggml.merges", (const char *const *)merge_strs,
-                                  (uint64_t)n_merges, e))) {
-        free(pads);
-        goto done;
-    }
-    free(pads);
-    /* special ids: tokenizer_config's texts, else config.json's ids */
-    const char *names[3] = {"bos_token", "eos_token", "pad_token"};
-    const char *keys[3] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
-                           "tokenizer.ggml.padding_token_id"};
+    int64_t ids[3] = {-1, -1, -1};
     const char *cfg_keys[3] = {"bos_token_id", "eos_token_id", "pad_token_id"};
     for (int s = 0; s < 3; s++) {
-        int64_t id = -1;
-        const char *txt = tc ? special_text(tc, names[s]) : NULL;
-        if (txt)
-            for (int64_t i = 0; i < n; i++)
-                if (!strcmp(toks[i], txt)) {
-                    id = i;
-                    break;
-                }
-        if (id < 0) {
-            json_t *cv_ = json_object_get(c->cfg, cfg_keys[s]);
-            if (json_is_integer(cv_)) id = json_integer_value(cv_);
-        }
-        if (id >= 0 && id < n && (rc = sk_gguf_set_u32(w, keys[s], (uint32_t)id, e))) goto done;
+        json_t *v = json_object_get(c->cfg, cfg_keys[s]);
+        if (json_is_integer(v)) ids[s] = json_integer_value(v);
     }
-    bool add_bos = true, add_eos = false, f;
-    if (tc) {
-        if ((rc =
-                 sk_json_get_bool(tc, "add_bos_token", &add_bos, &f, "tokenizer_config.json", e)) ||
-            (rc = sk_json_get_bool(tc, "add_eos_token", &add_eos, &f, "tokenizer_config.json", e)))
-            goto done;
-    }
-    if ((rc = sk_gguf_set_bool(w, "tokenizer.ggml.add_bos_token", add_bos, e)) ||
-        (rc = sk_gguf_set_bool(w, "tokenizer.ggml.add_eos_token", add_eos, e)))
-        goto done;
-    json_t *ct = tc ? json_object_get(tc, "chat_template") : NULL;
-    const char *tmpl = json_is_string(ct) ? json_string_value(ct) : NULL;
-    if (json_is_array(ct)) {
-        json_array_foreach(ct, ai, v) {
-            const char *nm = json_string_value(json_object_get(v, "name"));
-            if (nm && !strcmp(nm, "default"))
-                tmpl = json_string_value(json_object_get(v, "template"));
-        }
-    }
-    if (tmpl && (rc = sk_gguf_set_str(w, "tokenizer.chat_template", tmpl, e))) goto done;
-    *has = true;
-done:
-    if (merge_strs)
-        for (size_t i = 0; i < n_merges; i++) free(merge_strs[i]);
-    free(merge_strs);
-    free(toks);
-    free(types);
-    json_decref(tok);
-    json_decref(tc);
-    free(tp);
-    return rc;
+    return o->tokenizer(o->tokenizer_ctx, c->dir, w, n_vocab, ids, has, e);
 }
 
 /* ---- metadata ---- */
@@ -1008,7 +806,7 @@ int sk_convert_hf(const char *hf_dir, const char *out_path, const sk_convert_opt
         }
     }
     bool has_tok = false;
-    if ((rc = convert_tokenizer(&c, w, n_vocab, &has_tok, e))) goto done;
+    if ((rc = convert_tokenizer(&c, opts, w, n_vocab, &has_tok, e))) goto done;
 
     /* tensor plan */
     int64_t ie = sk_st_find(c.st, "model.embed_tokens.weight");

@@ -3,6 +3,7 @@
 #include "sk_gguf.h"
 #include "fmt_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -492,6 +493,46 @@ static int write_one(sk_gguf_writer *w, const char *path, int64_t t0, int64_t t1
     return o.rc;
 }
 
+/* After a successful write to path: removes split files "PREFIX-0000K-of-0000N.gguf" of
+ * the same PREFIX (path minus ".gguf") whose N differs from this write's n_splits (0 when
+ * unsplit), which a previous run with another split count left behind. Best effort. */
+static void remove_stale_splits(const char *path, int n_splits) {
+    size_t plen = strlen(path);
+    if (plen < 5 || strcmp(path + plen - 5, ".gguf") != 0) return;
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) : 0;
+    char *dir = slash ? strndup(path, dlen ? dlen : 1) : strdup(".");
+    if (!dir) return;
+    const char *base = slash ? slash + 1 : path;
+    size_t blen = strlen(base) - 5; /* without ".gguf" */
+    DIR *d = opendir(dir);
+    if (!d) {
+        free(dir);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        /* "-NNNNN-of-MMMMM.gguf" after the prefix: 20 characters */
+        if (strlen(nm) != blen + 20 || strncmp(nm, base, blen) != 0) continue;
+        const char *r = nm + blen;
+        bool ok = r[0] == '-' && !strncmp(r + 6, "-of-", 4) && !strcmp(r + 15, ".gguf");
+        int count = 0;
+        for (int i = 0; ok && i < 5; i++) {
+            ok = r[1 + i] >= '0' && r[1 + i] <= '9' && r[10 + i] >= '0' && r[10 + i] <= '9';
+            count = count * 10 + (r[10 + i] - '0');
+        }
+        if (!ok || count == n_splits) continue;
+        char *full = malloc(strlen(dir) + strlen(nm) + 2);
+        if (!full) continue;
+        sprintf(full, "%s/%s", dir, nm);
+        if (unlink(full) == 0) SK_INFO("removed %s, a split of an earlier write", full);
+        free(full);
+    }
+    closedir(d);
+    free(dir);
+}
+
 int sk_gguf_write(sk_gguf_writer *w, const char *path, uint64_t max_split_bytes,
                   sk_progress *progress, sk_err *e) {
     uint64_t align = 32;
@@ -577,6 +618,8 @@ int sk_gguf_write(sk_gguf_writer *w, const char *path, uint64_t max_split_bytes,
         free(tmps[k]);
         tmps[k] = NULL;
     }
+    sk_fsync_parent_dir(finals[0]); /* make the renames durable */
+    remove_stale_splits(path, split ? n_splits : 0);
 done:
     if (rc && progress) sk_progress_end(progress);
     for (int k = 0; k < n_splits; k++) {

@@ -9,12 +9,14 @@
 /* Rejects duplicate keys and decodes any value (not only arrays/objects) at top level. */
 #define SK_JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
 
-int sk_json_load_buf(const char *buf, size_t len, const char *what, json_t **out, sk_err *e) {
+static int load_buf(const char *buf, size_t len, const char *what, unsigned flags, json_t **out,
+                    sk_err *e) {
     *out = NULL;
     if (!what) what = "JSON";
     if (!buf && len) return sk_err_set(e, SK_ERR_INVALID, "%s: no buffer", what);
     json_error_t je;
-    json_t *j = json_loadb(buf ? buf : "", len, SK_JSON_FLAGS, &je);
+    size_t jf = SK_JSON_FLAGS | ((flags & SK_JSON_INT_AS_REAL) ? JSON_DECODE_INT_AS_REAL : 0);
+    json_t *j = json_loadb(buf ? buf : "", len, jf, &je);
     if (!j)
         return sk_err_set(e, SK_ERR_FORMAT, "%s: invalid JSON at line %d, column %d: %s", what,
                           je.line, je.column, je.text);
@@ -22,15 +24,24 @@ int sk_json_load_buf(const char *buf, size_t len, const char *what, json_t **out
     return SK_OK;
 }
 
-int sk_json_load_file(const char *path, uint64_t max_bytes, json_t **out, sk_err *e) {
+int sk_json_load_buf(const char *buf, size_t len, const char *what, json_t **out, sk_err *e) {
+    return load_buf(buf, len, what, 0, out, e);
+}
+
+int sk_json_load_file_ex(const char *path, uint64_t max_bytes, unsigned flags, json_t **out,
+                         sk_err *e) {
     *out = NULL;
     char *buf = NULL;
     size_t len = 0;
     int rc = sk_read_file(path, max_bytes, &buf, &len, e);
     if (rc) return rc;
-    rc = sk_json_load_buf(buf, len, path, out, e);
+    rc = load_buf(buf, len, path, flags, out, e);
     free(buf);
     return rc;
+}
+
+int sk_json_load_file(const char *path, uint64_t max_bytes, json_t **out, sk_err *e) {
+    return sk_json_load_file_ex(path, max_bytes, 0, out, e);
 }
 
 static int check_obj(const json_t *obj, const char *key, const char *what, sk_err *e) {

@@ -9,9 +9,10 @@
  * give no output.weight; layers at or past num_hidden_layers (DeepSeek's MTP layer) are skipped.
  * Matrices get the requested type (norms, biases, the MoE router and every 1-D tensor stay F32,
  * as llama.cpp does; a matrix whose row length is not a multiple of the type's block falls back
- * to Q8_0 or F16 with a warning). tokenizer.json + tokenizer_config.json become the
- * tokenizer.ggml.* keys ("gpt2" byte-level BPE); without tokenizer.json the GGUF has no
- * tokenizer (a warning says so).
+ * to Q8_0 or F16 with a warning). The tokenizer.ggml.* keys are written by the caller's
+ * opts->tokenizer (the tokenizer layer's sk_tokenizer_convert_hf reads tokenizer.json +
+ * tokenizer_config.json); without one, or without tokenizer.json, the GGUF has no tokenizer
+ * (a warning says so).
  *
  * Memory: tensors are produced by the GGUF writer's row-range fill callback in chunks of at most
  * 64 MiB, so peak memory is about one chunk per conversion (plus one F32 copy of a kv_b matrix
@@ -30,6 +31,15 @@
 extern "C" {
 #endif
 
+/* Writes the tokenizer.ggml.* keys for the checkpoint folder hf_dir into w (called once, after
+ * the architecture keys and before the tensors). n_vocab: config.json's vocab_size (the token
+ * list is padded up to it); fallback_ids: config.json's bos/eos/pad token ids (-1 if absent).
+ * Sets *written when it wrote a tokenizer. The tokenizer layer provides one
+ * (sk_tokenizer_convert_hf); format itself never reads tokenizer files. */
+typedef int (*sk_convert_tokenizer_fn)(void *ctx, const char *hf_dir, sk_gguf_writer *w,
+                                       int64_t n_vocab, const int64_t fallback_ids[3],
+                                       bool *written, sk_err *e);
+
 typedef struct sk_convert_opts {
     int type;         /* sk_type for matrices: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K */
     bool kv_b_split;  /* deepseek2: also write attn_k_b / attn_v_b (2-D, ik_llama.cpp layout) */
@@ -39,6 +49,8 @@ typedef struct sk_convert_opts {
     sk_progress *progress;    /* may be NULL */
     bool dry_run;             /* plan and report only: nothing is written */
     uint64_t chunk_bytes;     /* 0: default; else the writer's row-range size (tests) */
+    sk_convert_tokenizer_fn tokenizer; /* NULL: the GGUF gets no tokenizer (a warning says so) */
+    void *tokenizer_ctx;
 } sk_convert_opts;
 
 /* Summary of a conversion (may be NULL). */

@@ -146,7 +146,12 @@ void sk_gguf_writer_set_chunk_bytes(sk_gguf_writer *w, uint64_t bytes);
  * end in .gguf; it becomes the first split's name prefix; a tensor larger than the limit gets a
  * split of its own; if everything fits in one split the file is written plain to path).
  * Split 0 holds all metadata; every split carries split.no/split.count/split.tensors.count.
- * Every file is written to a temporary name and renamed only when all succeeded.
+ * Every file is written to a temporary name (FINAL.tmp<pid>) and renamed only when all
+ * succeeded, then the directory is fsynced; split files of the same prefix with another split
+ * count (left by an earlier write) are then removed. A fill callback that fails (e.g. returns
+ * SK_ERR_INTERRUPTED when the caller saw Ctrl-C) makes the writer remove its temporary files;
+ * the writer installs no signal handler, so a process killed by a signal leaves its
+ * FINAL.tmp<pid> behind (never a partial FINAL).
  * progress may be NULL; otherwise the writer calls sk_progress_begin (with progress->label,
  * or "writing"), adds each tensor's bytes as it is written, and sk_progress_end. */
 int sk_gguf_write(sk_gguf_writer *w, const char *path, uint64_t max_split_bytes,

@@ -20,6 +20,12 @@ extern "C" {
 /* Parses a file (at most max_bytes) / a buffer. `what` names the source in messages. */
 int sk_json_load_file(const char *path, uint64_t max_bytes, json_t **out, sk_err *e);
 int sk_json_load_buf(const char *buf, size_t len, const char *what, json_t **out, sk_err *e);
+/* sk_json_load_file with options: SK_JSON_INT_AS_REAL decodes every number as a real (for
+ * files that write huge integers such as "model_max_length": 1e30 as integer literals, which
+ * would otherwise be "too big integer" errors). */
+enum { SK_JSON_INT_AS_REAL = 1u << 0 };
+int sk_json_load_file_ex(const char *path, uint64_t max_bytes, unsigned flags, json_t **out,
+                         sk_err *e);
 
 /* Typed getters on an object. `found` (may be NULL) tells whether the key was present;
  * a missing key leaves *out unchanged and is not an error; a present key of the wrong type

@@ -11,23 +11,40 @@
 
 int sk_kt_from_type(int type) {
     switch (type) {
-    case SK_TYPE_F32: return SK_KT_F32;
-    case SK_TYPE_F16: return SK_KT_F16;
-    case SK_TYPE_BF16: return SK_KT_BF16;
-    case SK_TYPE_Q8_0: return SK_KT_Q8_0;
-    case SK_TYPE_Q4_0: return SK_KT_Q4_0;
-    case SK_TYPE_Q4_1: return SK_KT_Q4_1;
-    case SK_TYPE_Q5_0: return SK_KT_Q5_0;
-    case SK_TYPE_Q5_1: return SK_KT_Q5_1;
-    case SK_TYPE_Q2_K: return SK_KT_Q2_K;
-    case SK_TYPE_Q3_K: return SK_KT_Q3_K;
-    case SK_TYPE_Q4_K: return SK_KT_Q4_K;
-    case SK_TYPE_Q5_K: return SK_KT_Q5_K;
-    case SK_TYPE_Q6_K: return SK_KT_Q6_K;
-    case SK_TYPE_IQ4_NL: return SK_KT_IQ4_NL;
-    case SK_TYPE_IQ4_XS: return SK_KT_IQ4_XS;
-    case SK_TYPE_F8_E4M3: return SK_KT_F8;
-    default: return -1;
+    case SK_TYPE_F32:
+        return SK_KT_F32;
+    case SK_TYPE_F16:
+        return SK_KT_F16;
+    case SK_TYPE_BF16:
+        return SK_KT_BF16;
+    case SK_TYPE_Q8_0:
+        return SK_KT_Q8_0;
+    case SK_TYPE_Q4_0:
+        return SK_KT_Q4_0;
+    case SK_TYPE_Q4_1:
+        return SK_KT_Q4_1;
+    case SK_TYPE_Q5_0:
+        return SK_KT_Q5_0;
+    case SK_TYPE_Q5_1:
+        return SK_KT_Q5_1;
+    case SK_TYPE_Q2_K:
+        return SK_KT_Q2_K;
+    case SK_TYPE_Q3_K:
+        return SK_KT_Q3_K;
+    case SK_TYPE_Q4_K:
+        return SK_KT_Q4_K;
+    case SK_TYPE_Q5_K:
+        return SK_KT_Q5_K;
+    case SK_TYPE_Q6_K:
+        return SK_KT_Q6_K;
+    case SK_TYPE_IQ4_NL:
+        return SK_KT_IQ4_NL;
+    case SK_TYPE_IQ4_XS:
+        return SK_KT_IQ4_XS;
+    case SK_TYPE_F8_E4M3:
+        return SK_KT_F8;
+    default:
+        return -1;
     }
 }
 
@@ -36,25 +53,33 @@ sk_act sk_kt_act(int kt) {
     case SK_KT_Q8_0:
     case SK_KT_Q4_0:
     case SK_KT_Q5_0:
-    case SK_KT_IQ4_NL: return SK_ACT_Q8_0;
+    case SK_KT_IQ4_NL:
+        return SK_ACT_Q8_0;
     case SK_KT_Q4_1:
-    case SK_KT_Q5_1: return SK_ACT_Q8_1;
+    case SK_KT_Q5_1:
+        return SK_ACT_Q8_1;
     case SK_KT_Q2_K:
     case SK_KT_Q3_K:
     case SK_KT_Q4_K:
     case SK_KT_Q5_K:
     case SK_KT_Q6_K:
-    case SK_KT_IQ4_XS: return SK_ACT_Q8_K;
-    default: return SK_ACT_F32;
+    case SK_KT_IQ4_XS:
+        return SK_ACT_Q8_K;
+    default:
+        return SK_ACT_F32;
     }
 }
 
 size_t sk_act_row_bytes(sk_act a, int64_t n) {
     switch (a) {
-    case SK_ACT_Q8_0: return sk_act_q8_0_fscale_offset(n) + (size_t)(n / 32) * sizeof(float);
-    case SK_ACT_Q8_1: return (size_t)(n / 32) * sizeof(sk_block_q8_1);
-    case SK_ACT_Q8_K: return (size_t)(n / 256) * sizeof(sk_block_q8_K);
-    default: return (size_t)n * sizeof(float);
+    case SK_ACT_Q8_0:
+        return sk_act_q8_0_fscale_offset(n) + (size_t)(n / 32) * sizeof(float);
+    case SK_ACT_Q8_1:
+        return (size_t)(n / 32) * sizeof(sk_block_q8_1);
+    case SK_ACT_Q8_K:
+        return (size_t)(n / 256) * sizeof(sk_block_q8_K);
+    default:
+        return (size_t)n * sizeof(float);
     }
 }
 
@@ -124,9 +149,15 @@ void sk_act_quantize(sk_act a, const float *x, void *dst, int64_t n) {
         for (int64_t i = 0; i < n / 32; i++) fs[i] = sk_fp16_to_f32(b[i].d);
         break;
     }
-    case SK_ACT_Q8_1: quant_q8_0(x, NULL, n, dst); break;
-    case SK_ACT_Q8_K: quant_q8_K(x, dst, n); break;
-    default: memcpy(dst, x, (size_t)n * sizeof(float)); break;
+    case SK_ACT_Q8_1:
+        quant_q8_0(x, NULL, n, dst);
+        break;
+    case SK_ACT_Q8_K:
+        quant_q8_K(x, dst, n);
+        break;
+    default:
+        memcpy(dst, x, (size_t)n * sizeof(float));
+        break;
     }
 }
 

@@ -106,7 +106,8 @@ static void init_once(void) {
         else if (want < lvl || (want != lvl && g_have[want]))
             lvl = want;
         else if (want != lvl)
-            SK_WARN("SEEK_CPU=%s: this CPU or build lacks it; using %s", env, sk_cpu_level_name(lvl));
+            SK_WARN("SEEK_CPU=%s: this CPU or build lacks it; using %s", env,
+                    sk_cpu_level_name(lvl));
     }
     atomic_store(&g_active, (int)lvl);
 }
@@ -124,7 +125,8 @@ sk_cpu_level sk_kernels_level(void) {
 int sk_kernels_set_level(sk_cpu_level level, sk_err *e) {
     pthread_once(&g_once, init_once);
     if ((int)level < 0 || (int)level >= N_LEVELS || !g_have[level])
-        return sk_err_set(e, SK_ERR_UNSUPPORTED, "kernel level %s is not available on this CPU/build",
+        return sk_err_set(e, SK_ERR_UNSUPPORTED,
+                          "kernel level %s is not available on this CPU/build",
                           sk_cpu_level_name(level));
     atomic_store(&g_active, (int)level);
     return SK_OK;
@@ -132,10 +134,14 @@ int sk_kernels_set_level(sk_cpu_level level, sk_err *e) {
 
 const char *sk_cpu_level_name(sk_cpu_level level) {
     switch (level) {
-    case SK_CPU_SCALAR: return "scalar";
-    case SK_CPU_AVX2: return "avx2";
-    case SK_CPU_AVX512: return "avx512";
-    case SK_CPU_NEON: return "neon";
+    case SK_CPU_SCALAR:
+        return "scalar";
+    case SK_CPU_AVX2:
+        return "avx2";
+    case SK_CPU_AVX512:
+        return "avx512";
+    case SK_CPU_NEON:
+        return "neon";
     }
     return "unknown";
 }

@@ -73,7 +73,8 @@ static float dot_f32(int64_t n, const void *w, const void *x, const float *ws) {
         s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
         s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
     }
-    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
     float s = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
     for (; i < n; i++) s += a[i] * b[i];
     return s;
@@ -135,7 +136,8 @@ static float dot_f8(int64_t n, const void *w, const void *x, const float *ws) {
             __m256i v = _mm256_cvtepu8_epi16(ld128(a + i));
             __m256i h = _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(v, m80), 8),
                                         _mm256_slli_epi16(_mm256_and_si256(v, m7f), 7));
-            p0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), _mm256_loadu_ps(b + i), p0);
+            p0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h)), _mm256_loadu_ps(b + i),
+                                 p0);
             p1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)),
                                  _mm256_loadu_ps(b + i + 8), p1);
         }
@@ -159,15 +161,16 @@ static float dot_q8_0(int64_t n, const void *w, const void *x, const float *ws) 
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 32; ib++) {
         __m256i p = dot_ss(ld256(a[ib].qs), ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
+                              acc);
     }
     return hsum8(acc);
 }
 
 /* One row, four tokens: |w| and the row scale computed once per block; the activation
  * scales come from the f32 copy after the blocks (same products as dot4: bit-identical). */
-static void gemm4_q8_0(int64_t n, const void *w, const void *x, size_t xstride, const float *ws, float *y,
-                       int64_t ystride) {
+static void gemm4_q8_0(int64_t n, const void *w, const void *x, size_t xstride, const float *ws,
+                       float *y, int64_t ystride) {
     (void)ws;
     const sk_block_q8_0 *a = w;
     const uint8_t *xb = x;
@@ -177,16 +180,19 @@ static void gemm4_q8_0(int64_t n, const void *w, const void *x, size_t xstride, 
     const sk_block_q8_0 *b3 = (const void *)(xb + 3 * xstride);
     size_t off = sk_act_q8_0_fscale_offset(n);
     const float *f0 = (const float *)(xb + off), *f1 = (const float *)(xb + xstride + off);
-    const float *f2 = (const float *)(xb + 2 * xstride + off), *f3 = (const float *)(xb + 3 * xstride + off);
+    const float *f2 = (const float *)(xb + 2 * xstride + off),
+                *f3 = (const float *)(xb + 3 * xstride + off);
     const __m256i one = _mm256_set1_epi16(1);
     __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
     for (int64_t ib = 0; ib < n / 32; ib++) {
         __m256i wv = ld256(a[ib].qs), aw = _mm256_sign_epi8(wv, wv);
         __m256 dw = _mm256_set1_ps(fp16(a[ib].d));
-#define SK_G(c, b, f)                                                                                \
-    do {                                                                                             \
-        __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(ld256(b[ib].qs), wv)), one); \
-        c = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_broadcast_ss(f + ib)), _mm256_cvtepi32_ps(p), c); \
+#define SK_G(c, b, f)                                                                              \
+    do {                                                                                           \
+        __m256i p = _mm256_madd_epi16(                                                             \
+            _mm256_maddubs_epi16(aw, _mm256_sign_epi8(ld256(b[ib].qs), wv)), one);                 \
+        c = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_broadcast_ss(f + ib)), _mm256_cvtepi32_ps(p), \
+                            c);                                                                    \
     } while (0)
         SK_G(c0, b0, f0);
         SK_G(c1, b1, f1);
@@ -241,7 +247,8 @@ static float dot_q4_0(int64_t n, const void *w, const void *x, const float *ws) 
     for (int64_t ib = 0; ib < n / 32; ib++) {
         __m256i q = _mm256_sub_epi8(nib32(a[ib].qs), eight);
         __m256i p = dot_ss(q, ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
+                              acc);
     }
     return hsum8(acc);
 }
@@ -255,7 +262,8 @@ static float dot_iq4_nl(int64_t n, const void *w, const void *x, const float *ws
     for (int64_t ib = 0; ib < n / 32; ib++) {
         __m256i q = _mm256_shuffle_epi8(lut, nib32(a[ib].qs));
         __m256i p = dot_ss(q, ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
+                              acc);
     }
     return hsum8(acc);
 }
@@ -268,7 +276,8 @@ static float dot_q4_1(int64_t n, const void *w, const void *x, const float *ws) 
     float sm = 0.0f;
     for (int64_t ib = 0; ib < n / 32; ib++) {
         __m256i p = dot_us(nib32(a[ib].qs), ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
+                              acc);
         sm += fp16(a[ib].m) * fp16(b[ib].s);
     }
     return hsum8(acc) + sm;
@@ -290,7 +299,8 @@ static float dot_q5_0(int64_t n, const void *w, const void *x, const float *ws) 
         __m256i hb = _mm256_and_si256(bits32(le32(a[ib].qh)), h10);
         __m256i q = _mm256_sub_epi8(_mm256_or_si256(nib32(a[ib].qs), hb), c16);
         __m256i p = dot_ss(q, ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
+                              acc);
     }
     return hsum8(acc);
 }
@@ -305,7 +315,8 @@ static float dot_q5_1(int64_t n, const void *w, const void *x, const float *ws) 
     for (int64_t ib = 0; ib < n / 32; ib++) {
         __m256i hb = _mm256_and_si256(bits32(le32(a[ib].qh)), h10);
         __m256i p = dot_us(_mm256_or_si256(nib32(a[ib].qs), hb), ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
+                              acc);
         sm += fp16(a[ib].m) * fp16(b[ib].s);
     }
     return hsum8(acc) + sm;
@@ -333,9 +344,15 @@ static inline void kscales(const uint8_t *s, __m256i *S, __m256i *m16) {
 /* Byte-shuffle masks that spread int16 lane j of a (twice broadcast) 8 × int16 vector over
  * all 16 lanes. */
 static const uint8_t k_lane16[8][32] = {
-#define SK_L(j) {2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, \
-                 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1}
-    SK_L(0), SK_L(1), SK_L(2), SK_L(3), SK_L(4), SK_L(5), SK_L(6), SK_L(7)
+#define SK_L(j)                                                                                    \
+    {                                                                                              \
+        2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1,  \
+            2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j,         \
+            2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1,     \
+            2 * j, 2 * j + 1, 2 * j, 2 * j + 1                                                     \
+    }
+    SK_L(0), SK_L(1), SK_L(2), SK_L(3), SK_L(4),
+    SK_L(5), SK_L(6), SK_L(7)
 #undef SK_L
 };
 
@@ -395,8 +412,8 @@ static void dot4_q4_K(int64_t n, const void *w, size_t wstride, const void *x, c
 
 /* One Q4_K row, four tokens: nibbles, scale vectors and mins decoded once per block; per
  * token the same operations as q4k_block. */
-static void gemm4_q4_K(int64_t n, const void *w, const void *x, size_t xstride, const float *ws, float *y,
-                       int64_t ystride) {
+static void gemm4_q4_K(int64_t n, const void *w, const void *x, size_t xstride, const float *ws,
+                       float *y, int64_t ystride) {
     (void)ws;
     const sk_block_q4_K *a = w;
     const sk_block_q8_K *b[4];
@@ -411,13 +428,15 @@ static void gemm4_q4_K(int64_t n, const void *w, const void *x, size_t xstride, 
         __m256i i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0;
         for (int p = 0; p < 4; p++) {
             __m256i q = ld256(blk->qs + 32 * p);
-            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            __m256i lo = _mm256_and_si256(q, m4),
+                    hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             __m256i slo = _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p]));
             __m256i shi = _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p + 1]));
-#define SK_G(i, yy)                                                                                  \
-    i = _mm256_add_epi32(i, _mm256_add_epi32(                                                        \
-                                _mm256_madd_epi16(_mm256_maddubs_epi16(lo, ld256(yy + 64 * p)), slo), \
-                                _mm256_madd_epi16(_mm256_maddubs_epi16(hi, ld256(yy + 64 * p + 32)), shi)))
+#define SK_G(i, yy)                                                                                \
+    i = _mm256_add_epi32(                                                                          \
+        i, _mm256_add_epi32(                                                                       \
+               _mm256_madd_epi16(_mm256_maddubs_epi16(lo, ld256(yy + 64 * p)), slo),               \
+               _mm256_madd_epi16(_mm256_maddubs_epi16(hi, ld256(yy + 64 * p + 32)), shi)))
             SK_G(i0, y0);
             SK_G(i1, y1);
             SK_G(i2, y2);
@@ -425,11 +444,11 @@ static void gemm4_q4_K(int64_t n, const void *w, const void *x, size_t xstride, 
 #undef SK_G
         }
         float dw = fp16(blk->d), dm = fp16(blk->dmin);
-#define SK_F(c, i, t)                                                                                \
-    do {                                                                                             \
-        __m256i ms = _mm256_madd_epi16(ld256(b[t][ib].bsums), m16);                                  \
-        c = _mm256_fmadd_ps(_mm256_set1_ps(b[t][ib].d * dw), _mm256_cvtepi32_ps(i), c);              \
-        c = _mm256_fnmadd_ps(_mm256_set1_ps(b[t][ib].d * dm), _mm256_cvtepi32_ps(ms), c);            \
+#define SK_F(c, i, t)                                                                              \
+    do {                                                                                           \
+        __m256i ms = _mm256_madd_epi16(ld256(b[t][ib].bsums), m16);                                \
+        c = _mm256_fmadd_ps(_mm256_set1_ps(b[t][ib].d * dw), _mm256_cvtepi32_ps(i), c);            \
+        c = _mm256_fnmadd_ps(_mm256_set1_ps(b[t][ib].d * dm), _mm256_cvtepi32_ps(ms), c);          \
     } while (0)
         SK_F(c0, i0, 0);
         SK_F(c1, i1, 1);
@@ -467,16 +486,23 @@ static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) 
             isum = _mm256_add_epi32(isum, _mm256_add_epi32(p0, p1));
         }
         __m256i msum = _mm256_madd_epi16(ld256(b[ib].bsums), m16);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].dmin)), _mm256_cvtepi32_ps(msum), accm);
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].dmin)), _mm256_cvtepi32_ps(msum),
+                               accm);
     }
     return hsum8(acc) - hsum8(accm);
 }
 
 /* Byte-shuffle controls: 8 copies of byte 2k, then 8 copies of byte 2k+1. */
 static const uint8_t k_pair8[8][16] = {
-#define SK_P(k) {2*k, 2*k, 2*k, 2*k, 2*k, 2*k, 2*k, 2*k, 2*k+1, 2*k+1, 2*k+1, 2*k+1, 2*k+1, 2*k+1, 2*k+1, 2*k+1}
-    SK_P(0), SK_P(1), SK_P(2), SK_P(3), SK_P(4), SK_P(5), SK_P(6), SK_P(7)
+#define SK_P(k)                                                                                    \
+    {                                                                                              \
+        2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k + 1, 2 * k + 1, 2 * k + 1,   \
+            2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1                                  \
+    }
+    SK_P(0), SK_P(1), SK_P(2), SK_P(3), SK_P(4),
+    SK_P(5), SK_P(6), SK_P(7)
 #undef SK_P
 };
 
@@ -501,24 +527,88 @@ static float dot_q6_K(int64_t n, const void *w, const void *x, const float *ws) 
             const int8_t *y = b[ib].qs + 128 * h;
             __m256i l0 = ld256(ql), l1 = ld256(ql + 32), qh = ld256(a[ib].qh + 32 * h);
             __m256i u[4];
-            u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
-            u[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
-            u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
-            u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            u[1] = _mm256_or_si256(
+                _mm256_and_si256(l1, m4),
+                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            u[2] = _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            u[3] = _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
             for (int k = 0; k < 4; k++) {
                 __m256i p = _mm256_maddubs_epi16(u[k], ld256(y + 32 * k));
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(s8, 8 * h + 2 * k, 1)));
+                isum =
+                    _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(s8, 8 * h + 2 * k, 1)));
             }
         }
         /* the −32 offset: 32·Σ_sb sc_sb·bsums_sb */
         __m256i corr = _mm256_madd_epi16(ld256(b[ib].bsums), _mm256_cvtepi8_epi16(s8));
         isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(corr, 5));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
     }
     return hsum8(acc);
+}
+
+/* One Q6_K row, four tokens: the 6-bit codes and scale vectors decoded once per block; per
+ * token the same integer sums and f32 operations as dot_q6_K (bit-identical). */
+static void gemm4_q6_K(int64_t n, const void *w, const void *x, size_t xstride, const float *ws,
+                       float *y, int64_t ystride) {
+    (void)ws;
+    const sk_block_q6_K *a = w;
+    const sk_block_q8_K *b[4];
+    for (int t = 0; t < 4; t++) b[t] = (const sk_block_q8_K *)((const uint8_t *)x + t * xstride);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
+    __m256 c[4];
+    for (int t = 0; t < 4; t++) c[t] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < n / 256; ib++) {
+        __m128i s8 = ld128(a[ib].scales);
+        __m256i i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0;
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = a[ib].ql + 64 * h;
+            __m256i l0 = ld256(ql), l1 = ld256(ql + 32), qh = ld256(a[ib].qh + 32 * h);
+            __m256i u[4];
+            u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            u[1] = _mm256_or_si256(
+                _mm256_and_si256(l1, m4),
+                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            u[2] = _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            u[3] = _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            for (int k = 0; k < 4; k++) {
+                __m256i sp = scale_pair(s8, 8 * h + 2 * k, 1);
+                int off = 128 * h + 32 * k;
+                i0 = _mm256_add_epi32(
+                    i0,
+                    _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], ld256(b[0][ib].qs + off)), sp));
+                i1 = _mm256_add_epi32(
+                    i1,
+                    _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], ld256(b[1][ib].qs + off)), sp));
+                i2 = _mm256_add_epi32(
+                    i2,
+                    _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], ld256(b[2][ib].qs + off)), sp));
+                i3 = _mm256_add_epi32(
+                    i3,
+                    _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], ld256(b[3][ib].qs + off)), sp));
+            }
+        }
+        __m256i s16 = _mm256_cvtepi8_epi16(s8);
+        float dw = fp16(a[ib].d);
+        __m256i is[4] = {i0, i1, i2, i3};
+        for (int t = 0; t < 4; t++) {
+            __m256i corr = _mm256_madd_epi16(ld256(b[t][ib].bsums), s16);
+            __m256i isum = _mm256_sub_epi32(is[t], _mm256_slli_epi32(corr, 5));
+            c[t] = _mm256_fmadd_ps(_mm256_set1_ps(b[t][ib].d * dw), _mm256_cvtepi32_ps(isum), c[t]);
+        }
+    }
+    for (int t = 0; t < 4; t++) y[t * ystride] = hsum8(c[t]);
 }
 
 /* The 16 six-bit Q3_K scales minus 32 as int8, from words A = bytes 0..3, B = 4..7, C = 8..11:
@@ -527,9 +617,10 @@ static float dot_q6_K(int64_t n, const void *w, const void *x, const float *ws) 
 static inline __m128i q3k_scales(const uint8_t *s) {
     uint32_t A = le32(s), B = le32(s + 4), C = le32(s + 8);
     const uint32_t m4 = 0x0F0F0F0Fu, m2 = 0x03030303u;
-    __m128i v = _mm_set_epi32((int)(((B >> 4) & m4) | (((C >> 6) & m2) << 4)),
-                              (int)(((A >> 4) & m4) | (((C >> 4) & m2) << 4)),
-                              (int)((B & m4) | (((C >> 2) & m2) << 4)), (int)((A & m4) | ((C & m2) << 4)));
+    __m128i v =
+        _mm_set_epi32((int)(((B >> 4) & m4) | (((C >> 6) & m2) << 4)),
+                      (int)(((A >> 4) & m4) | (((C >> 4) & m2) << 4)),
+                      (int)((B & m4) | (((C >> 2) & m2) << 4)), (int)((A & m4) | ((C & m2) << 4)));
     return _mm_sub_epi8(v, _mm_set1_epi8(32));
 }
 
@@ -550,12 +641,14 @@ static float dot_q3_K(int64_t n, const void *w, const void *x, const float *ws) 
                 q = _mm256_srli_epi16(q, 2);
                 hm = _mm256_srli_epi16(hm, 1);
                 __m256i p = _mm256_maddubs_epi16(u, ld256(b[ib].qs + 128 * h + 32 * j));
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(s8, 8 * h + 2 * j, 1)));
+                isum =
+                    _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(s8, 8 * h + 2 * j, 1)));
             }
         }
         __m256i corr = _mm256_madd_epi16(ld256(b[ib].bsums), _mm256_cvtepi8_epi16(s8));
         isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(corr, 2));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
     }
     return hsum8(acc);
 }
@@ -577,12 +670,15 @@ static float dot_q2_K(int64_t n, const void *w, const void *x, const float *ws) 
                 __m256i u = _mm256_and_si256(q, m3);
                 q = _mm256_srli_epi16(q, 2);
                 __m256i p = _mm256_maddubs_epi16(u, ld256(b[ib].qs + 128 * h + 32 * j));
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(sc, 8 * h + 2 * j, 0)));
+                isum =
+                    _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(sc, 8 * h + 2 * j, 0)));
             }
         }
         __m256i msum = _mm256_madd_epi16(ld256(b[ib].bsums), _mm256_cvtepu8_epi16(mn));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].dmin)), _mm256_cvtepi32_ps(msum), accm);
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].dmin)), _mm256_cvtepi32_ps(msum),
+                               accm);
     }
     return hsum8(acc) - hsum8(accm);
 }
@@ -612,9 +708,11 @@ static float dot_iq4_xs(int64_t n, const void *w, const void *x, const float *ws
             __m256i q = _mm256_shuffle_epi8(lut, nib32(a[ib].qs + 16 * sb));
             __m256i y = ld256(b[ib].qs + 32 * sb);
             __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
-            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_shuffle_epi8(S, ld256(k_lane16[sb]))));
+            isum = _mm256_add_epi32(
+                isum, _mm256_madd_epi16(p, _mm256_shuffle_epi8(S, ld256(k_lane16[sb]))));
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+        acc =
+            _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
     }
     return hsum8(acc);
 }
@@ -638,7 +736,8 @@ static inline __m256 exp8(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    __m256i e =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
 }
 
@@ -647,14 +746,16 @@ static float v_dot(const float *a, const float *b, int64_t n) {
 }
 static void v_add(float *y, const float *a, const float *b, int64_t n) {
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 static void v_mad(float *y, const float *x, float s, int64_t n) {
     __m256 sv = _mm256_set1_ps(s);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(sv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(sv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += s * x[i];
 }
 static void v_scale(float *y, float s, int64_t n) {
@@ -671,10 +772,12 @@ static void v_mul_scale(float *y, const float *x, const float *w, float s, int64
     int64_t i = 0;
     if (w) {
         for (; i + 8 <= n; i += 8)
-            _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), sv), _mm256_loadu_ps(w + i)));
+            _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), sv),
+                                                  _mm256_loadu_ps(w + i)));
         for (; i < n; i++) y[i] = x[i] * s * w[i];
     } else {
-        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), sv));
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), sv));
         for (; i < n; i++) y[i] = x[i] * s;
     }
 }
@@ -716,7 +819,8 @@ static void v_silu(float *x, int64_t n) {
 static void v_swiglu(float *out, const float *g, const float *u, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu8(_mm256_loadu_ps(g + i)), _mm256_loadu_ps(u + i)));
+        _mm256_storeu_ps(out + i,
+                         _mm256_mul_ps(silu8(_mm256_loadu_ps(g + i)), _mm256_loadu_ps(u + i)));
     for (; i < n; i++) out[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 static void v_sigmoid(float *x, int64_t n) {
@@ -731,7 +835,8 @@ static void v_sigmoid(float *x, int64_t n) {
 
 static uint64_t v_read_sum(const void *p, size_t bytes) {
     const uint8_t *q = p;
-    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+            a7 = a0;
     for (size_t i = 0; i + 256 <= bytes; i += 256) {
         a0 = _mm256_add_epi64(a0, _mm256_load_si256((const __m256i *)(q + i)));
         a1 = _mm256_add_epi64(a1, _mm256_load_si256((const __m256i *)(q + i + 32)));
@@ -742,8 +847,9 @@ static uint64_t v_read_sum(const void *p, size_t bytes) {
         a6 = _mm256_add_epi64(a6, _mm256_load_si256((const __m256i *)(q + i + 192)));
         a7 = _mm256_add_epi64(a7, _mm256_load_si256((const __m256i *)(q + i + 224)));
     }
-    __m256i s = _mm256_xor_si256(_mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3)),
-                                 _mm256_xor_si256(_mm256_xor_si256(a4, a5), _mm256_xor_si256(a6, a7)));
+    __m256i s =
+        _mm256_xor_si256(_mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3)),
+                         _mm256_xor_si256(_mm256_xor_si256(a4, a5), _mm256_xor_si256(a6, a7)));
     uint64_t o[4];
     _mm256_storeu_si256((__m256i *)o, s);
     return o[0] ^ o[1] ^ o[2] ^ o[3];
@@ -769,6 +875,7 @@ void sk_kfuncs_fill_avx2(sk_kfuncs *f) {
     f->gemm4[SK_KT_Q4_K] = gemm4_q4_K;
     f->dot[SK_KT_Q5_K] = dot_q5_K;
     f->dot[SK_KT_Q6_K] = dot_q6_K;
+    f->gemm4[SK_KT_Q6_K] = gemm4_q6_K;
     f->dot[SK_KT_IQ4_XS] = dot_iq4_xs;
     f->vec_dot_f32 = v_dot;
     f->vec_add = v_add;

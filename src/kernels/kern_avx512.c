@@ -38,7 +38,8 @@ static float dot_f32(int64_t n, const void *w, const void *x, const float *ws) {
         s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
         s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
     }
-    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    for (; i + 16 <= n; i += 16)
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
     if (i < n) { /* masked tail */
         __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
         s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
@@ -83,7 +84,8 @@ static float dot_bf16(int64_t n, const void *w, const void *x, const float *ws) 
 /* ---- VNNI int8 dots: Σ of 4 products per int32 lane, |w| as the unsigned operand ---- */
 
 static inline __m256i vnni_ss(__m256i w, __m256i x) {
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w),
+                               _mm256_sign_epi8(x, w));
 }
 
 /* One accumulator per row, blocks in order, lanes = bytes 4i..4i+3 as maddubs+madd: the
@@ -94,7 +96,8 @@ static float dot_q8_0_vnni(int64_t n, const void *w, const void *x, const float 
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 32; ib++) {
         __m256i p = vnni_ss(ld256(a[ib].qs), ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
+                              acc);
     }
     return hsum8(acc);
 }
@@ -112,7 +115,8 @@ static void dot4_q8_0_vnni(int64_t n, const void *w, size_t wstride, const void 
         float dx = fp16(b[ib].d);
         for (int k = 0; k < 4; k++) {
             __m256i p = vnni_ss(ld256(r[k][ib].qs), xv);
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r[k][ib].d) * dx), _mm256_cvtepi32_ps(p), acc[k]);
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r[k][ib].d) * dx), _mm256_cvtepi32_ps(p),
+                                     acc[k]);
         }
     }
     for (int k = 0; k < 4; k++) y[k] = hsum8(acc[k]);
@@ -128,7 +132,8 @@ static float dot_q4_0_vnni(int64_t n, const void *w, const void *x, const float 
         __m128i v = ld128(a[ib].qs);
         __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), m4);
         __m256i p = vnni_ss(_mm256_sub_epi8(q, eight), ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
+                              acc);
     }
     return hsum8(acc);
 }
@@ -146,17 +151,21 @@ static inline __mmask16 tail_mask(int64_t left) {
 }
 static void v_add(float *y, const float *a, const float *b, int64_t n) {
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
     if (i < n) {
         __mmask16 m = tail_mask(n - i);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
+        _mm512_mask_storeu_ps(
+            y + i, m,
+            _mm512_add_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
     }
 }
 static void v_mad(float *y, const float *x, float s, int64_t n) {
     __m512 sv = _mm512_set1_ps(s);
     int64_t i = 0;
     for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(sv, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+        _mm512_storeu_ps(y + i,
+                         _mm512_fmadd_ps(sv, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += s * x[i];
 }
 static void v_scale(float *y, float s, int64_t n) {
@@ -170,10 +179,12 @@ static void v_mul_scale(float *y, const float *x, const float *w, float s, int64
     int64_t i = 0;
     if (w) {
         for (; i + 16 <= n; i += 16)
-            _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), sv), _mm512_loadu_ps(w + i)));
+            _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), sv),
+                                                  _mm512_loadu_ps(w + i)));
         for (; i < n; i++) y[i] = x[i] * s * w[i];
     } else {
-        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), sv));
+        for (; i + 16 <= n; i += 16)
+            _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), sv));
         for (; i < n; i++) y[i] = x[i] * s;
     }
 }

@@ -185,7 +185,8 @@ static float dot_q2_K(int64_t n, const void *w, const void *x, const float *ws) 
             I += (a[ib].scales[sb] & 0xF) * t;
             M += (a[ib].scales[sb] >> 4) * b[ib].bsums[sb];
         }
-        s += (b[ib].d * sk_k_fp16(a[ib].d)) * (float)I - (b[ib].d * sk_k_fp16(a[ib].dmin)) * (float)M;
+        s += (b[ib].d * sk_k_fp16(a[ib].d)) * (float)I -
+             (b[ib].d * sk_k_fp16(a[ib].dmin)) * (float)M;
     }
     return s;
 }
@@ -235,7 +236,8 @@ static float dot_q4_K(int64_t n, const void *w, const void *x, const float *ws) 
             I += sc * t;
             M += mn * (b[ib].bsums[2 * sb] + b[ib].bsums[2 * sb + 1]);
         }
-        s += (b[ib].d * sk_k_fp16(a[ib].d)) * (float)I - (b[ib].d * sk_k_fp16(a[ib].dmin)) * (float)M;
+        s += (b[ib].d * sk_k_fp16(a[ib].d)) * (float)I -
+             (b[ib].d * sk_k_fp16(a[ib].dmin)) * (float)M;
     }
     return s;
 }
@@ -261,7 +263,8 @@ static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) 
             I += sc * t;
             M += mn * (b[ib].bsums[2 * sb] + b[ib].bsums[2 * sb + 1]);
         }
-        s += (b[ib].d * sk_k_fp16(a[ib].d)) * (float)I - (b[ib].d * sk_k_fp16(a[ib].dmin)) * (float)M;
+        s += (b[ib].d * sk_k_fp16(a[ib].d)) * (float)I -
+             (b[ib].d * sk_k_fp16(a[ib].dmin)) * (float)M;
     }
     return s;
 }

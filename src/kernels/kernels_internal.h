@@ -8,8 +8,9 @@
  * made once per call (Q8_0 / Q8_1 per 32 values, Q8_K per 256 values with 16-value sums).
  * A level's table holds, per slot, the dot product of one weight row with one prepared
  * activation row (`dot`), optionally a 4-row variant sharing activation loads (`dot4`,
- * NULL → four `dot` calls) and a 1-row × 4-token variant for prompt batches (`gemm4`). The scalar table defines the exact arithmetic (see
- * kern_scalar.c); SIMD tables equal it up to the order of float additions.
+ * NULL → four `dot` calls) and a 1-row × 4-token variant for prompt batches (`gemm4`). The scalar
+ * table defines the exact arithmetic (see kern_scalar.c); SIMD tables equal it up to the order of
+ * float additions.
  */
 #ifndef SK_KERNELS_INTERNAL_H
 #define SK_KERNELS_INTERNAL_H
@@ -82,7 +83,8 @@ typedef struct sk_kfuncs {
     void (*vec_mad)(float *y, const float *x, float s, int64_t n);
     void (*vec_scale)(float *y, float s, int64_t n);
     float (*sumsq)(const float *x, int64_t n);
-    void (*mul_scale)(float *y, const float *x, const float *w, float s, int64_t n); /* y=x*w*s (w may be NULL) */
+    void (*mul_scale)(float *y, const float *x, const float *w, float s,
+                      int64_t n); /* y=x*w*s (w may be NULL) */
     float (*vec_max)(const float *x, int64_t n);
     float (*exp_sub_sum)(float *x, float m, int64_t n); /* x = exp(x-m), returns the sum */
     void (*silu)(float *x, int64_t n);
@@ -95,7 +97,7 @@ typedef struct sk_kfuncs {
 
 void sk_kfuncs_fill_scalar(sk_kfuncs *f);
 #if defined(SEEK_HAVE_X86_KERNELS)
-void sk_kfuncs_fill_avx2(sk_kfuncs *f);   /* overrides the entries it implements */
+void sk_kfuncs_fill_avx2(sk_kfuncs *f); /* overrides the entries it implements */
 void sk_kfuncs_fill_avx512(sk_kfuncs *f, int has_vnni);
 #endif
 
@@ -105,7 +107,9 @@ const sk_kfuncs *sk_kfuncs_active(void);
 const sk_kfuncs *sk_kfuncs_for_level(sk_cpu_level level);
 
 /* Scalar helpers shared by the kernel files. */
-static inline float sk_k_fp16(sk_fp16 h) { return sk_fp16_to_f32(h); }
+static inline float sk_k_fp16(sk_fp16 h) {
+    return sk_fp16_to_f32(h);
+}
 
 /* Q4_K / Q5_K: 6-bit scale and min of sub-block j from the 12 packed bytes. */
 static inline void sk_k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *mn) {

@@ -72,20 +72,23 @@ static int check_weight(const sk_tensor *W, int *kt, size_t *row_bytes, sk_err *
     if (!W || !W->data) return sk_err_set(e, SK_ERR_INVALID, "matvec: weight %s has no data", nm);
     *kt = sk_kt_from_type(W->type);
     if (*kt < 0)
-        return sk_err_set(e, SK_ERR_UNSUPPORTED, "matvec: weight %s has type %s, which has no kernel",
-                          nm, sk_type_name(W->type));
+        return sk_err_set(e, SK_ERR_UNSUPPORTED,
+                          "matvec: weight %s has type %s, which has no kernel", nm,
+                          sk_type_name(W->type));
     if (W->ne[0] <= 0 || W->ne[1] <= 0 || W->ne[2] != 1 || W->ne[3] != 1)
         return sk_err_set(e, SK_ERR_INVALID,
-                          "matvec: weight %s must be a 2-D matrix (ne = %lld x %lld x %lld x %lld)", nm,
-                          (long long)W->ne[0], (long long)W->ne[1], (long long)W->ne[2],
+                          "matvec: weight %s must be a 2-D matrix (ne = %lld x %lld x %lld x %lld)",
+                          nm, (long long)W->ne[0], (long long)W->ne[1], (long long)W->ne[2],
                           (long long)W->ne[3]);
     if (!sk_row_size(W->type, W->ne[0], row_bytes))
-        return sk_err_set(e, SK_ERR_INVALID, "matvec: weight %s: %lld columns is not a multiple of the %s block",
-                          nm, (long long)W->ne[0], sk_type_name(W->type));
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "matvec: weight %s: %lld columns is not a multiple of the %s block", nm,
+                          (long long)W->ne[0], sk_type_name(W->type));
     size_t total;
     if (!sk_mul_ok(*row_bytes, (size_t)W->ne[1], &total) || total > W->nbytes)
-        return sk_err_set(e, SK_ERR_RANGE, "matvec: weight %s holds %zu bytes, fewer than %lld rows of %zu",
-                          nm, W->nbytes, (long long)W->ne[1], *row_bytes);
+        return sk_err_set(e, SK_ERR_RANGE,
+                          "matvec: weight %s holds %zu bytes, fewer than %lld rows of %zu", nm,
+                          W->nbytes, (long long)W->ne[1], *row_bytes);
     if (*kt == SK_KT_F8 && !W->scale)
         return sk_err_set(e, SK_ERR_INVALID, "matvec: FP8 weight %s has no scale grid", nm);
     return SK_OK;
@@ -100,12 +103,12 @@ typedef struct mm_job {
     const float *wscale; /* F8 grid or NULL */
     int64_t scale_cols;  /* ceil(ncols/128) */
     int64_t ncols, nrows;
-    const float *x;      /* matmul: raw activations [ntok][ncols] */
-    uint8_t *xa;         /* prepared activations [ntok] rows of xstride bytes */
+    const float *x; /* matmul: raw activations [ntok][ncols] */
+    uint8_t *xa;    /* prepared activations [ntok] rows of xstride bytes */
     size_t xstride;
     int64_t ntok;
     float *y;
-    int64_t ldy;         /* matvec: 0 (y[r]); matmul: nrows (Y[t][r]) */
+    int64_t ldy; /* matvec: 0 (y[r]); matmul: nrows (Y[t][r]) */
     int64_t chunk_rows;
     atomic_llong next;
     sk_pool *pool;
@@ -129,8 +132,10 @@ static void mm_block(const mm_job *j, int64_t r0, int64_t r1, int64_t t0, int64_
             const float *ws = row_scale(j, r);
             int64_t t = t0;
             for (; t + 4 <= t1; t += 4)
-                gemm4(j->ncols, w, j->xa + (size_t)t * j->xstride, j->xstride, ws, j->y + t * j->ldy + r, j->ldy);
-            for (; t < t1; t++) j->y[t * j->ldy + r] = dot(j->ncols, w, j->xa + (size_t)t * j->xstride, ws);
+                gemm4(j->ncols, w, j->xa + (size_t)t * j->xstride, j->xstride, ws,
+                      j->y + t * j->ldy + r, j->ldy);
+            for (; t < t1; t++)
+                j->y[t * j->ldy + r] = dot(j->ncols, w, j->xa + (size_t)t * j->xstride, ws);
         }
         return;
     }
@@ -157,7 +162,7 @@ static void mm_block(const mm_job *j, int64_t r0, int64_t r1, int64_t t0, int64_
     }
 }
 
-#define TOK_TILE 16
+#define TOK_TILE   16
 #define SMALL_WORK ((size_t)128 << 10) /* weight bytes × tokens run on the caller alone */
 
 static void mm_task(void *ctx, int ith, int nth) {
@@ -247,7 +252,8 @@ int sk_matvec(sk_kctx *k, const sk_tensor *W, const float *x, float *y, sk_err *
 }
 
 int sk_matmul(sk_kctx *k, const sk_tensor *W, const float *X, int64_t n, float *Y, sk_err *e) {
-    if (n < 0) return sk_err_set(e, SK_ERR_INVALID, "matmul: negative token count %lld", (long long)n);
+    if (n < 0)
+        return sk_err_set(e, SK_ERR_INVALID, "matmul: negative token count %lld", (long long)n);
     if (n == 0) return SK_OK;
     if (n == 1) return sk_matvec(k, W, X, Y, e);
     return run_mm(k, W, X, n, Y, 1, e);

@@ -37,12 +37,12 @@ typedef enum sk_cpu_level {
     SK_CPU_NEON = 3,
 } sk_cpu_level;
 
-sk_cpu_level sk_cpu_best(void);        /* what this CPU supports */
-sk_cpu_level sk_kernels_level(void);   /* active level: best, capped by SEEK_CPU */
+sk_cpu_level sk_cpu_best(void);      /* what this CPU supports */
+sk_cpu_level sk_kernels_level(void); /* active level: best, capped by SEEK_CPU */
 /* For tests and benchmarks: switch the active level; SK_ERR_UNSUPPORTED if the CPU lacks it. */
 int sk_kernels_set_level(sk_cpu_level level, sk_err *e);
 const char *sk_cpu_level_name(sk_cpu_level level);
-const char *sk_cpu_features(void);     /* e.g. "avx2 fma f16c" for logs */
+const char *sk_cpu_features(void); /* e.g. "avx2 fma f16c" for logs */
 
 /* ---- execution context ---- */
 typedef struct sk_kctx sk_kctx;
@@ -75,9 +75,9 @@ void sk_bw_probe_free(sk_bw_probe *p);
 
 /* ---- vector ops (single-threaded, n elements) ---- */
 float sk_vec_dot_f32(const float *a, const float *b, int64_t n);
-void sk_vec_add(float *y, const float *a, const float *b, int64_t n);    /* y = a + b */
-void sk_vec_mad(float *y, const float *x, float s, int64_t n);           /* y += s*x */
-void sk_vec_scale(float *y, float s, int64_t n);                         /* y *= s */
+void sk_vec_add(float *y, const float *a, const float *b, int64_t n); /* y = a + b */
+void sk_vec_mad(float *y, const float *x, float s, int64_t n);        /* y += s*x */
+void sk_vec_scale(float *y, float s, int64_t n);                      /* y *= s */
 /* y = x / sqrt(mean(x²) + eps) * w  (w may be NULL: no weight). y may alias x. */
 void sk_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
 void sk_softmax(float *x, int64_t n); /* in place, max-subtracted */

@@ -277,7 +277,9 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
     }
     /* absorbed query qlat [T][H][R] */
     sk_tensor wkt;
-    if (wkt_view(m, y, 0, &wkt)) {
+    if (skm_wkt_apply(c, layer, T)) {
+        /* the F16 Wk[h]ᵀ cache built at load time (mla_wkt.c) */
+    } else if (wkt_view(m, y, 0, &wkt)) {
         for (int64_t h = 0; h < H; h++) {
             wkt_view(m, y, (int)h, &wkt);
             for (int t = 0; t < T; t++)

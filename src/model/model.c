@@ -281,6 +281,7 @@ int sk_model_open(const char *path, const sk_model_opts *opts, sk_model **out, s
         rc = e && e->code ? e->code : SK_ERR_NOMEM;
         goto fail;
     }
+    if ((rc = skm_wkt_build(m, e))) goto fail;
     *out = m;
     return SK_OK;
 fail:
@@ -296,6 +297,8 @@ void sk_model_close(sk_model *m) {
     if (m->gguf) sk_gguf_close(m->gguf);
     if (m->st) sk_st_close(m->st);
     sk_arena_free(&m->arena);
+    free(m->wkt);
+    free(m->wkt_data);
     free(m);
 }
 
@@ -452,6 +455,9 @@ int sk_model_ctx_pos(const sk_model_ctx *c) {
 }
 int sk_model_ctx_capacity(const sk_model_ctx *c) {
     return c->n_ctx;
+}
+int sk_model_ctx_n_batch(const sk_model_ctx *c) {
+    return c->n_batch;
 }
 size_t sk_model_ctx_cache_bytes_per_token(const sk_model_ctx *c) {
     return (c->fa.row_bytes + c->fb.row_bytes) * (size_t)c->n_cache_layers;

@@ -17,6 +17,11 @@ struct sk_model {
     int rope_dim;
     float attn_scale;
     sk_arena arena;         /* F32 copies of non-F32 1-D tensors (norms, biases) */
+    /* MLA without attn_k_b: Wk[h]ᵀ per layer as [H][kv_lora][nope] F16 (mla_wkt.c); NULL
+     * entries for layers that do not need it */
+    sk_fp16 **wkt;          /* [n_layer + n_mtp] pointers into wkt_data */
+    sk_fp16 *wkt_data;
+    size_t wkt_bytes;
 };
 
 /* One cache "row" kind: n floats stored as type t in row_bytes bytes. */
@@ -90,6 +95,11 @@ int skm_forward_dense(sk_model_ctx *c, const int32_t *tokens, int n, float *logi
                       float *hidden, sk_err *e);
 int skm_forward_mtp(sk_model_ctx *c, int k, const int32_t *tokens, const float *h, int n,
                     float *logits, bool all_rows, float *hidden, sk_err *e);
+
+/* MLA Wk[h]ᵀ cache (mla_wkt.c): built by sk_model_open; apply returns false when the layer
+ * has none (the caller then uses attn_k_b or the kv_b rows). */
+int skm_wkt_build(sk_model *m, sk_err *e);
+bool skm_wkt_apply(sk_model_ctx *c, int layer, int T);
 
 /* Embedding lookup of n tokens into x (dequantizing rows of tok_embd). */
 int skm_embed(sk_model *m, const int32_t *tokens, int n, float *x, sk_err *e);

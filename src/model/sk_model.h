@@ -235,6 +235,7 @@ void sk_model_ctx_reset(sk_model_ctx *c);              /* forget every position 
 int sk_model_ctx_truncate(sk_model_ctx *c, int n_pos, sk_err *e); /* keep positions < n_pos */
 int sk_model_ctx_pos(const sk_model_ctx *c);           /* tokens in the cache */
 int sk_model_ctx_capacity(const sk_model_ctx *c);
+int sk_model_ctx_n_batch(const sk_model_ctx *c);       /* tokens per forward chunk */
 size_t sk_model_ctx_cache_bytes_per_token(const sk_model_ctx *c); /* all layers together */
 
 /* Evaluates n tokens at positions pos..pos+n-1 (pos = tokens already cached), in chunks of
@@ -259,6 +260,12 @@ int sk_model_eval_ex(sk_model_ctx *c, const int32_t *tokens, int n, float *logit
 int sk_model_mtp_eval(sk_model_ctx *c, int k, const int32_t *tokens, const float *hidden, int n,
                       float *logits, bool all_rows, float *hidden_out, sk_err *e);
 int sk_model_ctx_mtp_pos(const sk_model_ctx *c, int k);
+
+/* MLA models whose file has attn_kv_b but no attn_k_b: sk_model_open keeps Wk[h]ᵀ of every
+ * head as F16 ([H][kv_lora][qk_nope], built once from kv_b; not in exact_f32 mode), which
+ * decoding reads instead of the k rows of attn_kv_b. Returns its bytes for `layer`
+ * (0 if that layer has none). */
+size_t sk_model_mla_wkt_bytes(const sk_model *m, int layer);
 
 /* The output head alone: logits[i] = output · hidden[i] for n rows of post-norm hidden states
  * (what sk_model_eval_ex / sk_model_mtp_eval return in hidden).

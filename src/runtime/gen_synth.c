@@ -287,8 +287,9 @@ static int plan_build(synth_plan *p, const sk_synth_opts *o, sk_err *e) {
     p->n_layer = o->n_layers ? o->n_layers : s->n_layer;
     p->n_dense = s->n_dense;
     if (s->arch == ARCH_DEEPSEEK2 && p->n_layer < s->n_layer) {
-        /* keep the leading dense layers, but leave at least one MoE layer */
-        if (p->n_dense > p->n_layer - 1) p->n_dense = p->n_layer > 1 ? p->n_layer - 1 : 1;
+        /* keep the leading dense layers, but leave at least one MoE layer (--layers 1: a
+         * single MoE layer, no dense one) */
+        if (p->n_dense > p->n_layer - 1) p->n_dense = p->n_layer - 1;
     }
     p->n_routed = s->n_routed;
     p->n_active = s->n_active;

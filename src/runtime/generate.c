@@ -240,12 +240,15 @@ static int mtp_setup(sk_gen *g, const sk_gen_params *p, int chunk, sk_err *e) {
         g->mlog = sk_calloc(V, sizeof(float), e);
         if (!g->pend || !g->vlog || !g->vhid || !g->mlog) return SK_ERR_NOMEM;
     }
-    if (chunk > g->hid_rows) {
+    /* hidden rows kept per step: at most ~256 tokens, a multiple of n_batch */
+    int nb = sk_model_ctx_n_batch(g->ctx), rows = nb * (256 / nb > 1 ? 256 / nb : 1);
+    if (rows > chunk) rows = chunk;
+    if (rows != g->hid_rows) {
         free(g->hid);
         g->hid_rows = 0;
-        g->hid = sk_calloc((size_t)chunk * E, sizeof(float), e);
+        g->hid = sk_calloc((size_t)rows * E, sizeof(float), e);
         if (!g->hid) return SK_ERR_NOMEM;
-        g->hid_rows = chunk;
+        g->hid_rows = rows;
     }
     return SK_OK;
 }
@@ -262,26 +265,33 @@ static void pend_push(sk_gen *g, const float *h) {
 
 /* Prefill chunk [i, i+n) of the prompt with MTP: main model with every hidden row, then the
  * MTP block over the positions whose next token is known; the last prompt position waits in
- * pend. want_logits: the chunk ends the prompt (logits of its last row into g->logits). */
+ * pend. want_logits: the chunk ends the prompt (logits of its last row into g->logits). The
+ * hidden rows are kept for g->hid_rows tokens at a time, a multiple of the context's n_batch,
+ * so the forward chunks (and thus the logits) are those of one sk_model_eval over [i, i+n). */
 static int mtp_prefill(sk_gen *g, const int32_t *prompt, int n_prompt, int i, int n,
                        bool want_logits, sk_err *e) {
     const size_t E = (size_t)g->n_embd;
-    int rc = sk_model_eval_ex(g->ctx, prompt + i, n, NULL, true, g->hid, e);
-    if (rc) return rc;
-    memcpy(g->cached + g->n_cached, prompt + i, (size_t)n * sizeof *prompt);
-    g->n_cached += n;
-    int known = i + n < n_prompt ? n : n - 1; /* rows whose next token is in the prompt */
-    if (g->mtp_live && known > 0) {
-        rc = sk_model_mtp_eval(g->ctx, 1, prompt + i + 1, g->hid, known, NULL, false, NULL, e);
-        if (rc) return sk_err_prefix(e, "MTP prefill");
-    }
-    if (known < n) {
-        g->n_pend = 0;
-        pend_push(g, g->hid + (size_t)(n - 1) * E);
-    }
-    if (want_logits) {
-        rc = sk_model_logits_from_hidden(g->ctx, g->hid + (size_t)(n - 1) * E, 1, g->logits, e);
+    for (int s = i; s < i + n;) {
+        int m = i + n - s < g->hid_rows ? i + n - s : g->hid_rows;
+        int rc = sk_model_eval_ex(g->ctx, prompt + s, m, NULL, true, g->hid, e);
         if (rc) return rc;
+        memcpy(g->cached + g->n_cached, prompt + s, (size_t)m * sizeof *prompt);
+        g->n_cached += m;
+        int known = s + m < n_prompt ? m : m - 1; /* rows whose next token is in the prompt */
+        if (g->mtp_live && known > 0) {
+            rc = sk_model_mtp_eval(g->ctx, 1, prompt + s + 1, g->hid, known, NULL, false, NULL, e);
+            if (rc) return sk_err_prefix(e, "MTP prefill");
+        }
+        if (known < m) {
+            g->n_pend = 0;
+            pend_push(g, g->hid + (size_t)(m - 1) * E);
+        }
+        if (want_logits && s + m == i + n) {
+            rc = sk_model_logits_from_hidden(g->ctx, g->hid + (size_t)(m - 1) * E, 1, g->logits,
+                                             e);
+            if (rc) return rc;
+        }
+        s += m;
     }
     return SK_OK;
 }

@@ -6,40 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- RNG ------------------------------------------------------------------------------- */
-
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-void sk_rng_seed(sk_rng *r, uint64_t seed) {
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
-}
-
-static inline uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
-
-uint64_t sk_rng_next(sk_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-double sk_rng_uniform(sk_rng *r) {
-    return (double)(sk_rng_next(r) >> 11) * 0x1.0p-53;
-}
+/* The RNG (sk_rng: xoshiro256** seeded by SplitMix64) lives in util (sk_util.h). */
 
 /* ---- parameters ---------------------------------------------------------------------- */
 
@@ -351,7 +318,11 @@ static int build(sk_sampler *s, const float *logits, size_t *n, double *sum, sk_
         *sum = 1.0;
         return SK_OK;
     }
-    if (s->p.temperature <= 0.0f) {
+    /* greedy for T <= 0 and for tiny T, where 1/T overflows or makes every weight but the
+     * best underflow to 0 (see SK_SAMPLER_MIN_TEMP in sk_sampler.h) */
+    const float inv_t = s->p.temperature >= SK_SAMPLER_MIN_TEMP ? 1.0f / s->p.temperature : 0.0f;
+    const float zmax = w[best] * inv_t;
+    if (!(s->p.temperature >= SK_SAMPLER_MIN_TEMP) || !isfinite(inv_t) || !isfinite(zmax)) {
         s->cand[0] = (sk_token_prob){best, 1.0f};
         *n = 1;
         *sum = 1.0;
@@ -359,8 +330,6 @@ static int build(sk_sampler *s, const float *logits, size_t *n, double *sum, sk_
     }
     /* weights exp(z - zmax) in float (the same expression everywhere, so every pass agrees);
      * sums in double */
-    const float inv_t = 1.0f / s->p.temperature;
-    const float zmax = w[best] * inv_t;
 #define WEIGHT(x) ((double)expf((x)*inv_t - zmax))
     bool use_k = s->p.top_k > 0 && (size_t)s->p.top_k < nv;
     bool use_p = s->p.top_p > 0.0f && s->p.top_p < 1.0f;
@@ -462,7 +431,10 @@ int sk_sampler_sample(sk_sampler *s, const float *logits, int32_t *token, sk_err
             return SK_OK;
         }
     }
-    *token = s->cand[n - 1].id; /* rounding: u*sum landed on the total */
+    /* rounding: u*sum landed on the total; return the last candidate that carries weight */
+    size_t last = n - 1;
+    while (last > 0 && !(s->cand[last].p > 0.0f)) last--;
+    *token = s->cand[last].id;
     return SK_OK;
 }
 

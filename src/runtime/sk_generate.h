@@ -40,10 +40,13 @@
  * token exactly as plain decoding would) and, if that token equals d, the logits after d as
  * well, so the next token needs no main-model call. A rejected draft is cut from the cache
  * (sk_model_ctx_truncate). Draft depth 1. Restricted to greedy sampling: the chosen tokens
- * are then those of plain decoding (the logits of a row do not depend on the batch size in
- * exact arithmetic; the kernels' batched and single-row products agree to rounding). With
- * temperature > 0 run plain decoding instead (the speculative-sampling acceptance rule is not
- * implemented). Stats: n_draft, n_accept, n_decode_evals.
+ * are then exactly those of plain decoding, because the logits of a row do not depend on the
+ * batch size (sk_matmul equals n sk_matvec calls bit for bit, attention is computed per token
+ * and head, and a 2-token batch always takes the absorbed MLA form unless the context was made
+ * with SK_MLA_EXPANDED). With temperature > 0 the run is refused (SK_ERR_INVALID; the
+ * speculative-sampling acceptance rule is not implemented). Stats: n_draft, n_accept,
+ * n_decode_evals (every accepted draft saves one call: at a length stop, plain decoding makes
+ * n_gen - 1 calls and MTP decoding n_gen - 1 - n_accept).
  *
  * Ownership. The generator keeps pointers to the model and tokenizer (the caller keeps them
  * alive and closes them after sk_gen_free). Not thread-safe; one run at a time.

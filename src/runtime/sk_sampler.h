@@ -11,8 +11,10 @@
  *                                                     : l_t * repetition_penalty
  *       presence / frequency (OpenAI):  l_t = l_t - presence_penalty - c_t * frequency_penalty
  *     (repetition first, then presence/frequency). Tokens not in W are untouched.
- *  2. temperature <= 0: greedy — the largest logit wins (ties: the lowest id). Steps 3–6 and the
- *     RNG are skipped.
+ *  2. temperature < SK_SAMPLER_MIN_TEMP (1e-6, and so also <= 0 or NaN): greedy — the largest
+ *     logit wins (ties: the lowest id). Steps 3–6 and the RNG are skipped. (Below 1e-6, 1/T can
+ *     overflow to inf and the weights to NaN; any such temperature is greedy in effect. Likewise
+ *     when max l_t / temperature overflows to inf.)
  *  3. Temperature: z_t = l_t / temperature; p_t = softmax(z) over the candidates still in play.
  *  4. top-k (top_k > 0): keep the k largest z (ties broken by lower id).
  *  5. top-p (0 < top_p < 1): sort the remaining candidates by p descending (ties: lower id
@@ -21,12 +23,16 @@
  *  6. min-p (min_p > 0): keep candidates with p_t >= min_p * max_t p_t.
  *  7. Draw: u = uniform [0,1) from the RNG (exactly one draw per sampled token); walk the kept
  *     candidates — in descending order when step 4 or 5 ran (they sort), else by token id — and
- *     return the first whose cumulative weight exp(z_t - z_max) exceeds u * (sum of weights).
+ *     return the first whose cumulative weight exp(z_t - z_max) exceeds u * (sum of weights)
+ *     (if rounding leaves u * sum at the total, the last candidate with a weight > 0).
  * Logits that are NaN are treated as -inf; if every logit is -inf the call fails.
  *
  * Efficiency: a full sort of the 129k vocabulary is never done. top-k uses a partial selection
- * (O(V + k log k)); top-p without top-k selects the largest K candidates (K = 64, doubled until
- * their probability mass reaches top_p), so typical peaked distributions cost O(V).
+ * (O(V + k log k)). top-p without top-k makes one pass that sums the total mass into a histogram
+ * of 1024 bins by distance below z_max (64 nats in all; the last bin holds the rest), finds the
+ * bin where the cumulative mass reaches top_p, and collects and sorts only the candidates in the
+ * bins above it (a superset of the nucleus) — everything if the nucleus reaches the tail bin — so
+ * typical peaked distributions cost O(V) plus a sort of a few candidates.
  *
  * RNG: xoshiro256** (Blackman & Vigna), state seeded from the 64-bit seed through splitmix64.
  * One draw (one 64-bit output, top 53 bits → [0,1)) per sampled token, so a seed reproduces the
@@ -38,6 +44,9 @@
 #define SK_SAMPLER_H
 
 #include "sk_util.h"
+
+/* Temperatures below this sample greedily (step 2). */
+#define SK_SAMPLER_MIN_TEMP 1e-6f
 
 #ifdef __cplusplus
 extern "C" {
@@ -95,13 +104,7 @@ int sk_sampler_candidates(sk_sampler *s, const float *logits, sk_token_prob *out
 int sk_sampler_apply_penalties(const sk_sampler_params *p, const int32_t *window, size_t n_window,
                                float *logits, int32_t n_vocab, sk_err *e);
 
-/* xoshiro256** with splitmix64 seeding. */
-typedef struct sk_rng {
-    uint64_t s[4];
-} sk_rng;
-void sk_rng_seed(sk_rng *r, uint64_t seed);
-uint64_t sk_rng_next(sk_rng *r);
-double sk_rng_uniform(sk_rng *r); /* [0, 1), 53 bits */
+/* The RNG, sk_rng (xoshiro256** with splitmix64 seeding), is declared in sk_util.h. */
 
 #ifdef __cplusplus
 }

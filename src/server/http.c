@@ -103,8 +103,7 @@ void sk_http_resp_error(sk_http_resp *r, int status, const char *type, const cha
 static void add_cors(struct MHD_Response *resp) {
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
     MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                            "Authorization, Content-Type");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
 }
 
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
@@ -170,9 +169,8 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status, const ch
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
     (void)version;
     sk_http *s = cls;
     req_state *st = *con_cls;
@@ -188,8 +186,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             unsigned long long v = strtoull(cl, &end, 10);
             if (!errno && end != cl && !*end && v > s->max_body) {
                 char msg[160];
-                snprintf(msg, sizeof msg, "request body of %llu bytes exceeds the limit of %zu",
-                         v, s->max_body);
+                snprintf(msg, sizeof msg, "request body of %llu bytes exceeds the limit of %zu", v,
+                         s->max_body);
                 st->responded = true;
                 return send_error(c, 413, "invalid_request_error", msg);
             }
@@ -287,8 +285,8 @@ int sk_http_start(const sk_http_opts *o, sk_http_handler h, void *ud, sk_http **
     memset(&a4, 0, sizeof a4);
     memset(&a6, 0, sizeof a6);
     const struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
     if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
         a4.sin_family = AF_INET;
         a4.sin_port = htons((uint16_t)o->port);
@@ -310,13 +308,10 @@ int sk_http_start(const sk_http_opts *o, sk_http_handler h, void *ud, sk_http **
     unsigned conns = o->max_conns > 0 ? (unsigned)o->max_conns : 64;
     unsigned timeout = o->timeout_s > 0 ? (unsigned)o->timeout_s : 300;
     s->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
-                            MHD_OPTION_SOCK_ADDR, sa,
-                            MHD_OPTION_CONNECTION_LIMIT, conns,
-                            MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_END);
+                            MHD_OPTION_EXTERNAL_LOGGER, on_log, s, MHD_OPTION_SOCK_ADDR, sa,
+                            MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT,
+                            timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->d) {
         int err = errno;
         free(s);
@@ -329,7 +324,9 @@ int sk_http_start(const sk_http_opts *o, sk_http_handler h, void *ud, sk_http **
     return SK_OK;
 }
 
-int sk_http_port(const sk_http *s) { return s ? s->port : 0; }
+int sk_http_port(const sk_http *s) {
+    return s ? s->port : 0;
+}
 
 void sk_http_quiesce(sk_http *s) {
     if (!s || !s->d) return;

@@ -48,7 +48,7 @@ struct job {
     job *next;
     int type; /* JOB_* */
     bool stream, include_usage, parse_tools, starts_in_reasoning, with_reasoning;
-    json_t *root;     /* the request (owns the stop strings) */
+    json_t *root; /* the request (owns the stop strings) */
     int32_t *ids;
     size_t n_ids;
     sk_gen_params gp;
@@ -59,25 +59,20 @@ struct job {
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    srv_buf out;      /* SSE bytes (stream) or the response body */
-    size_t out_off;   /* bytes of out already sent (stream) */
-    int status;
+    srv_buf out;    /* SSE bytes (stream) or the response body */
+    size_t out_off; /* bytes of out already sent (stream) */
+    int status;     /* the HTTP status of a whole response */
+    int result;     /* how the job ended: 200, 499 (cancelled), or an error status */
     bool finished;
-    bool failed;
     int refs;
     volatile sig_atomic_t cancel;
 
-    /* worker state while streaming */
-    sk_reasoning *rp;
-    srv_buf answer;  /* answer text so far (tool mode: held back after the markup) */
-    size_t ans_sent; /* bytes of answer sent as content deltas */
-    bool in_markup;  /* a tool-call marker was seen */
-    bool markup_failed; /* it did not parse: stream everything as content */
+    sk_server_stream *ss; /* chat deltas while streaming (worker) */
 };
 
-static const char *const TOOL_MARKERS[] = {"<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>"};
-
-static double now_s(void) { return sk_time_sec(); }
+static double now_s(void) {
+    return sk_time_sec();
+}
 
 static void job_release(job *j) {
     pthread_mutex_lock(&j->mu);
@@ -89,8 +84,7 @@ static void job_release(job *j) {
     json_decref(j->root);
     free(j->ids);
     srv_buf_free(&j->out);
-    srv_buf_free(&j->answer);
-    sk_reasoning_free(j->rp);
+    sk_server_stream_free(j->ss);
     free(j);
 }
 
@@ -118,6 +112,7 @@ static void job_sse(job *j, json_t *obj) {
 static void job_finish(job *j, int status) {
     pthread_mutex_lock(&j->mu);
     if (!j->stream) j->status = status;
+    j->result = status;
     j->finished = true;
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
@@ -140,9 +135,6 @@ static void job_fail(job *j, int status, const char *type, const char *msg) {
         }
     }
     free(r.body);
-    pthread_mutex_lock(&j->mu);
-    j->failed = true;
-    pthread_mutex_unlock(&j->mu);
     job_finish(j, status);
 }
 
@@ -159,17 +151,28 @@ static json_t *usage_json(const sk_gen_stats *st) {
 static const char *finish_reason(sk_gen_stop s) {
     switch (s) {
     case SK_GEN_STOP_LENGTH:
-    case SK_GEN_STOP_CONTEXT: return "length";
-    default: return "stop";
+    case SK_GEN_STOP_CONTEXT:
+        return "length";
+    default:
+        return "stop";
     }
 }
 
 static json_t *chunk_base(sk_server *s, job *j) {
-    return json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", j->id, "object",
-                     j->type == JOB_CHAT ? "chat.completion.chunk" : "text_completion", "created",
-                     (json_int_t)j->created, "model", s->model_name, "system_fingerprint",
-                     "seek");
+    json_t *c =
+        json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", j->id, "object",
+                  j->type == JOB_CHAT ? "chat.completion.chunk" : "text_completion", "created",
+                  (json_int_t)j->created, "model", s->model_name, "system_fingerprint", "seek");
+    /* with include_usage every chunk carries "usage": null but the last (OpenAI) */
+    if (c && j->include_usage) json_object_set_new(c, "usage", json_null());
+    return c;
 }
+
+typedef struct piece_ctx {
+    sk_server *s;
+    job *j;
+    srv_buf text; /* everything generated (non-stream, or completions) */
+} piece_ctx;
 
 /* A chat chunk with one choice: delta (taken over) and finish_reason (NULL → null). */
 static void emit_delta(sk_server *s, job *j, json_t *delta, const char *fin) {
@@ -199,68 +202,10 @@ static void emit_text(sk_server *s, job *j, const char *text, size_t n, const ch
     job_sse(j, c);
 }
 
-static void emit_content(sk_server *s, job *j, const char *text, size_t n) {
-    if (!n) return;
-    json_t *d = json_pack("{s:s%}", "content", text, n);
-    if (d && j->with_reasoning) json_object_set_new(d, "reasoning_content", json_null());
-    emit_delta(s, j, d, NULL);
+static void on_delta(void *ud, json_t *delta) {
+    piece_ctx *c = ud;
+    emit_delta(c->s, c->j, delta, NULL);
 }
-
-/* Longest suffix of a[from..len) that is a proper prefix of one of the tool markers. */
-static size_t marker_prefix_tail(const char *a, size_t from, size_t len) {
-    size_t best = 0;
-    for (size_t k = 0; k < sizeof TOOL_MARKERS / sizeof *TOOL_MARKERS; k++) {
-        size_t ml = strlen(TOOL_MARKERS[k]);
-        size_t maxk = ml - 1 < len - from ? ml - 1 : len - from;
-        for (size_t t = maxk; t > best; t--) {
-            if (!memcmp(a + len - t, TOOL_MARKERS[k], t)) {
-                best = t;
-                break;
-            }
-        }
-    }
-    return best;
-}
-
-/* Streams the answer text committed since the last call (tool mode: up to a marker). */
-static void stream_answer(sk_server *s, job *j, bool final) {
-    if (j->in_markup) return;
-    const char *a = j->answer.s;
-    size_t len = j->answer.len;
-    if (!a || len <= j->ans_sent) return;
-    size_t upto = len;
-    if (j->parse_tools && !j->markup_failed) {
-        for (size_t k = 0; k < sizeof TOOL_MARKERS / sizeof *TOOL_MARKERS; k++) {
-            const char *f = memmem(a + j->ans_sent, len - j->ans_sent, TOOL_MARKERS[k],
-                                   strlen(TOOL_MARKERS[k]));
-            if (f && (size_t)(f - a) < upto) {
-                upto = (size_t)(f - a);
-                j->in_markup = true;
-            }
-        }
-        if (!j->in_markup && !final) upto = len - marker_prefix_tail(a, j->ans_sent, len);
-    }
-    emit_content(s, j, a + j->ans_sent, upto - j->ans_sent);
-    j->ans_sent = upto;
-}
-
-static void stream_take(sk_server *s, job *j) {
-    const char *r, *a;
-    size_t rl, al;
-    sk_reasoning_take_delta(j->rp, &r, &rl, &a, &al);
-    if (rl) {
-        json_t *d = json_pack("{s:n, s:s%}", "content", "reasoning_content", r, rl);
-        emit_delta(s, j, d, NULL);
-    }
-    if (al) srv_buf_put(&j->answer, a, al);
-    stream_answer(s, j, false);
-}
-
-typedef struct piece_ctx {
-    sk_server *s;
-    job *j;
-    srv_buf text; /* everything generated (non-stream, or completions) */
-} piece_ctx;
 
 static int on_piece(void *ud, const char *text, size_t len) {
     piece_ctx *c = ud;
@@ -274,9 +219,7 @@ static int on_piece(void *ud, const char *text, size_t len) {
         emit_text(c->s, j, text, len, NULL);
         return 0;
     }
-    if (sk_reasoning_feed(j->rp, text, len, NULL)) return 1;
-    stream_take(c->s, j);
-    return 0;
+    return sk_server_stream_feed(j->ss, text, len, NULL) ? 1 : 0;
 }
 
 static void run_job(sk_server *s, job *j) {
@@ -285,8 +228,8 @@ static void run_job(sk_server *s, job *j) {
     sk_gen_stats st;
     memset(&st, 0, sizeof st);
     if (j->stream && j->type == JOB_CHAT) {
-        j->rp = sk_reasoning_new(j->starts_in_reasoning, &e);
-        if (!j->rp) {
+        if (sk_server_stream_new(j->starts_in_reasoning, j->with_reasoning, j->parse_tools, j->seq,
+                                 on_delta, &pc, &j->ss, &e)) {
             job_fail(j, 500, "server_error", e.msg);
             return;
         }
@@ -300,8 +243,8 @@ static void run_job(sk_server *s, job *j) {
     if (rc) {
         srv_buf_free(&pc.text);
         SK_WARN("server: %s: generation failed: %s", j->id, e.msg);
-        job_fail(j, rc == SK_ERR_RANGE ? 400 : 500, rc == SK_ERR_RANGE ? "invalid_request_error"
-                                                                       : "server_error", e.msg);
+        job_fail(j, rc == SK_ERR_RANGE ? 400 : 500,
+                 rc == SK_ERR_RANGE ? "invalid_request_error" : "server_error", e.msg);
         return;
     }
     SK_INFO("server: %s: %d prompt tokens (%d cached), %d generated, %s", j->id, st.n_prompt,
@@ -314,27 +257,12 @@ static void run_job(sk_server *s, job *j) {
     const char *fin = finish_reason(st.stop);
     if (j->stream) {
         if (j->type == JOB_CHAT) {
-            if (sk_reasoning_finish(j->rp, &e)) {
+            bool calls = false;
+            if (sk_server_stream_finish(j->ss, &calls, &e)) {
                 job_fail(j, 500, "server_error", e.msg);
                 return;
             }
-            stream_take(s, j);
-            if (j->in_markup) {
-                sk_chat_parsed p;
-                sk_err pe = {0};
-                const char *a = j->answer.s ? j->answer.s : "";
-                if (!sk_chat_parse_tool_calls(a, j->answer.len, &p, &pe) && p.n_calls) {
-                    json_t *calls = srv_tool_calls_json(&p, j->seq, true);
-                    if (calls) emit_delta(s, j, json_pack("{s:o}", "tool_calls", calls), NULL);
-                    fin = "tool_calls";
-                } else {
-                    /* not a valid call: the held-back text goes out as content */
-                    j->in_markup = false;
-                    j->markup_failed = true;
-                }
-                sk_chat_parsed_free(&p);
-            }
-            stream_answer(s, j, true);
+            if (calls) fin = "tool_calls";
             emit_delta(s, j, json_object(), fin);
         } else {
             emit_text(s, j, "", 0, fin);
@@ -412,13 +340,16 @@ static void *worker_main(void *arg) {
         else
             run_job(s, j);
         pthread_mutex_lock(&j->mu);
-        int outcome = j->cancel ? 1 : j->failed ? 2 : 0;
+        int outcome = j->result == 499 ? 1 : j->result != 200 ? 2 : 0;
         pthread_mutex_unlock(&j->mu);
         pthread_mutex_lock(&s->mu);
         s->running = NULL;
-        if (outcome == 1) s->n_cancelled++;
-        else if (outcome == 2) s->n_failed++;
-        else s->n_done++;
+        if (outcome == 1)
+            s->n_cancelled++;
+        else if (outcome == 2)
+            s->n_failed++;
+        else
+            s->n_done++;
         pthread_mutex_unlock(&s->mu);
         job_release(j);
     }
@@ -471,7 +402,9 @@ static ssize_t job_stream(void *ud, char *buf, size_t max) {
 
 static void job_stream_free(void *ud) {
     job *j = ud;
-    j->cancel = 1; /* no effect once finished */
+    pthread_mutex_lock(&j->mu);
+    if (!j->finished) j->cancel = 1; /* the client went away mid-stream */
+    pthread_mutex_unlock(&j->mu);
     job_release(j);
 }
 
@@ -524,7 +457,8 @@ static int parse_common(sk_server *s, const json_t *root, job *j, sk_err *e) {
     const json_t *so = json_object_get(root, "stream_options");
     if (so && !json_is_null(so)) {
         if (!json_is_object(so))
-            return sk_err_set(e, SK_ERR_FORMAT, "request: \"stream_options\" must be an object, got %s",
+            return sk_err_set(e, SK_ERR_FORMAT,
+                              "request: \"stream_options\" must be an object, got %s",
                               srv_json_type(so));
         bool iu = false;
         if ((rc = sk_json_get_bool(so, "include_usage", &iu, &found, "stream_options", e)))
@@ -534,6 +468,9 @@ static int parse_common(sk_server *s, const json_t *root, job *j, sk_err *e) {
     int64_t n = 1;
     if ((rc = sk_json_get_int(root, "n", &n, &found, "request", e))) return rc;
     if (n != 1) return sk_err_set(e, SK_ERR_UNSUPPORTED, "request: only \"n\": 1 is supported");
+    const json_t *lb = json_object_get(root, "logit_bias");
+    if (lb && !json_is_null(lb) && !(json_is_object(lb) && json_object_size(lb) == 0))
+        return sk_err_set(e, SK_ERR_UNSUPPORTED, "request: \"logit_bias\" is not supported");
     bool lp = false;
     if ((rc = sk_json_get_bool(root, "logprobs", &lp, &found, "request", e))) return rc;
     if (lp) return sk_err_set(e, SK_ERR_UNSUPPORTED, "request: \"logprobs\" is not supported");
@@ -544,9 +481,10 @@ static int parse_common(sk_server *s, const json_t *root, job *j, sk_err *e) {
             return sk_err_set(e, SK_ERR_FORMAT, "request: \"response_format\" must be an object");
         if ((rc = sk_json_get_str(rf, "type", &ty, &found, "response_format", e))) return rc;
         if (!ty || strcmp(ty, "text"))
-            return sk_err_set(e, SK_ERR_UNSUPPORTED,
-                              "request: response_format type \"%s\" is not supported (only \"text\")",
-                              ty ? ty : "(none)");
+            return sk_err_set(
+                e, SK_ERR_UNSUPPORTED,
+                "request: response_format type \"%s\" is not supported (only \"text\")",
+                ty ? ty : "(none)");
     }
 
     sk_gen_params_init(&j->gp);
@@ -612,8 +550,9 @@ static int parse_common(sk_server *s, const json_t *root, job *j, sk_err *e) {
             const json_t *v;
             json_array_foreach(stop, i, v) {
                 if (!json_is_string(v))
-                    return sk_err_set(e, SK_ERR_FORMAT, "request: stop[%zu] must be a string, got %s",
-                                      i, srv_json_type(v));
+                    return sk_err_set(e, SK_ERR_FORMAT,
+                                      "request: stop[%zu] must be a string, got %s", i,
+                                      srv_json_type(v));
                 if (json_string_length(v)) j->gp.stop[k++] = json_string_value(v);
             }
         } else {
@@ -655,7 +594,8 @@ static int build_chat(sk_server *s, const json_t *root, job *j, sk_err *e) {
         if (c && !json_is_string(c) && !json_is_null(c) && !json_is_array(c))
             return sk_err_set(e, SK_ERR_FORMAT,
                               "messages[%zu].content must be a string, an array of parts or null, "
-                              "got %s", i, srv_json_type(c));
+                              "got %s",
+                              i, srv_json_type(c));
     }
     const char *forced = NULL;
     bool tools_on = false;
@@ -668,8 +608,10 @@ static int build_chat(sk_server *s, const json_t *root, job *j, sk_err *e) {
     if (tc && !json_is_null(tc)) {
         if (json_is_string(tc)) {
             const char *v = json_string_value(tc);
-            if (!strcmp(v, "none")) tools_on = false;
-            else if (!strcmp(v, "required")) forced = "";
+            if (!strcmp(v, "none"))
+                tools_on = false;
+            else if (!strcmp(v, "required"))
+                forced = "";
             else if (strcmp(v, "auto"))
                 return sk_err_set(e, SK_ERR_FORMAT,
                                   "request: tool_choice must be \"none\", \"auto\", \"required\" "
@@ -685,13 +627,14 @@ static int build_chat(sk_server *s, const json_t *root, job *j, sk_err *e) {
             bool known = false;
             const json_t *t;
             json_array_foreach(tools_on ? tools : NULL, i, t) {
-                const char *tn = json_string_value(json_object_get(json_object_get(t, "function"), "name"));
+                const char *tn =
+                    json_string_value(json_object_get(json_object_get(t, "function"), "name"));
                 if (tn && !strcmp(tn, forced)) known = true;
             }
             if (!known)
-                return sk_err_set(e, SK_ERR_FORMAT,
-                                  "request: tool_choice names function \"%s\", which is not in tools",
-                                  forced);
+                return sk_err_set(
+                    e, SK_ERR_FORMAT,
+                    "request: tool_choice names function \"%s\", which is not in tools", forced);
         }
         if (forced && !tools_on)
             return sk_err_set(e, SK_ERR_FORMAT, "request: tool_choice needs a non-empty \"tools\"");
@@ -702,10 +645,11 @@ static int build_chat(sk_server *s, const json_t *root, job *j, sk_err *e) {
     sk_chat_msg *list = cm.msgs;
     size_t n = cm.n;
     sk_chat_msg *tmp = NULL;
-    char *rendered = NULL;
+    sk_text_span *trusted = NULL; /* the server-written parts of the system prompt */
     if (tools_on) {
         char *tp = NULL;
-        if ((rc = sk_server_tool_prompt(tools, forced, &tp, e))) goto out;
+        size_t n_trusted = 0;
+        if ((rc = sk_server_tool_prompt_ex(tools, forced, &tp, &trusted, &n_trusted, e))) goto out;
         tmp = calloc(n + 1, sizeof *tmp);
         if (!tmp) {
             free(tp);
@@ -729,9 +673,16 @@ static int build_chat(sk_server *s, const json_t *root, job *j, sk_err *e) {
             memcpy(joined + la, la ? "\n\n" : "", la ? 2 : 0);
             memcpy(joined + la + (la ? 2 : 0), tp, lb + 1);
             tmp[last_sys].content = joined;
+            /* the caller's earlier system text stays protected; the tool prompt's own text is
+             * trusted */
+            for (size_t k = 0; k < n_trusted; k++) trusted[k].off += la + (la ? 2 : 0);
+            tmp[last_sys].trusted = trusted;
+            tmp[last_sys].n_trusted = n_trusted;
         } else {
             tmp[0].role = SK_CHAT_ROLE_SYSTEM;
             tmp[0].content = sk_arena_strdup(&cm.arena, tp, strlen(tp), e);
+            tmp[0].trusted = trusted;
+            tmp[0].n_trusted = n_trusted;
             memcpy(tmp + 1, list, n * sizeof *tmp);
             n++;
         }
@@ -742,18 +693,19 @@ static int build_chat(sk_server *s, const json_t *root, job *j, sk_err *e) {
         }
         list = tmp;
     }
-    if ((rc = sk_chat_render(s->kind, list, n, true, &rendered, e))) {
+    /* Message text is protected: a user who types "<｜end▁of▁sentence｜>" or "<｜Assistant｜>"
+     * gets those characters, never the control tokens; only the template's own markup (and
+     * the server's tool instructions) is parsed for special tokens. */
+    if ((rc = sk_chat_encode(s->tok, s->kind, list, n, true, SK_TOK_PARSE_SPECIAL | SK_TOK_ADD_BOS,
+                             &j->ids, &j->n_ids, e))) {
         sk_err_prefix(e, "request");
         goto out;
     }
-    if ((rc = sk_tokenizer_encode(s->tok, rendered, strlen(rendered),
-                                  SK_TOK_PARSE_SPECIAL | SK_TOK_ADD_BOS, &j->ids, &j->n_ids, e)))
-        goto out;
     j->parse_tools = tools_on;
     j->starts_in_reasoning = sk_chat_kind_forces_think(s->kind);
     j->with_reasoning = s->reasoner;
 out:
-    free(rendered);
+    free(trusted);
     free(tmp);
     sk_chat_msgs_free(&cm);
     return rc;
@@ -772,6 +724,8 @@ static int build_completion(sk_server *s, const json_t *root, job *j, sk_err *e)
     if (echo) return sk_err_set(e, SK_ERR_UNSUPPORTED, "request: \"echo\" is not supported");
     if (json_object_get(root, "suffix") && !json_is_null(json_object_get(root, "suffix")))
         return sk_err_set(e, SK_ERR_UNSUPPORTED, "request: \"suffix\" is not supported");
+    /* A raw prompt is sent as the model should see it, template markup included, so its
+     * special-token texts are parsed (unlike chat messages, which are protected). */
     return sk_tokenizer_encode(s->tok, json_string_value(p), json_string_length(p),
                                SK_TOK_PARSE_SPECIAL | SK_TOK_ADD_BOS, &j->ids, &j->n_ids, e);
 }
@@ -818,7 +772,8 @@ static void handle_generate(sk_server *s, const sk_http_req *req, sk_http_resp *
         rc = sk_err_set(&e, SK_ERR_FORMAT, "request body must be a JSON object, got %s",
                         srv_json_type(j->root));
     if (!rc) rc = parse_common(s, j->root, j, &e);
-    if (!rc) rc = type == JOB_CHAT ? build_chat(s, j->root, j, &e) : build_completion(s, j->root, j, &e);
+    if (!rc)
+        rc = type == JOB_CHAT ? build_chat(s, j->root, j, &e) : build_completion(s, j->root, j, &e);
     if (!rc && (int64_t)j->n_ids >= s->n_ctx) {
         sk_http_resp_error(r, 400, "invalid_request_error", "context_length_exceeded",
                            "the prompt has %zu tokens; the context holds %d", j->n_ids, s->n_ctx);
@@ -846,8 +801,10 @@ static void handle_generate(sk_server *s, const sk_http_req *req, sk_http_resp *
         return;
     }
     j->refs++; /* the worker's reference */
-    if (s->q_tail) s->q_tail->next = j;
-    else s->q_head = j;
+    if (s->q_tail)
+        s->q_tail->next = j;
+    else
+        s->q_head = j;
     s->q_tail = j;
     s->n_waiting++;
     pthread_cond_broadcast(&s->cv);
@@ -882,7 +839,8 @@ static bool auth_ok(sk_server *s, const sk_http_req *req) {
     while (*h == ' ') h++;
     size_t a = strlen(h), b = strlen(s->api_key);
     unsigned diff = a != b;
-    for (size_t i = 0; i < b; i++) diff |= (unsigned char)(i < a ? h[i] : 0) ^ (unsigned char)s->api_key[i];
+    for (size_t i = 0; i < b; i++)
+        diff |= (unsigned char)(i < a ? h[i] : 0) ^ (unsigned char)s->api_key[i];
     return diff == 0;
 }
 
@@ -894,11 +852,11 @@ static void handle(void *ud, const sk_http_req *req, sk_http_resp *r) {
     if (!strcmp(p, "/health") || !strcmp(p, "/v1/health")) {
         if (!get) goto not_allowed_get;
         pthread_mutex_lock(&s->mu);
-        json_t *h = json_pack("{s:s, s:s, s:i, s:b, s:i, s:{s:I, s:I, s:I}}", "status", "ok",
-                              "model", s->model_name, "queued", s->n_waiting, "busy",
-                              s->running != NULL, "max_queue", s->o.max_queue, "requests",
-                              "completed", (json_int_t)s->n_done, "cancelled",
-                              (json_int_t)s->n_cancelled, "failed", (json_int_t)s->n_failed);
+        json_t *h =
+            json_pack("{s:s, s:s, s:i, s:b, s:i, s:{s:I, s:I, s:I}}", "status", "ok", "model",
+                      s->model_name, "queued", s->n_waiting, "busy", s->running != NULL,
+                      "max_queue", s->o.max_queue, "requests", "completed", (json_int_t)s->n_done,
+                      "cancelled", (json_int_t)s->n_cancelled, "failed", (json_int_t)s->n_failed);
         pthread_mutex_unlock(&s->mu);
         r->body = h ? json_dumps(h, JSON_COMPACT) : NULL;
         r->body_len = r->body ? strlen(r->body) : 0;
@@ -907,13 +865,19 @@ static void handle(void *ud, const sk_http_req *req, sk_http_resp *r) {
         return;
     }
     int route = 0;
-    if (!strcmp(p, "/v1/chat/completions") || !strcmp(p, "/chat/completions")) route = 1;
-    else if (!strcmp(p, "/v1/completions") || !strcmp(p, "/completions")) route = 2;
-    else if (!strcmp(p, "/v1/models") || !strcmp(p, "/models")) route = 3;
+    if (!strcmp(p, "/v1/chat/completions") || !strcmp(p, "/chat/completions"))
+        route = 1;
+    else if (!strcmp(p, "/v1/completions") || !strcmp(p, "/completions"))
+        route = 2;
+    else if (!strcmp(p, "/v1/models") || !strcmp(p, "/models"))
+        route = 3;
+    else if (!strncmp(p, "/v1/models/", 11) && !strcmp(p + 11, s->model_name))
+        route = 4;
     if (!route) {
         sk_http_resp_error(r, 404, "invalid_request_error", "not_found",
                            "no route %s %s (try POST /v1/chat/completions, POST /v1/completions, "
-                           "GET /v1/models, GET /health)", req->method, p);
+                           "GET /v1/models, GET /health)",
+                           req->method, p);
         return;
     }
     if (!auth_ok(s, req)) {
@@ -922,12 +886,23 @@ static void handle(void *ud, const sk_http_req *req, sk_http_resp *r) {
         sk_http_resp_header(r, "WWW-Authenticate", "Bearer");
         return;
     }
+    if (route == 4) {
+        if (!get) goto not_allowed_get;
+        json_t *m = json_pack("{s:s, s:s, s:I, s:s, s:i}", "id", s->model_name, "object", "model",
+                              "created", (json_int_t)s->created, "owned_by", "seek",
+                              "context_length", s->n_ctx);
+        r->body = m ? json_dumps(m, JSON_COMPACT) : NULL;
+        r->body_len = r->body ? strlen(r->body) : 0;
+        r->status = r->body ? 200 : 500;
+        json_decref(m);
+        return;
+    }
     if (route == 3) {
         if (!get) goto not_allowed_get;
-        json_t *m = json_pack("{s:s, s:[{s:s, s:s, s:I, s:s, s:i}]}", "object", "list", "data",
-                              "id", s->model_name, "object", "model", "created",
-                              (json_int_t)s->created, "owned_by", "seek", "context_length",
-                              s->n_ctx);
+        json_t *m =
+            json_pack("{s:s, s:[{s:s, s:s, s:I, s:s, s:i}]}", "object", "list", "data", "id",
+                      s->model_name, "object", "model", "created", (json_int_t)s->created,
+                      "owned_by", "seek", "context_length", s->n_ctx);
         r->body = m ? json_dumps(m, JSON_COMPACT) : NULL;
         r->body_len = r->body ? strlen(r->body) : 0;
         r->status = r->body ? 200 : 500;
@@ -960,10 +935,14 @@ void sk_server_opts_init(sk_server_opts *o) {
 
 static const char *arch_name(sk_arch a) {
     switch (a) {
-    case SK_ARCH_DEEPSEEK2: return "deepseek2";
-    case SK_ARCH_QWEN2: return "qwen2";
-    case SK_ARCH_LLAMA: return "llama";
-    default: return NULL;
+    case SK_ARCH_DEEPSEEK2:
+        return "deepseek2";
+    case SK_ARCH_QWEN2:
+        return "qwen2";
+    case SK_ARCH_LLAMA:
+        return "llama";
+    default:
+        return NULL;
     }
 }
 
@@ -988,6 +967,7 @@ int sk_server_start(const sk_server_opts *o, sk_server **out, sk_err *e) {
     if (!s) return sk_err_set(e, SK_ERR_NOMEM, "out of memory");
     s->o = *o;
     if (s->o.max_queue <= 0) s->o.max_queue = 16;
+    json_object_seed(0); /* jansson's hash seed, set before any thread builds JSON */
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->created = (int64_t)time(NULL);
@@ -1020,8 +1000,8 @@ int sk_server_start(const sk_server_opts *o, sk_server **out, sk_err *e) {
         if (!tmpl)
             snprintf(s->kind_err, sizeof s->kind_err,
                      "the model has no chat template (start the server with --chat-template NAME)");
-        else if (sk_chat_template_detect(tmpl, arch_name(sk_model_get_config(s->m)->arch),
-                                         &s->kind, &ke))
+        else if (sk_chat_template_detect(tmpl, arch_name(sk_model_get_config(s->m)->arch), &s->kind,
+                                         &ke))
             snprintf(s->kind_err, sizeof s->kind_err, "%s", ke.msg);
     }
     s->reasoner = s->kind != SK_CHAT_UNKNOWN && sk_chat_kind_forces_think(s->kind);
@@ -1036,8 +1016,8 @@ int sk_server_start(const sk_server_opts *o, sk_server **out, sk_err *e) {
         goto fail;
     }
     s->worker_started = true;
-    sk_http_opts ho = {.host = o->host, .port = o->port, .max_body = o->max_body,
-                       .max_conns = o->max_conns};
+    sk_http_opts ho = {
+        .host = o->host, .port = o->port, .max_body = o->max_body, .max_conns = o->max_conns};
     if ((rc = sk_http_start(&ho, handle, s, &s->http, e))) goto fail;
     *out = s;
     return SK_OK;
@@ -1046,8 +1026,12 @@ fail:
     return rc;
 }
 
-int sk_server_port(const sk_server *s) { return s ? sk_http_port(s->http) : 0; }
-const char *sk_server_model_name(const sk_server *s) { return s ? s->model_name : NULL; }
+int sk_server_port(const sk_server *s) {
+    return s ? sk_http_port(s->http) : 0;
+}
+const char *sk_server_model_name(const sk_server *s) {
+    return s ? s->model_name : NULL;
+}
 
 void sk_server_stop(sk_server *s) {
     if (!s) return;

@@ -38,8 +38,8 @@ typedef struct sk_http_req {
     const char *path; /* without the query string */
     const char *body; /* NUL-terminated (the NUL is not counted); "" when there is none */
     size_t body_len;
-    int fd;           /* the connection socket, for sk_http_fd_closed; -1 if unknown */
-    void *conn_;      /* internal */
+    int fd;      /* the connection socket, for sk_http_fd_closed; -1 if unknown */
+    void *conn_; /* internal */
 } sk_http_req;
 
 /* The value of a request header (case-insensitive name), or NULL. */

@@ -30,10 +30,17 @@ typedef struct sk_chat_buf {
     char *p;
     size_t len, cap;
     bool failed;
+    /* With track: the ranges of p added by sk_chat_buf_user (caller-supplied text), in order,
+     * non-empty, touching ones merged. */
+    bool track;
+    sk_text_span *spans;
+    size_t n_spans, cap_spans;
 } sk_chat_buf;
 
 int sk_chat_buf_add(sk_chat_buf *b, const char *s, size_t n, sk_err *e);
 int sk_chat_buf_puts(sk_chat_buf *b, const char *s, sk_err *e);
+/* Appends n bytes of caller-supplied text; with track, records them as a span. */
+int sk_chat_buf_user(sk_chat_buf *b, const char *s, size_t n, sk_err *e);
 void sk_chat_buf_free(sk_chat_buf *b);
 
 #endif

@@ -148,8 +148,31 @@ int sk_chat_buf_puts(sk_chat_buf *b, const char *s, sk_err *e) {
     return sk_chat_buf_add(b, s, strlen(s), e);
 }
 
+int sk_chat_buf_user(sk_chat_buf *b, const char *s, size_t n, sk_err *e) {
+    size_t at = b->len;
+    int rc = sk_chat_buf_add(b, s, n, e);
+    if (rc || !b->track || !n) return rc;
+    if (b->n_spans && b->spans[b->n_spans - 1].off + b->spans[b->n_spans - 1].len == at) {
+        b->spans[b->n_spans - 1].len += n;
+        return SK_OK;
+    }
+    if (b->n_spans == b->cap_spans) {
+        size_t cap = b->cap_spans ? b->cap_spans * 2 : 16;
+        sk_text_span *ns = cap < SIZE_MAX / sizeof *ns ? realloc(b->spans, cap * sizeof *ns) : NULL;
+        if (!ns) {
+            b->failed = true;
+            return sk_err_set(e, SK_ERR_NOMEM, "out of memory (%zu chat spans)", cap);
+        }
+        b->spans = ns;
+        b->cap_spans = cap;
+    }
+    b->spans[b->n_spans++] = (sk_text_span){at, n};
+    return SK_OK;
+}
+
 void sk_chat_buf_free(sk_chat_buf *b) {
     free(b->p);
+    free(b->spans);
     memset(b, 0, sizeof *b);
 }
 
@@ -176,6 +199,33 @@ static const char *role_name(sk_chat_role r) {
     }
 }
 
+/* Appends text s, which is m->content or a suffix of it, as caller-supplied text less m's
+ * trusted ranges (appended as template text). */
+static int put_text(sk_chat_buf *b, const sk_chat_msg *m, const char *s, size_t i, sk_err *e) {
+    size_t len = strlen(s);
+    if (!m->n_trusted) return sk_chat_buf_user(b, s, len, e);
+    size_t clen = strlen(m->content), base = (size_t)(s - m->content), cur = 0, prev_end = 0;
+    if (!m->trusted)
+        return sk_err_set(e, SK_ERR_INVALID, "message %zu: trusted ranges are NULL", i);
+    for (size_t k = 0; k < m->n_trusted; k++) {
+        const sk_text_span *r = &m->trusted[k];
+        if (r->off < prev_end || r->off > clen || r->len > clen - r->off)
+            return sk_err_set(e, SK_ERR_INVALID,
+                              "message %zu: trusted range %zu (offset %zu, %zu bytes) is out of "
+                              "order or outside the %zu-byte content",
+                              i, k, r->off, r->len, clen);
+        prev_end = r->off + r->len;
+        size_t a = r->off > base ? r->off - base : 0, z = prev_end > base ? prev_end - base : 0;
+        if (z > len) z = len;
+        if (a >= z) continue;
+        if (a > cur) sk_chat_buf_user(b, s + cur, a - cur, e);
+        sk_chat_buf_add(b, s + a, z - a, e);
+        cur = z;
+    }
+    if (len > cur) sk_chat_buf_user(b, s + cur, len - cur, e);
+    return b->failed ? SK_ERR_NOMEM : SK_OK;
+}
+
 /* The template concatenates this message's content: null cannot be rendered. */
 static int need_content(const sk_chat_msg *m, size_t i, sk_err *e) {
     if (m->content) return SK_OK;
@@ -195,11 +245,14 @@ static int put_tool_call(sk_chat_buf *b, const sk_chat_tool_call *tc, size_t i, 
         return sk_err_set(e, SK_ERR_INVALID, "message %zu: tool call %zu has no function %s", i, j,
                           tc->name ? "arguments" : "name");
     sk_chat_buf_puts(b, SK_CHAT_T_CALL_BEGIN, e);
-    sk_chat_buf_puts(b, tc->type ? tc->type : "function", e);
+    if (tc->type)
+        sk_chat_buf_user(b, tc->type, strlen(tc->type), e);
+    else
+        sk_chat_buf_puts(b, "function", e);
     sk_chat_buf_puts(b, SK_CHAT_T_SEP, e);
-    sk_chat_buf_puts(b, tc->name, e);
+    sk_chat_buf_user(b, tc->name, strlen(tc->name), e);
     sk_chat_buf_puts(b, "\n```json\n", e);
-    sk_chat_buf_puts(b, tc->arguments, e);
+    sk_chat_buf_user(b, tc->arguments, strlen(tc->arguments), e);
     sk_chat_buf_puts(b, "\n```", e);
     return sk_chat_buf_puts(b, SK_CHAT_T_CALL_END, e);
 }
@@ -214,13 +267,14 @@ static int put_system(sk_chat_buf *b, const sk_chat_msg *msgs, size_t n, bool jo
         if (need_content(&msgs[i], i, e)) return SK_ERR_INVALID;
         if (join) {
             if (!first) sk_chat_buf_puts(b, "\n\n", e);
-            sk_chat_buf_puts(b, msgs[i].content, e);
+            if (put_text(b, &msgs[i], msgs[i].content, i, e)) return SK_ERR_INVALID;
             first = false;
         } else {
             last = &msgs[i];
         }
     }
-    if (!join && last) sk_chat_buf_puts(b, last->content, e);
+    if (!join && last && put_text(b, last, last->content, (size_t)(last - msgs), e))
+        return SK_ERR_INVALID;
     return b->failed ? SK_ERR_NOMEM : SK_OK;
 }
 
@@ -237,7 +291,7 @@ static int render_v3_like(sk_chat_buf *b, const sk_chat_msg *msgs, size_t n, boo
             if (need_content(m, i, e)) return SK_ERR_INVALID;
             is_tool = false;
             sk_chat_buf_puts(b, T_USER, e);
-            sk_chat_buf_puts(b, m->content, e);
+            if (put_text(b, m, m->content, i, e)) return SK_ERR_INVALID;
             break;
         case SK_CHAT_ROLE_ASSISTANT:
             if (!m->content) {
@@ -256,12 +310,13 @@ static int render_v3_like(sk_chat_buf *b, const sk_chat_msg *msgs, size_t n, boo
                 }
             } else if (is_tool) {
                 sk_chat_buf_puts(b, SK_CHAT_T_OUTPUTS_END, e);
-                sk_chat_buf_puts(b, m->content, e);
+                if (put_text(b, m, m->content, i, e)) return SK_ERR_INVALID;
                 sk_chat_buf_puts(b, T_EOS, e);
                 is_tool = false;
             } else {
                 sk_chat_buf_puts(b, T_ASSISTANT, e);
-                sk_chat_buf_puts(b, think ? sk_chat_strip_reasoning(m->content) : m->content, e);
+                if (put_text(b, m, think ? sk_chat_strip_reasoning(m->content) : m->content, i, e))
+                    return SK_ERR_INVALID;
                 sk_chat_buf_puts(b, T_EOS, e);
             }
             break;
@@ -274,7 +329,7 @@ static int render_v3_like(sk_chat_buf *b, const sk_chat_msg *msgs, size_t n, boo
             } else {
                 sk_chat_buf_puts(b, "\n" SK_CHAT_T_OUTPUT_BEGIN, e);
             }
-            sk_chat_buf_puts(b, m->content, e);
+            if (put_text(b, m, m->content, i, e)) return SK_ERR_INVALID;
             sk_chat_buf_puts(b, SK_CHAT_T_OUTPUT_END, e);
             break;
         default:
@@ -298,7 +353,7 @@ static int render_r1(sk_chat_buf *b, const sk_chat_msg *msgs, size_t n, bool add
             if (need_content(m, i, e)) return SK_ERR_INVALID;
             is_tool = false;
             sk_chat_buf_puts(b, T_USER, e);
-            sk_chat_buf_puts(b, m->content, e);
+            if (put_text(b, m, m->content, i, e)) return SK_ERR_INVALID;
             break;
         case SK_CHAT_ROLE_ASSISTANT:
             if (m->has_tool_calls) {
@@ -306,7 +361,7 @@ static int render_r1(sk_chat_buf *b, const sk_chat_msg *msgs, size_t n, bool add
                 for (size_t j = 0; j < m->n_tool_calls; j++) {
                     if (!is_first) {
                         sk_chat_buf_puts(b, T_ASSISTANT, e);
-                        if (m->content) sk_chat_buf_puts(b, m->content, e);
+                        if (m->content && put_text(b, m, m->content, i, e)) return SK_ERR_INVALID;
                         sk_chat_buf_puts(b, SK_CHAT_T_CALLS_BEGIN, e);
                         is_first = true;
                     } else {
@@ -319,11 +374,12 @@ static int render_r1(sk_chat_buf *b, const sk_chat_msg *msgs, size_t n, bool add
                 if (need_content(m, i, e)) return SK_ERR_INVALID;
                 if (is_tool) {
                     sk_chat_buf_puts(b, SK_CHAT_T_OUTPUTS_END, e);
-                    sk_chat_buf_puts(b, m->content, e);
+                    if (put_text(b, m, m->content, i, e)) return SK_ERR_INVALID;
                     is_tool = false;
                 } else {
                     sk_chat_buf_puts(b, T_ASSISTANT, e);
-                    sk_chat_buf_puts(b, sk_chat_strip_reasoning(m->content), e);
+                    if (put_text(b, m, sk_chat_strip_reasoning(m->content), i, e))
+                        return SK_ERR_INVALID;
                 }
                 sk_chat_buf_puts(b, T_EOS, e);
             }
@@ -336,7 +392,7 @@ static int render_r1(sk_chat_buf *b, const sk_chat_msg *msgs, size_t n, bool add
                 is_output_first = false;
             }
             sk_chat_buf_puts(b, SK_CHAT_T_OUTPUT_BEGIN, e);
-            sk_chat_buf_puts(b, m->content, e);
+            if (put_text(b, m, m->content, i, e)) return SK_ERR_INVALID;
             sk_chat_buf_puts(b, SK_CHAT_T_OUTPUT_END, e);
             break;
         default:
@@ -356,18 +412,18 @@ static int render_v2(sk_chat_buf *b, const sk_chat_msg *msgs, size_t n, bool add
         case SK_CHAT_ROLE_USER:
             if (need_content(m, i, e)) return SK_ERR_INVALID;
             sk_chat_buf_puts(b, "User: ", e);
-            sk_chat_buf_puts(b, m->content, e);
+            if (put_text(b, m, m->content, i, e)) return SK_ERR_INVALID;
             sk_chat_buf_puts(b, "\n\n", e);
             break;
         case SK_CHAT_ROLE_ASSISTANT:
             if (need_content(m, i, e)) return SK_ERR_INVALID;
             sk_chat_buf_puts(b, "Assistant: ", e);
-            sk_chat_buf_puts(b, m->content, e);
+            if (put_text(b, m, m->content, i, e)) return SK_ERR_INVALID;
             sk_chat_buf_puts(b, T_EOS, e);
             break;
         case SK_CHAT_ROLE_SYSTEM:
             if (need_content(m, i, e)) return SK_ERR_INVALID;
-            sk_chat_buf_puts(b, m->content, e);
+            if (put_text(b, m, m->content, i, e)) return SK_ERR_INVALID;
             sk_chat_buf_puts(b, "\n\n", e);
             break;
         default:
@@ -378,11 +434,15 @@ static int render_v2(sk_chat_buf *b, const sk_chat_msg *msgs, size_t n, bool add
     return b->failed ? SK_ERR_NOMEM : SK_OK;
 }
 
-int sk_chat_render(sk_chat_kind kind, const sk_chat_msg *msgs, size_t n, bool add_generation_prompt,
-                   char **out, sk_err *e) {
+static int render(sk_chat_kind kind, const sk_chat_msg *msgs, size_t n, bool add_generation_prompt,
+                  char **out, sk_text_span **spans, size_t *n_spans, sk_err *e) {
     *out = NULL;
+    if (spans) {
+        *spans = NULL;
+        *n_spans = 0;
+    }
     if (n > 0 && !msgs) return sk_err_set(e, SK_ERR_INVALID, "chat render: messages is NULL");
-    sk_chat_buf b = {0};
+    sk_chat_buf b = {.track = spans != NULL};
     int rc;
     switch (kind) {
     case SK_CHAT_DEEPSEEK3:
@@ -403,13 +463,54 @@ int sk_chat_render(sk_chat_kind kind, const sk_chat_msg *msgs, size_t n, bool ad
                           "chat render: unknown template kind %d (known: " KIND_LIST ")",
                           (int)kind);
     }
-    if (rc == SK_OK && b.failed) rc = e ? e->code : SK_ERR_NOMEM;
+    if (b.failed) rc = e && e->code ? e->code : SK_ERR_NOMEM; /* the buffer's error, not INVALID */
     if (rc != SK_OK) {
         sk_chat_buf_free(&b);
         sk_err_prefix(e, "%s template", sk_chat_kind_name(kind));
         return rc;
     }
-    if (!b.p && sk_chat_buf_add(&b, "", 0, e)) return SK_ERR_NOMEM;
+    if (!b.p && sk_chat_buf_add(&b, "", 0, e)) {
+        sk_chat_buf_free(&b);
+        return SK_ERR_NOMEM;
+    }
     *out = b.p;
+    if (spans) {
+        *spans = b.n_spans ? b.spans : NULL;
+        *n_spans = b.n_spans;
+        if (!b.n_spans) free(b.spans);
+    } else {
+        free(b.spans);
+    }
     return SK_OK;
+}
+
+int sk_chat_render(sk_chat_kind kind, const sk_chat_msg *msgs, size_t n, bool add_generation_prompt,
+                   char **out, sk_err *e) {
+    return render(kind, msgs, n, add_generation_prompt, out, NULL, NULL, e);
+}
+
+int sk_chat_render_spans(sk_chat_kind kind, const sk_chat_msg *msgs, size_t n,
+                         bool add_generation_prompt, char **out, sk_text_span **spans,
+                         size_t *n_spans, sk_err *e) {
+    if (!spans || !n_spans) {
+        *out = NULL;
+        return sk_err_set(e, SK_ERR_INVALID, "chat render: spans output is NULL");
+    }
+    return render(kind, msgs, n, add_generation_prompt, out, spans, n_spans, e);
+}
+
+int sk_chat_encode(sk_tokenizer *tok, sk_chat_kind kind, const sk_chat_msg *msgs, size_t n,
+                   bool add_generation_prompt, unsigned flags, int32_t **ids, size_t *n_ids,
+                   sk_err *e) {
+    *ids = NULL;
+    *n_ids = 0;
+    char *text = NULL;
+    sk_text_span *spans = NULL;
+    size_t n_spans = 0;
+    int rc = sk_chat_render_spans(kind, msgs, n, add_generation_prompt, &text, &spans, &n_spans, e);
+    if (rc) return rc;
+    rc = sk_tokenizer_encode_ex(tok, text, strlen(text), flags, spans, n_spans, ids, n_ids, e);
+    free(text);
+    free(spans);
+    return rc;
 }

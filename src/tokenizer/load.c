@@ -8,6 +8,8 @@
 #include "tok_internal.h"
 
 #define TOK_JSON_MAX (512ull << 20)
+/* tokenizer.json: the largest id may be at most 2 * (number of entries) + this - 1 */
+#define TOK_MAX_ID_SLACK 1024
 
 static sk_tokenizer *tok_alloc(sk_err *e) {
     return sk_calloc(1, sizeof(sk_tokenizer), e);
@@ -75,7 +77,7 @@ int sk_tokenizer_load_gguf(const sk_gguf *g, sk_tokenizer **out, sk_err *e) {
     }
     sk_tokenizer *t = tok_alloc(e);
     if (!t) return e ? e->code : SK_ERR_NOMEM;
-    if ((rc = tok_init(t, (int32_t)n_tok, e))) goto fail;
+    if ((rc = tok_init(t, (int32_t)n_tok, e))) goto fail_prefix;
     for (uint64_t i = 0; i < n_tok; i++) {
         if (!sk_gguf_get_arr_str(g, "tokenizer.ggml.tokens", i, &s, &sl)) {
             rc = sk_err_set(e, SK_ERR_FORMAT, "%s: tokenizer.ggml.tokens[%llu]: unreadable", path,
@@ -95,9 +97,9 @@ int sk_tokenizer_load_gguf(const sk_gguf *g, sk_tokenizer **out, sk_err *e) {
             type = v;
             if (type == SK_TOKEN_BYTE || type == SK_TOKEN_UNKNOWN) type = SK_TOKEN_CONTROL;
         }
-        if ((rc = tok_set_token(t, (int32_t)i, s, sl, type, e))) goto fail;
+        if ((rc = tok_set_token(t, (int32_t)i, s, sl, type, e))) goto fail_prefix;
     }
-    if ((rc = tok_finish_vocab(t, e))) goto fail;
+    if ((rc = tok_finish_vocab(t, e))) goto fail_prefix;
     if (sk_gguf_find_key(g, "tokenizer.ggml.merges") >= 0) {
         if (!sk_gguf_get_arr(g, "tokenizer.ggml.merges", &et, &n_merges, &data) ||
             et != SK_GGUF_STRING) {
@@ -110,7 +112,7 @@ int sk_tokenizer_load_gguf(const sk_gguf *g, sk_tokenizer **out, sk_err *e) {
             goto fail;
         }
     }
-    if ((rc = tok_reserve_merges(t, n_merges, e))) goto fail;
+    if ((rc = tok_reserve_merges(t, n_merges, e))) goto fail_prefix;
     for (uint64_t i = 0; i < n_merges; i++) {
         size_t cut = 0;
         if (!sk_gguf_get_arr_str(g, "tokenizer.ggml.merges", i, &s, &sl)) {
@@ -118,8 +120,11 @@ int sk_tokenizer_load_gguf(const sk_gguf *g, sk_tokenizer **out, sk_err *e) {
                             (unsigned long long)i);
             goto fail;
         }
-        if ((rc = split_merge(s, sl, &cut, "tokenizer.ggml.merges", (int64_t)i, e))) goto fail;
-        if ((rc = tok_add_merge(t, s, cut, s + cut + 1, sl - cut - 1, (int32_t)i, e))) goto fail;
+        if ((rc = split_merge(s, sl, &cut, "tokenizer.ggml.merges", (int64_t)i, e)) ||
+            (rc = tok_add_merge(t, s, cut, s + cut + 1, sl - cut - 1, (int32_t)i, e))) {
+            sk_err_prefix(e, "%s", path);
+            goto fail;
+        }
     }
     int64_t v;
     if (sk_gguf_get_i64(g, "tokenizer.ggml.bos_token_id", &v))
@@ -156,9 +161,13 @@ int sk_tokenizer_load_gguf(const sk_gguf *g, sk_tokenizer **out, sk_err *e) {
         }
         memcpy(t->chat_template, s, sl);
         t->chat_template[sl] = 0;
+    } else if (sk_gguf_find_key(g, "tokenizer.chat_template") >= 0) {
+        SK_WARN("%s: tokenizer.chat_template is not a string; ignored (no chat template)", path);
     }
     *out = t;
     return SK_OK;
+fail_prefix:
+    sk_err_prefix(e, "%s", path);
 fail:
     sk_tokenizer_free(t);
     return rc;
@@ -295,13 +304,35 @@ static int parse_pre(sk_tokenizer *t, const json_t *pt, pat_list *pl, int depth,
     return sk_err_set(e, SK_ERR_UNSUPPORTED, "pre_tokenizer type \"%s\" is not supported", type);
 }
 
+/* One unit of a regex's text: a byte, or an escape "\\x" as 0x100 | x; the escapes \\r \\n \\t
+ * read as the control characters they stand for, so "[\\r\\n]" equals "[<CR><LF>]". */
+static int pat_unit(const char *s, size_t *i) {
+    unsigned char c = (unsigned char)s[*i];
+    if (c != '\\' || !s[*i + 1]) {
+        (*i)++;
+        return c;
+    }
+    unsigned char x = (unsigned char)s[*i + 1];
+    *i += 2;
+    return x == 'r' ? '\r' : x == 'n' ? '\n' : x == 't' ? '\t' : 0x100 | x;
+}
+
+/* Equal as regexes up to the spelling of \r, \n and \t. */
+static bool same_pattern(const char *a, const char *b) {
+    size_t i = 0, j = 0;
+    for (;;) {
+        if (!a[i] || !b[j]) return !a[i] && !b[j];
+        if (pat_unit(a, &i) != pat_unit(b, &j)) return false;
+    }
+}
+
 /* Names the pre-tokenizer if its regex list equals a built-in one. */
 static void name_pre(sk_tokenizer *t, const pat_list *pl) {
     if (pl->other) return;
     for (const char *const *nm = tok_pretok_names; *nm; nm++) {
         const char *const *bp = tok_pretok_patterns(*nm);
         int k = 0;
-        while (bp[k] && k < pl->n && !strcmp(bp[k], pl->p[k])) k++;
+        while (bp[k] && k < pl->n && same_pattern(bp[k], pl->p[k])) k++;
         if (!bp[k] && k == pl->n) {
             snprintf(t->pre, sizeof t->pre, "%s", *nm);
             return;
@@ -349,49 +380,73 @@ static int hf_get_id(const json_t *v, int64_t *id, const char *what, sk_err *e) 
     return SK_OK;
 }
 
+/* The paths of tokenizer.json and tokenizer_config.json for a folder or a tokenizer.json path
+ * (both malloc'd). */
+static int hf_paths(const char *path, char **tj_path, char **cfg_path, sk_err *e) {
+    *tj_path = *cfg_path = NULL;
+    if (sk_is_dir(path)) {
+        *tj_path = sk_path_join(path, "tokenizer.json", e);
+        *cfg_path = sk_path_join(path, "tokenizer_config.json", e);
+    } else {
+        *tj_path = sk_strdup(path, e);
+        const char *slash = strrchr(path, '/');
+        if (slash) {
+            char *dir = sk_strdup(path, e);
+            if (dir) {
+                dir[slash - path] = 0;
+                *cfg_path = sk_path_join(dir, "tokenizer_config.json", e);
+                free(dir);
+            }
+        } else {
+            *cfg_path = sk_strdup("tokenizer_config.json", e);
+        }
+    }
+    if (*tj_path && *cfg_path) return SK_OK;
+    free(*tj_path);
+    free(*cfg_path);
+    *tj_path = *cfg_path = NULL;
+    return e ? e->code : SK_ERR_NOMEM;
+}
+
+/* tokenizer_config.json if present (*cfg stays NULL if absent). Integers as reals: some configs
+ * hold "model_max_length": 1e30 written as an integer (Llama 3), which jansson rejects as "too
+ * big integer". */
+static int load_hf_config(const char *cfg_path, json_t **cfg, sk_err *e) {
+    *cfg = NULL;
+    if (!sk_file_exists(cfg_path)) return SK_OK;
+    int rc = sk_json_load_file_ex(cfg_path, 64u << 20, SK_JSON_INT_AS_REAL, cfg, e);
+    if (!rc && !json_is_object(*cfg)) {
+        json_decref(*cfg);
+        *cfg = NULL;
+        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: expected a JSON object", cfg_path);
+    }
+    return rc;
+}
+
+int sk_tokenizer_hf_config_bool(const char *path, const char *key, bool *val, bool *found,
+                                sk_err *e) {
+    *found = false;
+    char *tj_path, *cfg_path;
+    int rc = hf_paths(path, &tj_path, &cfg_path, e);
+    if (rc) return rc;
+    json_t *cfg = NULL;
+    if (!(rc = load_hf_config(cfg_path, &cfg, e)) && cfg)
+        rc = sk_json_get_bool(cfg, key, val, found, cfg_path, e);
+    json_decref(cfg);
+    free(tj_path);
+    free(cfg_path);
+    return rc;
+}
+
 int sk_tokenizer_load_hf(const char *path, sk_tokenizer **out, sk_err *e) {
     *out = NULL;
     int rc;
     char *tj_path = NULL, *cfg_path = NULL;
     json_t *root = NULL, *cfg = NULL;
     sk_tokenizer *t = NULL;
-    if (sk_is_dir(path)) {
-        tj_path = sk_path_join(path, "tokenizer.json", e);
-        cfg_path = sk_path_join(path, "tokenizer_config.json", e);
-    } else {
-        tj_path = sk_strdup(path, e);
-        const char *slash = strrchr(path, '/');
-        if (slash) {
-            char *dir = sk_strdup(path, e);
-            if (dir) {
-                dir[slash - path] = 0;
-                cfg_path = sk_path_join(dir, "tokenizer_config.json", e);
-                free(dir);
-            }
-        } else {
-            cfg_path = sk_strdup("tokenizer_config.json", e);
-        }
-    }
-    if (!tj_path || !cfg_path) {
-        rc = e ? e->code : SK_ERR_NOMEM;
-        goto done;
-    }
+    if ((rc = hf_paths(path, &tj_path, &cfg_path, e))) goto done;
     if ((rc = sk_json_load_file(tj_path, TOK_JSON_MAX, &root, e))) goto done;
-    if (sk_file_exists(cfg_path)) {
-        /* Integers as reals: some configs hold "model_max_length": 1e30 written as an integer
-         * (Llama 3), which jansson rejects as "too big integer". */
-        char *buf = NULL;
-        size_t blen = 0;
-        if ((rc = sk_read_file(cfg_path, 64u << 20, &buf, &blen, e))) goto done;
-        json_error_t je;
-        cfg = json_loadb(buf, blen, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &je);
-        free(buf);
-        if (!cfg) {
-            rc = sk_err_set(e, SK_ERR_FORMAT, "%s: invalid JSON at line %d, column %d: %s",
-                            cfg_path, je.line, je.column, je.text);
-            goto done;
-        }
-    }
+    if ((rc = load_hf_config(cfg_path, &cfg, e))) goto done;
     const json_t *model = json_object_get(root, "model");
     if (!json_is_object(model)) {
         rc = sk_err_set(e, SK_ERR_FORMAT, "%s: \"model\" missing or not an object", tj_path);
@@ -438,6 +493,17 @@ int sk_tokenizer_load_hf(const char *path, sk_tokenizer **out, sk_err *e) {
     }
     if (max_id < 0) {
         rc = sk_err_set(e, SK_ERR_FORMAT, "model.vocab is empty");
+        goto prefix;
+    }
+    /* ids are dense in real tokenizers (gaps become [PADn] fillers); a sparse id far past the
+     * number of entries would make us build millions of fillers */
+    size_t n_entries = json_object_size(vocab) + (added ? json_array_size(added) : 0);
+    if ((uint64_t)max_id + 1 > 2 * (uint64_t)n_entries + TOK_MAX_ID_SLACK) {
+        rc = sk_err_set(e, SK_ERR_FORMAT,
+                        "token id %lld is far past the %zu vocabulary and added-token entries "
+                        "(at most %llu allowed)",
+                        (long long)max_id, n_entries,
+                        (unsigned long long)(2 * (uint64_t)n_entries + TOK_MAX_ID_SLACK - 1));
         goto prefix;
     }
     t = tok_alloc(e);
@@ -558,6 +624,10 @@ int sk_tokenizer_load_hf(const char *path, sk_tokenizer **out, sk_err *e) {
                     cts = json_string_value(tv);
             }
         }
+        if (ct && !cts && !json_is_null(ct))
+            SK_WARN("%s: chat_template is neither a string nor a list of {name, template}; "
+                    "ignored (no chat template)",
+                    cfg_path);
         if (cts && !(t->chat_template = sk_strdup(cts, e))) {
             rc = e ? e->code : SK_ERR_NOMEM;
             goto done;

@@ -31,6 +31,7 @@
 #ifndef SK_CHAT_H
 #define SK_CHAT_H
 
+#include "sk_tokenizer.h"
 #include "sk_util.h"
 
 #ifdef __cplusplus
@@ -73,6 +74,12 @@ typedef struct sk_chat_msg {
     size_t n_tool_calls;
     bool has_tool_calls;      /* the message has a tool_calls list (possibly empty) */
     const char *tool_call_id; /* tool messages; may be NULL (not rendered) */
+    /* Byte ranges of `content` written by the application rather than supplied by its caller
+     * (e.g. the server's tool instructions appended to a system prompt): sorted, not
+     * overlapping, inside content. sk_chat_render_spans leaves them out of the message's spans,
+     * so special tokens in them are parsed. Usually NULL / 0. */
+    const sk_text_span *trusted;
+    size_t n_trusted;
 } sk_chat_msg;
 
 /* Canonical name of a kind ("deepseek3", …); "unknown" for SK_CHAT_UNKNOWN. */
@@ -94,6 +101,27 @@ int sk_chat_template_detect(const char *tmpl, const char *arch, sk_chat_kind *ou
  * without a name) are SK_ERR_INVALID naming the message. *out: malloc'd, NUL-terminated. */
 int sk_chat_render(sk_chat_kind kind, const sk_chat_msg *msgs, size_t n, bool add_generation_prompt,
                    char **out, sk_err *e);
+
+/* sk_chat_render that also returns the byte ranges of *out that came from the messages rather
+ * than from the template: contents (system prompts, user and assistant text — for the R1
+ * families what is kept after the last "</think>" —, tool outputs), tool-call types, names and
+ * arguments; less each message's `trusted` ranges. *spans (malloc'd, free(); NULL when
+ * *n_spans is 0) is sorted, its ranges non-empty and not touching one another. The text is
+ * the same as sk_chat_render's. */
+int sk_chat_render_spans(sk_chat_kind kind, const sk_chat_msg *msgs, size_t n,
+                         bool add_generation_prompt, char **out, sk_text_span **spans,
+                         size_t *n_spans, sk_err *e);
+
+/* Renders the messages and encodes the text with their spans protected
+ * (sk_tokenizer_encode_ex): the template's special tokens become their ids (with
+ * SK_TOK_PARSE_SPECIAL in flags; flags as for sk_tokenizer_encode, usually
+ * SK_TOK_PARSE_SPECIAL | SK_TOK_ADD_BOS), while message text never turns into an added token of
+ * any kind ("<｜end▁of▁sentence｜>", "<｜Assistant｜>", "<think>" typed by a user stay text). Where
+ * the messages hold no such look-alikes the ids equal those of encoding sk_chat_render's text.
+ * *ids: malloc'd (free()). */
+int sk_chat_encode(sk_tokenizer *tok, sk_chat_kind kind, const sk_chat_msg *msgs, size_t n,
+                   bool add_generation_prompt, unsigned flags, int32_t **ids, size_t *n_ids,
+                   sk_err *e);
 
 /* The text after the last "</think>" of s (s itself when it has none) — what the R1 templates
  * keep of an earlier assistant turn. */

@@ -21,6 +21,13 @@
  *      SK_TOK_PARSE_SPECIAL (without it "<｜User｜>" is encoded as ordinary text).
  *   3. Each text segment between them is pre-tokenized (PCRE2 regex splits, §5.3), and each
  *      word is byte-mapped and BPE-merged by rank (ties: leftmost); Llama 3 `ignore_merges`.
+ *      sk_tokenizer_encode_ex: a match must also lie entirely outside every protected
+ *      byte range; inside one no added token of any kind (CONTROL or USER_DEFINED, e.g.
+ *      "<think>") is matched, so text supplied by a user never becomes a special token. The
+ *      split and everything after it are otherwise unchanged: without look-alikes in the
+ *      protected ranges the ids equal sk_tokenizer_encode's. Ranges are byte offsets into
+ *      the input as given (before step 1; a boundary inside a character or an ill-formed
+ *      subpart widens the range to the whole of it).
  *   4. SK_TOK_ADD_BOS prepends the BOS id when the tokenizer's add_bos flag is set and the
  *      ids do not already start with BOS (a rendered chat template carries the BOS text).
  * Normalizers: none is applied (DeepSeek and Llama 3 have none; Qwen2's NFC is accepted but
@@ -77,6 +84,19 @@ void sk_tokenizer_free(sk_tokenizer *t);
 /* Encodes len bytes of text. *ids is malloc'd (free it); *n its length. */
 int sk_tokenizer_encode(sk_tokenizer *t, const char *text, size_t len, unsigned flags,
                         int32_t **ids, size_t *n, sk_err *e);
+
+/* A byte range [off, off + len) of a text. */
+typedef struct sk_text_span {
+    size_t off, len;
+} sk_text_span;
+
+/* sk_tokenizer_encode with protected ranges (step 2 above): no added token is matched that
+ * overlaps any of protect[0..n_protect) (any order; may overlap; empty ones are ignored; one
+ * reaching past len is SK_ERR_RANGE). Used for chat prompts, where template text carries the
+ * special tokens and message text must stay plain text (sk_chat_encode). */
+int sk_tokenizer_encode_ex(sk_tokenizer *t, const char *text, size_t len, unsigned flags,
+                           const sk_text_span *protect, size_t n_protect, int32_t **ids, size_t *n,
+                           sk_err *e);
 
 int32_t sk_tokenizer_n_vocab(const sk_tokenizer *t);
 int32_t sk_tokenizer_bos(const sk_tokenizer *t); /* -1 if none */

@@ -662,12 +662,32 @@ static int encode_word(sk_tokenizer *t, const uint8_t *w, size_t n, tok_cache_sl
     return SK_OK;
 }
 
-/* Finds the leftmost-longest allowed added token in s[0..n) starting at or after `from`.
- * Returns its id and sets *start and *len, or -1. */
+/* Protected byte ranges of the (sanitized) text, sorted by off, none empty; `cur` is the first
+ * that may still matter (ranges ending at or before the scan position are passed). */
+typedef struct tok_protect {
+    const sk_text_span *sp;
+    size_t n, cur;
+} tok_protect;
+
+/* Finds the leftmost-longest allowed added token in s[0..n) starting at or after `from` and
+ * lying entirely outside every protected range (pr may be NULL). Returns its id and sets
+ * *start and *len, or -1. */
 static int32_t find_added(const sk_tokenizer *t, const uint8_t *s, size_t n, size_t from,
-                          bool special, size_t *start, size_t *len) {
+                          bool special, tok_protect *pr, size_t *start, size_t *len) {
     const tok_trie_node *tr = t->trie;
     for (size_t i = from; i < n; i++) {
+        size_t limit = n; /* a match must end at or before this */
+        if (pr) {
+            while (pr->cur < pr->n && pr->sp[pr->cur].off + pr->sp[pr->cur].len <= i) pr->cur++;
+            if (pr->cur < pr->n) {
+                const sk_text_span *p = &pr->sp[pr->cur];
+                if (p->off <= i) { /* inside: resume at the range's end */
+                    i = p->off + p->len - 1;
+                    continue;
+                }
+                limit = p->off;
+            }
+        }
         if (!(t->added_first[s[i] >> 6] & (1ull << (s[i] & 63)))) continue;
         int32_t c = tr[0].first_child;
         while (c >= 0 && tr[c].byte != s[i]) c = tr[c].next_sibling;
@@ -683,7 +703,7 @@ static int32_t find_added(const sk_tokenizer *t, const uint8_t *s, size_t n, siz
                 best = tk;
                 best_len = j - i;
             }
-            if (j >= n) break;
+            if (j >= limit) break;
             int32_t ch = tr[node].first_child;
             while (ch >= 0 && tr[ch].byte != s[j]) ch = tr[ch].next_sibling;
             if (ch < 0) break;
@@ -698,12 +718,47 @@ static int32_t find_added(const sk_tokenizer *t, const uint8_t *s, size_t n, siz
     return -1;
 }
 
+typedef struct map_walk {
+    size_t i, k;  /* input / output offset of the current unit */
+    size_t l, ol; /* its input / output length (l = 0: not yet stepped) */
+} map_walk;
+
+static size_t map_point(const uint8_t *s, size_t n, map_walk *w, size_t p, bool up) {
+    for (;;) {
+        if (w->i >= n || p <= w->i) return w->k;
+        if (!w->l) {
+            uint32_t cp;
+            int st = utf8_step(s + w->i, n - w->i, &w->l, &cp);
+            w->ol = st == U8_OK ? w->l : 3;
+        }
+        if (p < w->i + w->l) return up ? w->k + w->ol : w->k;
+        w->i += w->l;
+        w->k += w->ol;
+        w->l = 0;
+    }
+}
+
+/* Rewrites sorted, merged, non-empty byte ranges of s[0..n) into ranges of its lossy decode
+ * (utf8_lossy without keep_tail). A boundary inside a character or an ill-formed subpart moves
+ * outward: starts to the unit's first output byte, ends past its last, so a range never
+ * shrinks. */
+static void map_spans(const uint8_t *s, size_t n, sk_text_span *sp, size_t nsp) {
+    map_walk w = {0};
+    for (size_t q = 0; q < nsp; q++) {
+        size_t end = sp[q].off + sp[q].len;
+        size_t off = map_point(s, n, &w, sp[q].off, false);
+        size_t oend = map_point(s, n, &w, end, true);
+        sp[q].off = off;
+        sp[q].len = oend - off;
+    }
+}
+
 typedef int (*segment_fn)(sk_tokenizer *t, const char *text, size_t len, void *ctx, sk_err *e);
 
 /* Runs the sanitize + added-token split; calls seg for each text segment and appends added ids
  * (when add_ids). */
 static int split_added(sk_tokenizer *t, const char *text, size_t len, unsigned flags,
-                       segment_fn seg, void *ctx, bool add_ids, sk_err *e) {
+                       tok_protect *pr, segment_fn seg, void *ctx, bool add_ids, sk_err *e) {
     int rc;
     const char *s = text;
     size_t n = len;
@@ -717,6 +772,7 @@ static int split_added(sk_tokenizer *t, const char *text, size_t len, unsigned f
             t->clean = nc;
             t->clean_cap = cap;
         }
+        if (pr) map_spans((const uint8_t *)text, len, (sk_text_span *)pr->sp, pr->n);
         n = utf8_lossy((const uint8_t *)text, len, t->clean, false, NULL);
         s = t->clean;
     }
@@ -725,7 +781,7 @@ static int split_added(sk_tokenizer *t, const char *text, size_t len, unsigned f
     while (pos < n) {
         size_t st = n, ml = 0;
         int32_t id =
-            t->has_added ? find_added(t, (const uint8_t *)s, n, pos, special, &st, &ml) : -1;
+            t->has_added ? find_added(t, (const uint8_t *)s, n, pos, special, pr, &st, &ml) : -1;
         if (id < 0) st = n;
         if (st > pos && (rc = seg(t, s + pos, st - pos, ctx, e))) return rc;
         if (id < 0) break;
@@ -781,11 +837,70 @@ static int encode_segment(sk_tokenizer *t, const char *text, size_t len, void *c
     return rc;
 }
 
+static int span_cmp(const void *a, const void *b) {
+    const sk_text_span *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off ? 1 : 0;
+}
+
+/* Copies the protected ranges, checked against len, sorted, empty ones dropped, overlapping
+ * or touching ones merged. *out is NULL when none is left. */
+static int protect_normalize(const sk_text_span *in, size_t n_in, size_t len, sk_text_span **out,
+                             size_t *n_out, sk_err *e) {
+    *out = NULL;
+    *n_out = 0;
+    if (!n_in) return SK_OK;
+    if (!in) return sk_err_set(e, SK_ERR_INVALID, "encode: protected ranges are NULL");
+    size_t bytes;
+    if (!sk_mul_ok(n_in, sizeof *in, &bytes))
+        return sk_err_set(e, SK_ERR_RANGE, "encode: too many protected ranges (%zu)", n_in);
+    sk_text_span *sp = malloc(bytes);
+    if (!sp) return sk_err_set(e, SK_ERR_NOMEM, "out of memory (%zu protected ranges)", n_in);
+    size_t k = 0;
+    for (size_t i = 0; i < n_in; i++) {
+        if (in[i].off > len || in[i].len > len - in[i].off) {
+            free(sp);
+            return sk_err_set(e, SK_ERR_RANGE,
+                              "encode: protected range %zu (offset %zu, %zu bytes) lies outside "
+                              "the %zu-byte text",
+                              i, in[i].off, in[i].len, len);
+        }
+        if (in[i].len) sp[k++] = in[i];
+    }
+    if (k > 1) qsort(sp, k, sizeof *sp, span_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (m && sp[i].off <= sp[m - 1].off + sp[m - 1].len) {
+            size_t end = sp[i].off + sp[i].len, pend = sp[m - 1].off + sp[m - 1].len;
+            if (end > pend) sp[m - 1].len = end - sp[m - 1].off;
+        } else {
+            sp[m++] = sp[i];
+        }
+    }
+    if (!m) {
+        free(sp);
+        sp = NULL;
+    }
+    *out = sp;
+    *n_out = m;
+    return SK_OK;
+}
+
 int sk_tokenizer_encode(sk_tokenizer *t, const char *text, size_t len, unsigned flags,
                         int32_t **ids, size_t *n, sk_err *e) {
+    return sk_tokenizer_encode_ex(t, text, len, flags, NULL, 0, ids, n, e);
+}
+
+int sk_tokenizer_encode_ex(sk_tokenizer *t, const char *text, size_t len, unsigned flags,
+                           const sk_text_span *protect, size_t n_protect, int32_t **ids, size_t *n,
+                           sk_err *e) {
     *ids = NULL;
     *n = 0;
     if (!text && len) return sk_err_set(e, SK_ERR_INVALID, "encode: NULL text");
+    sk_text_span *sp = NULL;
+    size_t nsp = 0;
+    int prc = protect_normalize(protect, n_protect, len, &sp, &nsp, e);
+    if (prc) return prc;
+    tok_protect pr = {sp, nsp, 0};
     pthread_mutex_lock(&t->mu);
     t->out_n = 0;
     int rc = SK_OK;
@@ -797,7 +912,8 @@ int sk_tokenizer_encode(sk_tokenizer *t, const char *text, size_t len, unsigned 
             t->out_cap = want;
         }
     }
-    rc = split_added(t, text ? text : "", len, flags, encode_segment, NULL, true, e);
+    rc = split_added(t, text ? text : "", len, flags, sp ? &pr : NULL, encode_segment, NULL, true,
+                     e);
     if (!rc && (flags & SK_TOK_ADD_BOS) && (t->add_bos || (flags & SK_TOK_FORCE_BOS)) &&
         t->bos >= 0 && !(t->out_n > 0 && t->out[0] == t->bos)) {
         rc = out_push(t, t->bos, e);
@@ -817,6 +933,7 @@ int sk_tokenizer_encode(sk_tokenizer *t, const char *text, size_t len, unsigned 
         }
     }
     pthread_mutex_unlock(&t->mu);
+    free(sp);
     return rc;
 }
 
@@ -847,7 +964,7 @@ int sk_tokenizer_pretokenize(sk_tokenizer *t, const char *text, size_t len, unsi
     pretok_ctx pc = {fn, ctx};
     pthread_mutex_lock(&t->mu);
     t->out_n = 0;
-    int rc = split_added(t, text ? text : "", len, flags, pretok_segment, &pc, false, e);
+    int rc = split_added(t, text ? text : "", len, flags, NULL, pretok_segment, &pc, false, e);
     pthread_mutex_unlock(&t->mu);
     return rc;
 }

@@ -12,6 +12,7 @@
  * pairs that touch A or B, merges left to right, and adds back the pairs that touch A, B or X. */
 #include "sk_data.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -781,10 +782,20 @@ int sk_data_mkdir_p(const char *dir, sk_err *e) {
             char c = buf[i];
             buf[i] = 0;
             if (!sk_is_dir(buf) && mkdir(buf, 0777) != 0 && !sk_is_dir(buf))
-                return sk_err_set(e, SK_ERR_IO, "cannot create directory %s", buf);
+                return sk_err_set(e, SK_ERR_IO, "cannot create directory %s: %s", buf,
+                                  strerror(errno));
             buf[i] = c;
         }
     }
+    return SK_OK;
+}
+
+int sk_data_prepare_out_dir(const char *dir, sk_err *e) {
+    int rc = sk_data_mkdir_p(dir, e);
+    if (rc) return rc;
+    if (access(dir, W_OK | X_OK) != 0)
+        return sk_err_set(e, SK_ERR_IO, "cannot write into directory %s: %s", dir,
+                          strerror(errno));
     return SK_OK;
 }
 

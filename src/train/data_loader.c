@@ -28,21 +28,14 @@ struct sk_data_loader {
 
 /* ---- the documented generator ---- */
 
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Uniform in [0, range), range >= 1 (Lemire's multiply-shift with rejection). */
 static uint64_t bounded(uint64_t *s, uint64_t range) {
-    unsigned __int128 m = (unsigned __int128)splitmix64(s) * range;
+    unsigned __int128 m = (unsigned __int128)sk_splitmix64(s) * range;
     uint64_t l = (uint64_t)m;
     if (l < range) {
         uint64_t t = (0 - range) % range;
         while (l < t) {
-            m = (unsigned __int128)splitmix64(s) * range;
+            m = (unsigned __int128)sk_splitmix64(s) * range;
             l = (uint64_t)m;
         }
     }

@@ -239,8 +239,11 @@ int sk_data_loader_set_pos(sk_data_loader *l, const sk_data_pos *pos, sk_err *e)
 void sk_data_pos_encode(const sk_data_pos *pos, uint8_t out[SK_DATA_POS_BYTES]);
 int sk_data_pos_decode(const uint8_t *buf, size_t len, sk_data_pos *pos, sk_err *e);
 
-/* Creates dir and its missing parents (like mkdir -p). */
+/* Creates dir and its missing parents (like mkdir -p); errors carry strerror. */
 int sk_data_mkdir_p(const char *dir, sk_err *e);
+/* sk_data_mkdir_p, then checks that files can be created in dir: called before long work (BPE
+ * training) so that a bad --out fails at once, not after the work. */
+int sk_data_prepare_out_dir(const char *dir, sk_err *e);
 
 /* FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3) continuing from h. */
 uint64_t sk_data_fnv1a(uint64_t h, const void *data, size_t n);

@@ -24,9 +24,15 @@
  * eh_proj; not norms, not biases), `buffer` marks e_score_correction_bias (no gradient,
  * no Adam; moved by the bias update).
  *
- * Threads: every matrix product (projections, experts, attention scores and outputs, head)
- * goes through OpenBLAS and its threads (OPENBLAS_NUM_THREADS, or sk_train_set_threads);
- * results do not depend on the thread count for a given OpenBLAS build.
+ * Threads: the matrix products of projections, experts and head go through OpenBLAS and its
+ * threads (OPENBLAS_NUM_THREADS, or sk_train_set_threads); the model's pool
+ * (sk_tmodel_set_threads) runs cross-entropy, AdamW, RMSNorm, RoPE, SwiGLU and the attention
+ * of the batch's sequences (one sequence per thread, OpenBLAS single-threaded meanwhile).
+ * Gradients do not depend on either thread count for a given OpenBLAS build (the summed loss
+ * may differ in the last bits: the cross-entropy partial sums are per thread).
+ *
+ * Memory: activations live in scratch chunks the model keeps between calls (freed with the
+ * model), so repeated steps of the same shape allocate and fault in nothing new.
  */
 #ifndef SK_TRAIN_H
 #define SK_TRAIN_H
@@ -65,6 +71,9 @@ typedef struct sk_tmodel {
      * every forward pass until sk_tmodel_reset_load; [n_layer+n_mtp][n_routed] */
     double *load;
     sk_pool *pool; /* owned (sk_tmodel_set_threads); NULL = single-threaded loops */
+    /* activation memory kept between calls (tmodel.c), so a training step does not map and
+     * fault in fresh pages; owned, freed by sk_tmodel_free */
+    struct tr_scratch *scratch;
 } sk_tmodel;
 
 /* Allocates parameters for cfg (arch deepseek2; validated). Values are zero. */
@@ -168,15 +177,31 @@ typedef struct sk_trainer_opts {
     bool quiet;               /* no progress line */
     int threads;              /* trainer loop threads (sk_tmodel_set_threads; 0 = all CPUs) */
     const char *init_weights; /* optional safetensors to start from */
+    bool bf16;                 /* bf16 matrix products (sk_train_set_bf16) */
+    bool gguf;                 /* also write DIR/model.gguf at the end (default true) */
+    const char *tokenizer_dir; /* tokenizer.json (+ tokenizer_config.json) copied into DIR
+                                * and into the GGUF; NULL = none */
 } sk_trainer_opts;
 void sk_trainer_opts_defaults(sk_trainer_opts *o);
-/* Runs (or resumes) training of cfg on the data; writes DIR/metrics.jsonl, checkpoints
- * DIR/ckpt.bin (atomic) and the final model DIR/model.safetensors + DIR/config.json. */
+/* Runs (or resumes) training of cfg on the data; writes DIR/metrics.jsonl, DIR/loss.svg (at
+ * every checkpoint), checkpoints DIR/ckpt.bin (atomic) and the final model
+ * DIR/model.safetensors + DIR/config.json, and (o->gguf, needs config_json_path)
+ * DIR/model.gguf converted from them by sk_convert_hf (arch deepseek2, F32; MTP layers are
+ * not part of a llama.cpp GGUF). */
 int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const sk_trainer_opts *o,
                  sk_err *e);
 /* Checks the training-only keys of a config.json: mtp_loss_scaling_factor must be present
  * when num_nextn_predict_layers > 0 (conventions, 2). */
 int sk_train_check_config_json(const char *path, const sk_model_config *cfg, sk_err *e);
+/* Draws the loss curve of metrics.jsonl (main loss and each MTP depth's loss over steps) as
+ * an SVG line chart with axes, ticks, labels and a legend; written atomically to svg_path.
+ * `seek train` writes DIR/loss.svg at every checkpoint and at the end. Layout: svg.c. */
+int sk_train_write_loss_svg(const char *metrics_path, const char *svg_path, sk_err *e);
+/* bf16 matrix products for every projection / expert / head product of the trainer: operands
+ * rounded to bfloat16 (nearest even), float32 accumulation; attention cores, norms, softmax
+ * and the optimizer stay float32. Process-wide; off by default. */
+void sk_train_set_bf16(bool on);
+bool sk_train_get_bf16(void);
 /* Sets the OpenBLAS thread count (n <= 0: leave the default). */
 void sk_train_set_threads(int n);
 /* Measured sgemm throughput (FLOP/s) of this machine, for MFU. */

@@ -4,6 +4,7 @@
 #include "train_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -36,9 +37,68 @@ typedef struct blk {
     float *out;                         /* [N,H] */
 } blk;
 
+/* ---------------------------------------------------------------- scratch memory
+ * A bump allocator over chunks the model keeps between calls: every call allocates the
+ * same sequence of buffers, so after the first step no page is mapped or faulted in again.
+ * Allocations are zeroed (the passes accumulate into some of them). */
+typedef struct tr_chunk {
+    char *p;
+    size_t size, used;
+} tr_chunk;
+struct tr_scratch {
+    tr_chunk *c;
+    int n, cap, cur;
+};
+
+void tr_scratch_free(struct tr_scratch *s) {
+    if (!s) return;
+    for (int i = 0; i < s->n; i++) free(s->c[i].p);
+    free(s->c);
+    free(s);
+}
+
+static void scratch_reset(struct tr_scratch *s) {
+    for (int i = 0; i < s->n; i++) s->c[i].used = 0;
+    s->cur = 0;
+}
+
+static void *scratch_alloc(struct tr_scratch *s, size_t n, sk_err *e) {
+    size_t need;
+    if (!sk_add_ok(n ? n : 1, 63, &need)) {
+        sk_err_set(e, SK_ERR_RANGE, "train: activation buffer too large");
+        return NULL;
+    }
+    need &= ~(size_t)63;
+    while (s->cur < s->n) {
+        tr_chunk *c = &s->c[s->cur];
+        if (c->size - c->used >= need) {
+            char *p = c->p + c->used;
+            c->used += need;
+            return memset(p, 0, need);
+        }
+        s->cur++;
+    }
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 16;
+        tr_chunk *nc = realloc(s->c, sizeof *nc * (size_t)cap);
+        if (!nc) {
+            sk_err_set(e, SK_ERR_NOMEM, "train: out of memory (activation chunk table)");
+            return NULL;
+        }
+        s->c = nc;
+        s->cap = cap;
+    }
+    size_t size = need > ((size_t)32 << 20) ? need : ((size_t)32 << 20);
+    char *p = sk_aligned_alloc(64, size, e);
+    if (!p) return NULL;
+    s->c[s->n] = (tr_chunk){.p = p, .size = size, .used = need};
+    s->cur = s->n++;
+    return memset(p, 0, need);
+}
+
 typedef struct fb {
     sk_tmodel *m;
-    sk_arena *a;
+    struct tr_scratch *a;
     sk_err *e;
     int rc;
     const float *cs, *sn; /* rope tables [T][dr/2] */
@@ -51,15 +111,15 @@ static float *alloc_f(fb *f, size_t n) {
         f->rc = sk_err_set(f->e, SK_ERR_RANGE, "train: activation buffer too large");
         return NULL;
     }
-    float *p = sk_arena_alloc(f->a, bytes, 64, f->e);
-    if (!p) f->rc = SK_ERR_NOMEM;
+    float *p = scratch_alloc(f->a, bytes, f->e);
+    if (!p) f->rc = f->e && f->e->code ? f->e->code : SK_ERR_NOMEM;
     return p;
 }
 
 static void *alloc_b(fb *f, size_t n) {
     if (f->rc) return NULL;
-    void *p = sk_arena_alloc(f->a, n ? n : 1, 64, f->e);
-    if (!p) f->rc = SK_ERR_NOMEM;
+    void *p = scratch_alloc(f->a, n, f->e);
+    if (!p) f->rc = f->e && f->e->code ? f->e->code : SK_ERR_NOMEM;
     return p;
 }
 
@@ -99,10 +159,10 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
     }
     if (f->rc) return;
     float eps = c->rms_eps;
-    tr_rms_fwd(b->xn1, b->rs1, xin, F(w->attn_norm), N, H, eps);
+    tr_rms_fwd_p(m->pool, b->xn1, b->rs1, xin, F(w->attn_norm), N, H, eps);
     if (qr > 0) {
         tr_mm_fwd(b->cq, b->xn1, F(w->q_a), N, H, qr, 0);
-        tr_rms_fwd(b->cqn, b->rsq, b->cq, F(w->q_a_norm), N, qr, eps);
+        tr_rms_fwd_p(m->pool, b->cqn, b->rsq, b->cq, F(w->q_a_norm), N, qr, eps);
         tr_mm_fwd(b->q, b->cqn, F(w->q_b), N, qr, qd, 0);
     } else {
         tr_mm_fwd(b->q, b->xn1, F(w->q), N, H, qd, 0);
@@ -110,15 +170,10 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
     tr_mm_fwd(b->kva, b->xn1, F(w->kv_a), N, H, kvr + dr, 0);
     for (int r = 0; r < N; r++)
         memcpy(b->ckv + (size_t)r * kvr, b->kva + (size_t)r * (kvr + dr), sizeof(float) * kvr);
-    tr_rms_fwd(b->ckvn, b->rskv, b->ckv, F(w->kv_a_norm), N, kvr, eps);
+    tr_rms_fwd_p(m->pool, b->ckvn, b->rskv, b->ckv, F(w->kv_a_norm), N, kvr, eps);
     tr_mm_fwd(b->kv, b->ckvn, F(w->kv_b), N, kvr, kvd, 0);
-    for (int r = 0; r < N; r++) {
-        int t = r % T;
-        const float *cs = f->cs + (size_t)t * (dr / 2), *sn = f->sn + (size_t)t * (dr / 2);
-        for (int hh = 0; hh < nh; hh++)
-            tr_rope_apply(b->q + (size_t)r * qd + hh * (dn + dr) + dn, dr, cs, sn, 1);
-        tr_rope_apply(b->kva + (size_t)r * (kvr + dr) + kvr, dr, cs, sn, 1);
-    }
+    tr_rope_rows_p(m->pool, b->q, N, qd, nh, dn + dr, dn, dr, T, f->cs, f->sn, 1);
+    tr_rope_rows_p(m->pool, b->kva, N, kvr + dr, 1, 0, kvr, dr, T, f->cs, f->sn, 1);
     tr_attn_dims ad = {.T = T,
                        .nh = nh,
                        .dn = dn,
@@ -129,14 +184,10 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
                        .kps = kvr + dr,
                        .os = nh * dv,
                        .scale = sk_model_attn_scale(c)};
-    for (int s = 0; s < B; s++) {
-        size_t r0 = (size_t)s * T;
-        tr_attn_fwd(&ad, b->q + r0 * qd, b->kv + r0 * kvd, b->kva + r0 * (kvr + dr) + kvr,
-                    b->p + (size_t)s * nh * T * T, b->o + r0 * nh * dv);
-    }
+    tr_attn_fwd_batch(m->pool, &ad, B, b->q, b->kv, b->kva + kvr, b->p, b->o);
     memcpy(b->h, xin, sizeof(float) * (size_t)N * H);
     tr_mm_fwd(b->h, b->o, F(w->o), N, nh * dv, H, 1.0f);
-    tr_rms_fwd(b->xn2, b->rs2, b->h, F(w->ffn_norm), N, H, eps);
+    tr_rms_fwd_p(m->pool, b->xn2, b->rs2, b->h, F(w->ffn_norm), N, H, eps);
     memcpy(b->out, b->h, sizeof(float) * (size_t)N * H);
     if (!b->moe) {
         int ff = c->n_ff;
@@ -146,7 +197,7 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
         if (f->rc) return;
         tr_mm_fwd(b->fg, b->xn2, F(w->ffn_gate), N, H, ff, 0);
         tr_mm_fwd(b->fu, b->xn2, F(w->ffn_up), N, H, ff, 0);
-        tr_swiglu_fwd(b->fh, b->fg, b->fu, (size_t)N * ff);
+        tr_swiglu_fwd_p(m->pool, b->fh, b->fg, b->fu, (size_t)N * ff);
         tr_mm_fwd(b->out, b->fh, F(w->ffn_down), N, ff, H, 1.0f);
         return;
     }
@@ -231,7 +282,7 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
         if (f->rc) return;
         tr_mm_fwd(b->fg, b->xn2, F(w->shexp_gate), N, H, sf, 0);
         tr_mm_fwd(b->fu, b->xn2, F(w->shexp_up), N, H, sf, 0);
-        tr_swiglu_fwd(b->fh, b->fg, b->fu, (size_t)N * sf);
+        tr_swiglu_fwd_p(m->pool, b->fh, b->fg, b->fu, (size_t)N * sf);
         tr_mm_fwd(b->out, b->fh, F(w->shexp_down), N, sf, H, 1.0f);
     }
     /* routed experts: gather, SwiGLU, weighted scatter-add */
@@ -262,7 +313,7 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
         if (n == 0) continue;
         tr_mm_fwd(b->eg[x], b->ex[x], F(w->exp_gate[x]), n, H, mf, 0);
         tr_mm_fwd(b->eu[x], b->ex[x], F(w->exp_up[x]), n, H, mf, 0);
-        tr_swiglu_fwd(b->eh[x], b->eg[x], b->eu[x], (size_t)n * mf);
+        tr_swiglu_fwd_p(m->pool, b->eh[x], b->eg[x], b->eu[x], (size_t)n * mf);
         tr_mm_fwd(b->ey[x], b->eh[x], F(w->exp_down[x]), n, mf, H, 0);
     }
     /* accumulate in token order (deterministic, independent of the expert loop) */
@@ -297,7 +348,7 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
               *dfu = alloc_f(f, (size_t)N * ff);
         if (f->rc) return;
         tr_mm_bwd(dfh, F(g->ffn_down), dout, b->fh, F(w->ffn_down), N, ff, H);
-        tr_swiglu_bwd(dfg, dfu, dfh, b->fg, b->fu, (size_t)N * ff);
+        tr_swiglu_bwd_p(m->pool, dfg, dfu, dfh, b->fg, b->fu, (size_t)N * ff);
         tr_mm_bwd(dxn2, F(g->ffn_gate), dfg, b->xn2, F(w->ffn_gate), N, H, ff);
         tr_mm_bwd(dxn2, F(g->ffn_up), dfu, b->xn2, F(w->ffn_up), N, H, ff);
     } else {
@@ -308,7 +359,7 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
                   *dfu = alloc_f(f, (size_t)N * sf);
             if (f->rc) return;
             tr_mm_bwd(dfh, F(g->shexp_down), dout, b->fh, F(w->shexp_down), N, sf, H);
-            tr_swiglu_bwd(dfg, dfu, dfh, b->fg, b->fu, (size_t)N * sf);
+            tr_swiglu_bwd_p(m->pool, dfg, dfu, dfh, b->fg, b->fu, (size_t)N * sf);
             tr_mm_bwd(dxn2, F(g->shexp_gate), dfg, b->xn2, F(w->shexp_gate), N, H, sf);
             tr_mm_bwd(dxn2, F(g->shexp_up), dfu, b->xn2, F(w->shexp_up), N, H, sf);
         }
@@ -334,7 +385,7 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
                 dw[(size_t)r * K + k] = (float)dot;
             }
             tr_mm_bwd(dEh, F(g->exp_down[x]), dY, b->eh[x], F(w->exp_down[x]), n, mf, H);
-            tr_swiglu_bwd(dEg, dEu, dEh, b->eg[x], b->eu[x], (size_t)n * mf);
+            tr_swiglu_bwd_p(m->pool, dEg, dEu, dEh, b->eg[x], b->eu[x], (size_t)n * mf);
             tr_mm_bwd(dX, F(g->exp_gate[x]), dEg, b->ex[x], F(w->exp_gate[x]), n, H, mf);
             tr_mm_bwd(dX, F(g->exp_up[x]), dEu, b->ex[x], F(w->exp_up[x]), n, H, mf);
             for (int j = 0; j < n; j++) {
@@ -390,11 +441,12 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
         }
         tr_mm_bwd(dxn2, F(g->gate_inp), ds, b->xn2, F(w->gate_inp), N, H, E);
     }
-    tr_rms_bwd(dh, F(g->ffn_norm), dxn2, b->h, b->rs2, F(w->ffn_norm), N, H);
+    tr_rms_bwd_p(m->pool, dh, F(g->ffn_norm), dxn2, b->h, b->rs2, F(w->ffn_norm), N, H);
     /* attention */
     float *dO = alloc_f(f, (size_t)N * nh * dv), *dq = alloc_f(f, (size_t)N * qd),
           *dkv = alloc_f(f, (size_t)N * kvd), *dkva = alloc_f(f, (size_t)N * (kvr + dr)),
-          *scratch = alloc_f(f, (size_t)T * T), *dckvn = alloc_f(f, (size_t)N * kvr),
+          *scratch = alloc_f(f, (size_t)T * T * (m->pool ? sk_pool_size(m->pool) : 1)),
+          *dckvn = alloc_f(f, (size_t)N * kvr),
           *dckv = alloc_f(f, (size_t)N * kvr), *dxn1 = alloc_f(f, (size_t)N * H);
     if (f->rc) return;
     tr_mm_bwd(dO, F(g->o), dh, b->o, F(w->o), N, nh * dv, H);
@@ -408,21 +460,12 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
                        .kps = kvr + dr,
                        .os = nh * dv,
                        .scale = sk_model_attn_scale(c)};
-    for (int s = 0; s < B; s++) {
-        size_t r0 = (size_t)s * T;
-        tr_attn_bwd(&ad, b->q + r0 * qd, b->kv + r0 * kvd, b->kva + r0 * (kvr + dr) + kvr,
-                    b->p + (size_t)s * nh * T * T, dO + r0 * nh * dv, dq + r0 * qd, dkv + r0 * kvd,
-                    dkva + r0 * (kvr + dr) + kvr, scratch);
-    }
-    for (int r = 0; r < N; r++) {
-        int t = r % T;
-        const float *cs = f->cs + (size_t)t * (dr / 2), *sn = f->sn + (size_t)t * (dr / 2);
-        for (int hh = 0; hh < nh; hh++)
-            tr_rope_apply(dq + (size_t)r * qd + hh * (dn + dr) + dn, dr, cs, sn, -1);
-        tr_rope_apply(dkva + (size_t)r * (kvr + dr) + kvr, dr, cs, sn, -1);
-    }
+    tr_attn_bwd_batch(m->pool, &ad, B, b->q, b->kv, b->kva + kvr, b->p, dO, dq, dkv, dkva + kvr,
+                      scratch);
+    tr_rope_rows_p(m->pool, dq, N, qd, nh, dn + dr, dn, dr, T, f->cs, f->sn, -1);
+    tr_rope_rows_p(m->pool, dkva, N, kvr + dr, 1, 0, kvr, dr, T, f->cs, f->sn, -1);
     tr_mm_bwd(dckvn, F(g->kv_b), dkv, b->ckvn, F(w->kv_b), N, kvr, kvd);
-    tr_rms_bwd(dckv, F(g->kv_a_norm), dckvn, b->ckv, b->rskv, F(w->kv_a_norm), N, kvr);
+    tr_rms_bwd_p(m->pool, dckv, F(g->kv_a_norm), dckvn, b->ckv, b->rskv, F(w->kv_a_norm), N, kvr);
     for (int r = 0; r < N; r++)
         memcpy(dkva + (size_t)r * (kvr + dr), dckv + (size_t)r * kvr, sizeof(float) * kvr);
     tr_mm_bwd(dxn1, F(g->kv_a), dkva, b->xn1, F(w->kv_a), N, H, kvr + dr);
@@ -430,13 +473,13 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
         float *dcqn = alloc_f(f, (size_t)N * qr), *dcq = alloc_f(f, (size_t)N * qr);
         if (f->rc) return;
         tr_mm_bwd(dcqn, F(g->q_b), dq, b->cqn, F(w->q_b), N, qr, qd);
-        tr_rms_bwd(dcq, F(g->q_a_norm), dcqn, b->cq, b->rsq, F(w->q_a_norm), N, qr);
+        tr_rms_bwd_p(m->pool, dcq, F(g->q_a_norm), dcqn, b->cq, b->rsq, F(w->q_a_norm), N, qr);
         tr_mm_bwd(dxn1, F(g->q_a), dcq, b->xn1, F(w->q_a), N, H, qr);
     } else {
         tr_mm_bwd(dxn1, F(g->q), dq, b->xn1, F(w->q), N, H, qd);
     }
     memcpy(dx, dh, sizeof(float) * (size_t)N * H);
-    tr_rms_bwd(dx, F(g->attn_norm), dxn1, b->x, b->rs1, F(w->attn_norm), N, H);
+    tr_rms_bwd_p(m->pool, dx, F(g->attn_norm), dxn1, b->x, b->rs1, F(w->attn_norm), N, H);
 }
 
 /* ---------------------------------------------------------------- whole model */
@@ -536,9 +579,12 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
     }
     const sk_model_config *c = &m->cfg;
     int B = bt->B, T = bt->S - 1, H = c->n_embd, L = c->n_layer, D = c->n_mtp, dr = c->qk_rope_dim;
-    sk_arena arena;
-    sk_arena_init(&arena, (size_t)1 << 20);
-    fb f = {.m = m, .a = &arena, .e = e};
+    if (!m->scratch) {
+        m->scratch = calloc(1, sizeof *m->scratch);
+        if (!m->scratch) return sk_err_set(e, SK_ERR_NOMEM, "train: out of memory");
+    }
+    scratch_reset(m->scratch);
+    fb f = {.m = m, .a = m->scratch, .e = e};
     sk_tstats S;
     memset(&S, 0, sizeof S);
     blk *blks = alloc_b(&f, sizeof(blk) * (size_t)(L + D));
@@ -565,7 +611,7 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
     float *h0 = alloc_f(&f, (size_t)N * H), *rs0 = alloc_f(&f, (size_t)N);
     float *dh0 = alloc_f(&f, (size_t)N * H);
     if (f.rc) goto done;
-    tr_rms_fwd(h0, rs0, hf, F(m->w.output_norm), N, H, c->rms_eps);
+    tr_rms_fwd_p(m->pool, h0, rs0, hf, F(m->w.output_norm), N, H, c->rms_eps);
     S.main = head_ce(&f, bt, h0, T, 1, grad, scale, dh0, &S.n_main, logits_out);
     if (f.rc) goto done;
     S.loss = S.main;
@@ -599,8 +645,8 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
                        sizeof(float) * H);
                 memcpy(hin[k] + r * H, hk[k - 1] + ((size_t)s * Tp + i) * H, sizeof(float) * H);
             }
-        tr_rms_fwd(en[k], rse[k], ek[k], F(w->enorm), Nk, H, c->rms_eps);
-        tr_rms_fwd(hn[k], rsh[k], hin[k], F(w->hnorm), Nk, H, c->rms_eps);
+        tr_rms_fwd_p(m->pool, en[k], rse[k], ek[k], F(w->enorm), Nk, H, c->rms_eps);
+        tr_rms_fwd_p(m->pool, hn[k], rsh[k], hin[k], F(w->hnorm), Nk, H, c->rms_eps);
         for (int r = 0; r < Nk; r++) {
             memcpy(cat[k] + (size_t)r * 2 * H, en[k] + (size_t)r * H, sizeof(float) * H);
             memcpy(cat[k] + (size_t)r * 2 * H + H, hn[k] + (size_t)r * H, sizeof(float) * H);
@@ -608,7 +654,7 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
         tr_mm_fwd(u[k], cat[k], F(w->eh_proj), Nk, 2 * H, H, 0);
         block_fwd(&f, &blks[lid], lid, u[k], B, Tk, &bal);
         if (f.rc) goto done;
-        tr_rms_fwd(hk[k], rsk[k], blks[lid].out, F(w->head_norm), Nk, H, c->rms_eps);
+        tr_rms_fwd_p(m->pool, hk[k], rsk[k], blks[lid].out, F(w->head_norm), Nk, H, c->rms_eps);
         int64_t cnt = 0;
         S.mtp[k - 1] = head_ce(&f, bt, hk[k], Tk, k + 1, grad, scale * lam, dhk[k], &cnt, NULL);
         if (f.rc) goto done;
@@ -628,7 +674,7 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
               *dhn = alloc_f(&f, (size_t)Nk * H), *dek = alloc_f(&f, (size_t)Nk * H),
               *dhin = alloc_f(&f, (size_t)Nk * H);
         if (f.rc) goto done;
-        tr_rms_bwd(dbo, F(g->head_norm), dhk[k], blks[lid].out, rsk[k], F(w->head_norm), Nk, H);
+        tr_rms_bwd_p(m->pool, dbo, F(g->head_norm), dhk[k], blks[lid].out, rsk[k], F(w->head_norm), Nk, H);
         block_bwd(&f, &blks[lid], dbo, du, balw);
         if (f.rc) goto done;
         tr_mm_bwd(dcat, F(g->eh_proj), du, cat[k], F(w->eh_proj), Nk, 2 * H, H);
@@ -636,8 +682,8 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
             memcpy(den + (size_t)r * H, dcat + (size_t)r * 2 * H, sizeof(float) * H);
             memcpy(dhn + (size_t)r * H, dcat + (size_t)r * 2 * H + H, sizeof(float) * H);
         }
-        tr_rms_bwd(dek, F(g->enorm), den, ek[k], rse[k], F(w->enorm), Nk, H);
-        tr_rms_bwd(dhin, F(g->hnorm), dhn, hin[k], rsh[k], F(w->hnorm), Nk, H);
+        tr_rms_bwd_p(m->pool, dek, F(g->enorm), den, ek[k], rse[k], F(w->enorm), Nk, H);
+        tr_rms_bwd_p(m->pool, dhin, F(g->hnorm), dhn, hin[k], rsh[k], F(w->hnorm), Nk, H);
         float *gemb = F(m->g.tok_embd);
         for (int s = 0; s < B; s++)
             for (int i = 0; i < Tk; i++) {
@@ -652,7 +698,7 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
     }
     float *dx = alloc_f(&f, (size_t)N * H), *dx2 = alloc_f(&f, (size_t)N * H);
     if (f.rc) goto done;
-    tr_rms_bwd(dx, F(m->g.output_norm), dh0, hf, rs0, F(m->w.output_norm), N, H);
+    tr_rms_bwd_p(m->pool, dx, F(m->g.output_norm), dh0, hf, rs0, F(m->w.output_norm), N, H);
     for (int l = L - 1; l >= 0; l--) {
         block_bwd(&f, &blks[l], dx, dx2, balw);
         if (f.rc) goto done;
@@ -669,7 +715,6 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
         }
 done:
     rc = f.rc;
-    sk_arena_free(&arena);
     if (!rc && st) *st = S;
     return rc;
 }

@@ -3,13 +3,92 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* ---- bf16 matrix products (sk_train_set_bf16): every operand of tr_mm_fwd / tr_mm_bwd is
+ * rounded to bfloat16 (round to nearest even; the value kept in a float), the products
+ * accumulate in float32 (OpenBLAS sgemm on the rounded values). CPUs with AVX-512 BF16 would
+ * round with vcvtneps2bf16 (tr_bf16_round_avx512bf16: also nearest even, but denormal inputs
+ * flush to zero); it is compiled where the compiler supports it and used only when
+ * the CPU reports the feature. The buffers are reused across calls (main thread only). ---- */
+static bool g_bf16;
+static float *g_bf_buf[3];
+static size_t g_bf_cap[3];
+
+void sk_train_set_bf16(bool on) {
+    g_bf16 = on;
+    if (!on)
+        for (int i = 0; i < 3; i++) {
+            free(g_bf_buf[i]);
+            g_bf_buf[i] = NULL;
+            g_bf_cap[i] = 0;
+        }
+}
+
+bool sk_train_get_bf16(void) {
+    return g_bf16;
+}
+
+static inline float bf16_round(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7f800000u) == 0x7f800000u) { /* inf / NaN: truncate, keep NaN a NaN */
+        u = (u & 0x007fffffu) ? (u | 0x00400000u) & 0xffff0000u : u & 0xffff0000u;
+    } else {
+        u += 0x7fffu + ((u >> 16) & 1u);
+        u &= 0xffff0000u;
+    }
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+void tr_bf16_round(float *dst, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = bf16_round(src[i]);
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10 && defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx512f,avx512bf16"))) static void
+tr_bf16_round_avx512bf16(float *dst, const float *src, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(src + i);
+        __m256bh h = _mm512_cvtneps_pbh(v);
+        __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)h), 16);
+        _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(w));
+    }
+    for (; i < n; i++) dst[i] = bf16_round(src[i]);
+}
+#define TR_HAVE_AVX512BF16 1
+#endif
+
+static const float *bf16_copy(int slot, const float *src, size_t n) {
+    if (n > g_bf_cap[slot]) {
+        float *p = realloc(g_bf_buf[slot], sizeof(float) * n);
+        if (!p) return src; /* out of memory: this product stays f32 */
+        g_bf_buf[slot] = p;
+        g_bf_cap[slot] = n;
+    }
+#ifdef TR_HAVE_AVX512BF16
+    if (__builtin_cpu_supports("avx512bf16")) {
+        tr_bf16_round_avx512bf16(g_bf_buf[slot], src, n);
+        return g_bf_buf[slot];
+    }
+#endif
+    tr_bf16_round(g_bf_buf[slot], src, n);
+    return g_bf_buf[slot];
+}
 
 void tr_mm_fwd(float *y, const float *x, const float *W, int N, int in, int out, float beta) {
     if (N <= 0 || out <= 0) return;
     if (in <= 0) {
         if (beta == 0.0f) memset(y, 0, sizeof(float) * (size_t)N * (size_t)out);
         return;
+    }
+    if (g_bf16) {
+        x = bf16_copy(0, x, (size_t)N * in);
+        W = bf16_copy(1, W, (size_t)out * in);
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1.0f, x, in, W, in, beta, y,
                 out);
@@ -18,6 +97,11 @@ void tr_mm_fwd(float *y, const float *x, const float *W, int N, int in, int out,
 void tr_mm_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W, int N, int in,
                int out) {
     if (N <= 0 || in <= 0 || out <= 0) return;
+    if (g_bf16) {
+        dy = bf16_copy(2, dy, (size_t)N * out);
+        if (dx) W = bf16_copy(1, W, (size_t)out * in);
+        if (dW) x = bf16_copy(0, x, (size_t)N * in);
+    }
     if (dx)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1.0f, dy, out, W, in,
                     1.0f, dx, in);
@@ -190,19 +274,28 @@ static double ce_rows(const float *logits, const int32_t *tgt, const float *w, i
         float mx = -INFINITY;
         for (int i = 0; i < V; i++)
             if (l[i] > mx) mx = l[i];
+        float lt = l[tgt[r]];
+        float *dl = dlogits ? dlogits + (size_t)r * V : NULL; /* may alias l */
+        float c = wr * gscale;
         double sum = 0;
-        for (int i = 0; i < V; i++) sum += expf(l[i] - mx);
+        if (dl && c != 0.0f) { /* keep the exponentials: one expf per logit */
+            for (int i = 0; i < V; i++) {
+                float ex = expf(l[i] - mx);
+                dl[i] = ex;
+                sum += ex;
+            }
+        } else {
+            for (int i = 0; i < V; i++) sum += expf(l[i] - mx);
+        }
         double lse = mx + log(sum);
-        if (wr != 0.0f) total += wr * (lse - l[tgt[r]]);
-        if (dlogits) {
-            float *dl = dlogits + (size_t)r * V;
-            float c = wr * gscale;
+        if (wr != 0.0f) total += wr * (lse - lt);
+        if (dl) {
             if (c == 0.0f) {
                 memset(dl, 0, sizeof(float) * (size_t)V);
                 continue;
             }
             float inv = (float)(1.0 / sum);
-            for (int i = 0; i < V; i++) dl[i] = expf(l[i] - mx) * inv * c;
+            for (int i = 0; i < V; i++) dl[i] = dl[i] * inv * c;
             dl[tgt[r]] -= c;
         }
     }
@@ -292,4 +385,197 @@ void tr_route_select(const sk_model_config *c, const float *s, const float *bias
             o[k] = best;
         }
     }
+}
+
+/* ---- pool-threaded variants (results identical to the serial loops for any thread
+ * count: every output element is computed by one thread in the serial order) ---- */
+typedef void (*tr_range_fn)(void *ctx, size_t lo, size_t hi, int ith);
+typedef struct par_ctx {
+    tr_range_fn fn;
+    void *ctx;
+    size_t n;
+} par_ctx;
+
+static void par_task(void *v, int ith, int nth) {
+    par_ctx *p = v;
+    size_t lo, hi;
+    sk_split_range(p->n, ith, nth, &lo, &hi);
+    if (lo < hi) p->fn(p->ctx, lo, hi, ith);
+}
+
+/* Runs fn over [0, n) split into one contiguous range per pool thread (serially when the
+ * pool is NULL/single or n is below min_n). */
+static void tr_par(sk_pool *pool, size_t n, size_t min_n, tr_range_fn fn, void *ctx) {
+    if (!pool || sk_pool_size(pool) <= 1 || n < min_n) {
+        if (n) fn(ctx, 0, n, 0);
+        return;
+    }
+    par_ctx p = {.fn = fn, .ctx = ctx, .n = n};
+    sk_pool_run(pool, par_task, &p);
+}
+
+typedef struct rms_ctx {
+    float *y, *rstd, *dx, *dw;
+    const float *x, *w, *dy;
+    const float *rs;
+    int N, n;
+    float eps;
+} rms_ctx;
+
+static void rms_fwd_rows(void *v, size_t lo, size_t hi, int ith) {
+    rms_ctx *c = v;
+    (void)ith;
+    tr_rms_fwd(c->y + lo * c->n, c->rstd + lo, c->x + lo * c->n, c->w, (int)(hi - lo), c->n,
+               c->eps);
+}
+
+void tr_rms_fwd_p(sk_pool *pool, float *y, float *rstd, const float *x, const float *w, int N,
+                  int n, float eps) {
+    rms_ctx c = {.y = y, .rstd = rstd, .x = x, .w = w, .N = N, .n = n, .eps = eps};
+    tr_par(pool, (size_t)N, 64, rms_fwd_rows, &c);
+}
+
+/* items [0, N) are rows of dx, [N, N + n) columns of dw */
+static void rms_bwd_items(void *v, size_t lo, size_t hi, int ith) {
+    rms_ctx *c = v;
+    (void)ith;
+    size_t N = (size_t)c->N, n = (size_t)c->n;
+    if (lo < N && c->dx) {
+        size_t e = hi < N ? hi : N;
+        tr_rms_bwd(c->dx + lo * n, NULL, c->dy + lo * n, c->x + lo * n, c->rs + lo, c->w,
+                   (int)(e - lo), (int)n);
+    }
+    if (hi > N && c->dw) {
+        size_t j0 = lo > N ? lo - N : 0, j1 = hi - N;
+        for (size_t r = 0; r < N; r++) {
+            const float *xr = c->x + r * n, *dyr = c->dy + r * n;
+            float rs = c->rs[r];
+            for (size_t j = j0; j < j1; j++) c->dw[j] += dyr[j] * xr[j] * rs;
+        }
+    }
+}
+
+void tr_rms_bwd_p(sk_pool *pool, float *dx, float *dw, const float *dy, const float *x,
+                  const float *rstd, const float *w, int N, int n) {
+    rms_ctx c = {.dx = dx, .dw = dw, .dy = dy, .x = x, .rs = rstd, .w = w, .N = N, .n = n};
+    tr_par(pool, (size_t)N + (size_t)n, 64, rms_bwd_items, &c);
+}
+
+typedef struct swi_ctx {
+    float *h, *dg, *du;
+    const float *g, *u, *dh;
+} swi_ctx;
+
+static void swi_fwd_range(void *v, size_t lo, size_t hi, int ith) {
+    swi_ctx *c = v;
+    (void)ith;
+    tr_swiglu_fwd(c->h + lo, c->g + lo, c->u + lo, hi - lo);
+}
+
+static void swi_bwd_range(void *v, size_t lo, size_t hi, int ith) {
+    swi_ctx *c = v;
+    (void)ith;
+    tr_swiglu_bwd(c->dg + lo, c->du + lo, c->dh + lo, c->g + lo, c->u + lo, hi - lo);
+}
+
+void tr_swiglu_fwd_p(sk_pool *pool, float *h, const float *g, const float *u, size_t n) {
+    swi_ctx c = {.h = h, .g = g, .u = u};
+    tr_par(pool, n, 4096, swi_fwd_range, &c);
+}
+
+void tr_swiglu_bwd_p(sk_pool *pool, float *dg, float *du, const float *dh, const float *g,
+                     const float *u, size_t n) {
+    swi_ctx c = {.dg = dg, .du = du, .dh = dh, .g = g, .u = u};
+    tr_par(pool, n, 4096, swi_bwd_range, &c);
+}
+
+typedef struct rope_ctx {
+    float *base;
+    int stride, nv, vstride, voff, d, T, dir;
+    const float *cs, *sn;
+} rope_ctx;
+
+static void rope_rows(void *v, size_t lo, size_t hi, int ith) {
+    rope_ctx *c = v;
+    (void)ith;
+    int half = c->d / 2;
+    for (size_t r = lo; r < hi; r++) {
+        int t = (int)(r % (size_t)c->T);
+        float *row = c->base + r * (size_t)c->stride + c->voff;
+        for (int h = 0; h < c->nv; h++)
+            tr_rope_apply(row + (size_t)h * c->vstride, c->d, c->cs + (size_t)t * half,
+                          c->sn + (size_t)t * half, c->dir);
+    }
+}
+
+void tr_rope_rows_p(sk_pool *pool, float *base, int N, int stride, int nv, int vstride, int voff,
+                    int d, int T, const float *cs, const float *sn, int dir) {
+    rope_ctx c = {.base = base,
+                  .stride = stride,
+                  .nv = nv,
+                  .vstride = vstride,
+                  .voff = voff,
+                  .d = d,
+                  .T = T,
+                  .dir = dir,
+                  .cs = cs,
+                  .sn = sn};
+    tr_par(pool, (size_t)N, 64, rope_rows, &c);
+}
+
+/* ---- attention over the sequences of a batch, one sequence per pool thread at a time;
+ * OpenBLAS runs single-threaded meanwhile (its threads would only contend with ours for
+ * these small products); every sequence's result is the same as the serial loop's ---- */
+typedef struct attn_ctx {
+    const tr_attn_dims *d;
+    const float *q, *kv, *kpe, *p, *dout;
+    float *pw, *o, *dq, *dkv, *dkpe, *scratch;
+    bool bwd;
+} attn_ctx;
+
+static void attn_seqs(void *v, size_t lo, size_t hi, int ith) {
+    attn_ctx *c = v;
+    const tr_attn_dims *d = c->d;
+    size_t T = (size_t)d->T, pp = (size_t)d->nh * T * T;
+    for (size_t s = lo; s < hi; s++) {
+        size_t r0 = s * T;
+        if (!c->bwd)
+            tr_attn_fwd(d, c->q + r0 * d->qs, c->kv + r0 * d->kvs, c->kpe + r0 * d->kps,
+                        c->pw + s * pp, c->o + r0 * d->os);
+        else
+            tr_attn_bwd(d, c->q + r0 * d->qs, c->kv + r0 * d->kvs, c->kpe + r0 * d->kps,
+                        c->p + s * pp, c->dout + r0 * d->os, c->dq + r0 * d->qs,
+                        c->dkv + r0 * d->kvs, c->dkpe + r0 * d->kps, c->scratch + (size_t)ith * T * T);
+    }
+}
+
+static void attn_run(sk_pool *pool, int B, attn_ctx *c) {
+    bool par = pool && sk_pool_size(pool) > 1 && B > 1;
+    int nb = par ? openblas_get_num_threads() : 1;
+    if (par && nb > 1) openblas_set_num_threads(1);
+    tr_par(par ? pool : NULL, (size_t)B, 2, attn_seqs, c);
+    if (par && nb > 1) openblas_set_num_threads(nb);
+}
+
+void tr_attn_fwd_batch(sk_pool *pool, const tr_attn_dims *d, int B, const float *q,
+                       const float *kv, const float *kpe, float *p, float *o) {
+    attn_ctx c = {.d = d, .q = q, .kv = kv, .kpe = kpe, .pw = p, .o = o, .bwd = false};
+    attn_run(pool, B, &c);
+}
+
+void tr_attn_bwd_batch(sk_pool *pool, const tr_attn_dims *d, int B, const float *q,
+                       const float *kv, const float *kpe, const float *p, const float *dout,
+                       float *dq, float *dkv, float *dkpe, float *scratch) {
+    attn_ctx c = {.d = d,
+                  .q = q,
+                  .kv = kv,
+                  .kpe = kpe,
+                  .p = p,
+                  .dout = dout,
+                  .dq = dq,
+                  .dkv = dkv,
+                  .dkpe = dkpe,
+                  .scratch = scratch,
+                  .bwd = true};
+    attn_run(pool, B, &c);
 }

@@ -270,6 +270,7 @@ void sk_tmodel_free(sk_tmodel *m) {
     free(m->grads);
     free(m->load);
     sk_pool_free(m->pool);
+    tr_scratch_free(m->scratch);
     sk_model_weights_free(&m->w);
     sk_model_weights_free(&m->g);
     free(m);

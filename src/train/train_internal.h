@@ -53,4 +53,33 @@ double tr_ce(const float *logits, const int32_t *tgt, const float *w, int N, int
 void tr_route_select(const sk_model_config *c, const float *s, const float *bias, int N,
                      int32_t *sel);
 
+/* The same element-wise ops split over a pool's threads (pool NULL = serial); the results
+ * equal the serial functions' bit for bit whatever the thread count. */
+void tr_rms_fwd_p(sk_pool *pool, float *y, float *rstd, const float *x, const float *w, int N,
+                  int n, float eps);
+void tr_rms_bwd_p(sk_pool *pool, float *dx, float *dw, const float *dy, const float *x,
+                  const float *rstd, const float *w, int N, int n);
+void tr_swiglu_fwd_p(sk_pool *pool, float *h, const float *g, const float *u, size_t n);
+void tr_swiglu_bwd_p(sk_pool *pool, float *dg, float *du, const float *dh, const float *g,
+                     const float *u, size_t n);
+/* Rotates, in each of N rows (stride floats apart, position t = row % T), nv vectors of d
+ * elements at base + row*stride + voff + h*vstride. */
+void tr_rope_rows_p(sk_pool *pool, float *base, int N, int stride, int nv, int vstride, int voff,
+                    int d, int T, const float *cs, const float *sn, int dir);
+
+/* tr_attn_fwd / tr_attn_bwd over B sequences (rows s*T.., probabilities s*nh*T*T..), split
+ * over the pool's threads with OpenBLAS single-threaded meanwhile. scratch: T*T floats per
+ * pool thread (sk_pool_size, 1 without a pool). */
+void tr_attn_fwd_batch(sk_pool *pool, const tr_attn_dims *d, int B, const float *q,
+                       const float *kv, const float *kpe, float *p, float *o);
+void tr_attn_bwd_batch(sk_pool *pool, const tr_attn_dims *d, int B, const float *q,
+                       const float *kv, const float *kpe, const float *p, const float *dout,
+                       float *dq, float *dkv, float *dkpe, float *scratch);
+
+/* Rounds n floats to bfloat16 precision (nearest even), dst may equal src. */
+void tr_bf16_round(float *dst, const float *src, size_t n);
+
+/* Frees the activation scratch of a model (sk_tmodel_free). */
+void tr_scratch_free(struct tr_scratch *s);
+
 #endif

@@ -8,6 +8,7 @@
  * number of lines) and stored for checking; the RNG state (xoshiro seed words) is stored so
  * that future stochastic parts (dropout, shuffling) resume identically — the current loop
  * draws no random numbers after init. */
+#include "sk_convert.h"
 #include "sk_json.h"
 #include "train_internal.h"
 
@@ -30,6 +31,7 @@ void sk_trainer_opts_defaults(sk_trainer_opts *o) {
     o->init_std = 0;
     sk_adamw_defaults(&o->opt);
     o->ckpt_every = 0;
+    o->gguf = true;
 }
 
 void sk_train_set_threads(int n) {
@@ -37,7 +39,8 @@ void sk_train_set_threads(int n) {
 }
 
 double sk_train_measure_peak(void) {
-    int n = 384;
+    int n = 512; /* best of 5 rounds of 3 products: short rounds catch the quiet moments of a
+                    loaded machine */
     float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
           *c = malloc(sizeof(float) * n * n);
     if (!a || !b || !c) {
@@ -52,9 +55,9 @@ double sk_train_measure_peak(void) {
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n);
     double best = 0;
-    for (int r = 0; r < 3; r++) {
+    for (int r = 0; r < 5; r++) {
         double t0 = sk_time_sec();
-        int reps = 4;
+        int reps = 3;
         for (int k = 0; k < reps; k++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n);
         double dt = sk_time_sec() - t0;
@@ -256,6 +259,39 @@ static int copy_file(const char *src, const char *dst, sk_err *e) {
     return rc;
 }
 
+/* DIR/model.gguf (deepseek2, llama.cpp names and keys, F32 matrices) from the folder just
+ * written (model.safetensors + config.json), by the HF converter; the tokenizer files of
+ * o->tokenizer_dir, if given, are copied into DIR first so that the GGUF carries them. */
+static int write_gguf(const sk_trainer_opts *o, sk_err *e) {
+    int rc = SK_OK;
+    char *g = sk_path_join(o->out_dir, "model.gguf", e);
+    if (!g) return SK_ERR_NOMEM;
+    if (o->tokenizer_dir) {
+        const char *names[] = {"tokenizer.json", "tokenizer_config.json"};
+        for (int i = 0; i < 2 && !rc; i++) {
+            char *src = sk_path_join(o->tokenizer_dir, names[i], e);
+            char *dst = sk_path_join(o->out_dir, names[i], e);
+            if (!src || !dst)
+                rc = SK_ERR_NOMEM;
+            else if (i == 0 || access(src, R_OK) == 0)
+                rc = copy_file(src, dst, e);
+            free(src);
+            free(dst);
+        }
+        if (rc) sk_err_prefix(e, "--tokenizer");
+    }
+    if (!rc) {
+        sk_convert_opts co;
+        memset(&co, 0, sizeof co);
+        co.type = SK_TYPE_F32;
+        co.n_threads = o->threads > 0 ? o->threads : 0;
+        rc = sk_convert_hf(o->out_dir, g, &co, NULL, e);
+        if (rc) sk_err_prefix(e, "writing %s", g);
+    }
+    free(g);
+    return rc;
+}
+
 static double init_std_from_json(const char *path) {
     json_t *root = NULL;
     double v = 0.02;
@@ -309,7 +345,7 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
     sk_tokfile data = {0};
     float *mv = NULL;
     FILE *mf = NULL;
-    char *mpath = NULL, *fpath = NULL, *cpath = NULL;
+    char *mpath = NULL, *fpath = NULL, *cpath = NULL, *svgpath = NULL;
     int32_t *ids = NULL;
     if (o->batch <= 0 || o->accum <= 0 || o->batch % o->accum != 0)
         return sk_err_set(e, SK_ERR_INVALID, "--batch %d must be a positive multiple of --accum %d",
@@ -328,6 +364,7 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
     }
     if ((rc = sk_tmodel_new(cfg, &m, e))) goto done;
     if ((rc = sk_tmodel_set_threads(m, o->threads, e))) goto done;
+    sk_train_set_bf16(o->bf16);
     {
         long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
         double phys = pages > 0 && psz > 0 ? (double)pages * (double)psz : 0;
@@ -411,8 +448,9 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
     if (!o->quiet)
         fprintf(stderr,
                 "%lld trainable parameters; %.3g GFLOP per token (fwd+bwd); sgemm peak measured "
-                "%.1f GFLOP/s\n",
-                (long long)sk_tmodel_n_trainable(m), fpt * 1e-9, peak * 1e-9);
+                "%.1f GFLOP/s%s\n",
+                (long long)sk_tmodel_n_trainable(m), fpt * 1e-9, peak * 1e-9,
+                o->bf16 ? "; bf16 matrix products" : "");
     double t_start = sk_time_sec(), t_draw = 0;
     bool tty = isatty(2);
     int64_t end = o->steps;
@@ -507,6 +545,11 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
             long pos = ftell(mf);
             hd.metrics_bytes = pos > 0 ? (uint64_t)pos : 0;
             if ((rc = ckpt_save(o->out_dir, m, mv, &hd, e))) goto done;
+            if (!svgpath && !(svgpath = sk_path_join(o->out_dir, "loss.svg", e))) {
+                rc = SK_ERR_NOMEM;
+                goto done;
+            }
+            if ((rc = sk_train_write_loss_svg(mpath, svgpath, e))) goto done;
         }
     }
     if (end == o->steps) {
@@ -518,11 +561,14 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         }
         if ((rc = sk_tmodel_save(m, fpath, e))) goto done;
         if (config_json_path && (rc = copy_file(config_json_path, cpath, e))) goto done;
+        if (config_json_path && o->gguf && (rc = write_gguf(o, e))) goto done;
     }
     rc = SK_OK;
 done:
+    sk_train_set_bf16(false);
     if (mf) fclose(mf);
     free(mpath);
+    free(svgpath);
     free(fpath);
     free(cpath);
     free(ids);

@@ -114,20 +114,27 @@ int sk_write_file_atomic(const char *path, const void *data, size_t len, sk_err 
         unlink(tmp);
         goto done;
     }
-    {
-        char *dup = strdup(path);
-        if (dup) {
-            int dfd = open(dirname(dup), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
-            free(dup);
-        }
-    }
+    sk_fsync_parent_dir(path);
 done:
     free(tmp);
     return rc;
+}
+
+void sk_fsync_parent_dir(const char *path) {
+    char *dup = strdup(path);
+    if (!dup) return;
+    int dfd = open(dirname(dup), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(dup);
+}
+
+bool sk_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }
 
 bool sk_file_exists(const char *path) {

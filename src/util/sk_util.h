@@ -169,12 +169,34 @@ void sk_mmap_close(sk_mmap *m);
 /* Reads a whole file into a malloc'd NUL-terminated buffer (*len excludes the NUL).
  * Refuses files larger than max_bytes. */
 int sk_read_file(const char *path, uint64_t max_bytes, char **out, size_t *len, sk_err *e);
-/* Writes data atomically: path.tmp, fsync, rename, fsync of the directory. */
+/* Writes data atomically: path.tmp<pid>, fsync, rename, fsync of the directory. */
 int sk_write_file_atomic(const char *path, const void *data, size_t len, sk_err *e);
 bool sk_file_exists(const char *path);
 bool sk_is_dir(const char *path);
+/* True when both paths exist and name the same file (same device and inode), so writing
+ * one would clobber the other (e.g. an output path equal to an mmapped input). */
+bool sk_same_file(const char *a, const char *b);
+/* fsyncs the directory holding path (after a rename into it); best effort, errors ignored. */
+void sk_fsync_parent_dir(const char *path);
 /* Joins dir and name with one '/'; returns malloc'd string. */
 char *sk_path_join(const char *dir, const char *name, sk_err *e);
+
+/* ---- random numbers ------------------------------------------------------------------ */
+
+/* SplitMix64 (Steele, Lea, Flood 2014): a 64-bit state advanced by a fixed odd constant and
+ * mixed; used directly for cheap seeded streams and to seed sk_rng. */
+uint64_t sk_splitmix64(uint64_t *state);
+
+/* xoshiro256** (Blackman & Vigna 2018), seeded by four SplitMix64 outputs of the seed.
+ * Deterministic for a given seed on every platform. */
+typedef struct sk_rng {
+    uint64_t s[4];
+} sk_rng;
+
+void sk_rng_seed(sk_rng *r, uint64_t seed);
+uint64_t sk_rng_next(sk_rng *r);
+/* Uniform double in [0, 1) from the top 53 bits of the next output. */
+double sk_rng_uniform(sk_rng *r);
 
 /* ---- UTF-8 ----------------------------------------------------------------------------- */
 

@@ -371,24 +371,50 @@ static void test_errors(void) {
     sk_sampler_free(s);
 }
 
-/* Not a benchmark: prints the per-token cost at the DeepSeek vocabulary size. */
-static void test_speed_129k(void) {
-    enum { N = 129280, STEPS = 50 };
-    float *l = malloc(sizeof(float) * N);
-    random_logits(l, N, 5, 6.0);
-    sk_sampler_params p = sk_sampler_reasoner_params();
-    sk_err e = {0};
-    sk_sampler *s = sk_sampler_new(&p, N, &e);
-    double t0 = sk_time_sec();
-    for (int i = 0; i < STEPS; i++) {
-        int32_t t;
-        l[i] += 3.0f;
-        CHECK_OK(sk_sampler_next(s, l, &t, &e), &e);
+/* A tiny positive temperature (1/T overflows float) samples greedily, with and without top-p /
+ * top-k, and the candidate list holds only the best token. Before the fix the weights became
+ * NaN and the draw fell through to the last (worst) candidate. */
+static void test_tiny_temperature(void) {
+    const float logits[4] = {-3.0f, 5.0f, 1.0f, 0.5f}; /* token 1 is clearly best */
+    const float temps[] = {1e-7f, 1e-37f, 1e-39f, 1e-45f};
+    for (int k = 0; k < 4; k++) {
+        for (int mode = 0; mode < 3; mode++) {
+            sk_err e = {0};
+            sk_sampler_params p = sk_sampler_default_params();
+            p.temperature = temps[k];
+            if (mode == 1) p.top_p = 0.9f;
+            if (mode == 2) p.top_k = 3;
+            sk_sampler *s = sk_sampler_new(&p, 4, &e);
+            CHECK_OK(s ? SK_OK : e.code, &e);
+            if (!s) continue;
+            for (int i = 0; i < 20; i++) {
+                int32_t t = -1;
+                CHECK_OK(sk_sampler_sample(s, logits, &t, &e), &e);
+                CHECK(t == 1);
+            }
+            sk_token_prob c[4];
+            size_t n = 0;
+            CHECK_OK(sk_sampler_candidates(s, logits, c, 4, &n, &e), &e);
+            CHECK(n == 1 && c[0].id == 1 && c[0].p == 1.0f);
+            sk_sampler_free(s);
+        }
     }
-    fprintf(stderr, "  reasoner preset, vocab %d: %.2f ms per token\n", N,
-            (sk_time_sec() - t0) * 1e3 / STEPS);
+    /* finite 1/T but max logit / T overflows: still the best token */
+    sk_err e = {0};
+    sk_sampler_params p = sk_sampler_default_params();
+    p.temperature = 1e-5f;
+    const float big[3] = {1e30f, 3e34f, -1e30f};
+    sk_sampler *s = sk_sampler_new(&p, 3, &e);
+    int32_t t = -1;
+    CHECK_OK(sk_sampler_sample(s, big, &t, &e), &e);
+    CHECK(t == 1);
     sk_sampler_free(s);
-    free(l);
+    /* just above the threshold it is still a proper (if peaked) sample */
+    p.temperature = 2e-6f;
+    s = sk_sampler_new(&p, 4, &e);
+    CHECK_OK(sk_sampler_sample(s, logits, &t, &e), &e);
+    CHECK(t == 1);
+    sk_sampler_free(s);
 }
 
 int main(void) {
@@ -400,6 +426,6 @@ int main(void) {
     RUN(test_seed_reproducible);
     RUN(test_empirical);
     RUN(test_errors);
-    RUN(test_speed_129k);
+    RUN(test_tiny_temperature);
     return sk_test_report("sampler");
 }

@@ -4,6 +4,8 @@
 #include "sk_gguf.h"
 #include "sk_test.h"
 
+#include <unistd.h>
+
 #define GOLDEN SEEK_TEST_DATA "/golden/"
 
 /* Expected bytes from the raw tensor table: everything, minus the embedding table plus one
@@ -69,8 +71,43 @@ static void test_bench_runs(void) {
     CHECK(sk_bench_model(3, missing) == 1);
 }
 
+/* --mtp on the tiny trained MTP model: the speculative tokens equal plain greedy's, drafts
+ * are accepted, fewer main-model calls; refused for a model without an MTP module. */
+static void test_bench_mtp(void) {
+    char path[] = "/tmp/seek-test-bench-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fd, 1);
+    char *argv[] = {"bench", "-m", SEEK_TEST_DATA "/mtp-tiny", "-p", "8", "-n", "40", "-t", "2",
+                    "--bw-mib", "0", "--mtp", NULL};
+    int rc = sk_bench_model(12, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(fd);
+    CHECK(rc == 0);
+    char *out = sk_test_slurp(path, NULL);
+    unlink(path);
+    int drafts = 0, acc = 0, calls = 0;
+    const char *m = out ? strstr(out, "mtp: ") : NULL;
+    CHECK_MSG(m && sscanf(m, "mtp: %*d tokens, %*f tokens/s (%*fx), %d drafts, %d accepted (%*f%%), "
+                             "%d main-model calls",
+                          &drafts, &acc, &calls) == 3,
+              "no mtp line in: %s", out ? out : "");
+    CHECK(m && strstr(m, "tokens equal plain greedy"));
+    CHECK(acc > 0 && acc <= drafts && calls == 40 - 1 - acc);
+    free(out);
+    char *nomtp[] = {"bench", "-m", GOLDEN "ds3-tiny/model.gguf", "-p", "4", "-n", "4", "--mtp",
+                     NULL};
+    CHECK(sk_bench_model(8, nomtp) == 1);
+}
+
 int main(void) {
     RUN(test_bytes_per_token);
     RUN(test_bench_runs);
+    RUN(test_bench_mtp);
     return sk_test_report("bench");
 }

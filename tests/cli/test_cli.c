@@ -77,6 +77,24 @@ static void test_synth_cli(void) {
     r = run("synth deepseek-v3 x.gguf --type q9_9", NULL);
     CHECK(r.code == 2);
     result_free(&r);
+    /* --layers 1 keeps the promised MoE layer */
+    r = run("synth deepseek-v3 --dry-run --layers 1", NULL);
+    CHECK_MSG(r.code == 0 && strstr(r.out, "1 layers (0 dense)"), "%d: %s%s", r.code, r.out, r.err);
+    result_free(&r);
+    /* numeric options: not a number vs out of range (shared parser) */
+    r = run("synth deepseek-v3 --dry-run --layers 99999999", NULL);
+    CHECK_MSG(r.code == 2 && strstr(r.err, "out of range (min 1, max 16777216)"), "%s", r.err);
+    result_free(&r);
+    r = run("synth deepseek-v3 --dry-run --layers 3x", NULL);
+    CHECK_MSG(r.code == 2 && strstr(r.err, "wants an integer, not '3x'"), "%s", r.err);
+    result_free(&r);
+    /* seek version takes no arguments */
+    r = run("version", NULL);
+    CHECK(r.code == 0 && strstr(r.out, "seek "));
+    result_free(&r);
+    r = run("version --x", NULL);
+    CHECK(r.code == 2 && strstr(r.err, "'--x'") && !*r.out);
+    result_free(&r);
 }
 
 static void test_run(void) {
@@ -251,6 +269,41 @@ static void test_perplexity(void) {
     result_free(&r);
 }
 
+/* seek run --mtp on the tiny trained MTP model: the same text as --temp 0, the acceptance
+ * line in --stats, fewer main-model calls; refused with --temp > 0 and without MTP layers. */
+static void test_run_mtp(void) {
+    char base[1024], args[1200];
+    snprintf(base, sizeof base,
+             "run -m '%s/mtp-tiny' --tokenizer '%s/golden/ds3-tiny/model.gguf' --raw -p ACEGIKM "
+             "-n 40 --stats",
+             SEEK_TEST_DATA, SEEK_TEST_DATA);
+    snprintf(args, sizeof args, "%s --temp 0", base);
+    result a = run(args, NULL);
+    snprintf(args, sizeof args, "%s --mtp", base);
+    result b = run(args, NULL);
+    CHECK_MSG(a.code == 0 && b.code == 0, "exit %d / %d: %s %s", a.code, b.code, a.err, b.err);
+    CHECK(strlen(a.out) >= 40 && !strcmp(a.out, b.out));
+    int drafts = 0, acc = 0, calls = 0, gen = 0;
+    const char *m = strstr(b.err, "mtp: ");
+    CHECK_MSG(m && sscanf(m, "mtp: %d drafts, %d accepted (%*f%%) | %d main-model decode calls "
+                             "for %d tokens",
+                          &drafts, &acc, &calls, &gen) == 4,
+              "no mtp stats line in: %s", b.err);
+    CHECK(gen == 40 && acc > 0 && acc <= drafts && calls == gen - 1 - acc);
+    CHECK(!strstr(a.err, "mtp: "));
+    result_free(&a);
+    result_free(&b);
+    snprintf(args, sizeof args, "%s --mtp --temp 0.8", base);
+    a = run(args, NULL);
+    CHECK(a.code == 2 && strstr(a.err, "greedily"));
+    result_free(&a);
+    snprintf(args, sizeof args, "run -m '%s/golden/ds3-tiny/model.gguf' --raw -p ab -n 4 --mtp",
+             SEEK_TEST_DATA);
+    a = run(args, NULL);
+    CHECK(a.code == 1 && strstr(a.err, "MTP module"));
+    result_free(&a);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: test_cli PATH-OF-SEEK\n");
@@ -265,6 +318,7 @@ int main(int argc, char **argv) {
     snprintf(g_model, sizeof g_model, "%s/q.gguf", g_dir);
     RUN(test_synth_cli);
     RUN(test_run);
+    RUN(test_run_mtp);
     RUN(test_chat_stdin);
     RUN(test_sigint);
     RUN(test_perplexity);

@@ -66,6 +66,13 @@ static void test_plan_sizes(void) {
     o = opts("deepseek-v3", SK_TYPE_Q4_0, 5, 0, 0);
     CHECK_OK(sk_synth_plan(&o, &in, &e), &e);
     CHECK(in.n_dense_layers == 3);
+    /* --layers 1 still leaves the promised MoE layer (it used to keep one dense layer only) */
+    o = opts("deepseek-v3", SK_TYPE_Q4_0, 1, 8, 512);
+    CHECK_OK(sk_synth_plan(&o, &in, &e), &e);
+    CHECK(in.n_layers == 1 && in.n_dense_layers == 0);
+    o = opts("deepseek-v2-lite", SK_TYPE_Q4_0, 1, 8, 512);
+    CHECK_OK(sk_synth_plan(&o, &in, &e), &e);
+    CHECK(in.n_layers == 1 && in.n_dense_layers == 0);
 }
 
 static void test_bad_options(void) {

@@ -3,6 +3,7 @@
  * converter; Q8_0 output against llama.cpp's model-q8_0.gguf; an FP8 checkpoint against the
  * dequantization rule; tokenizer.json conversion against the golden tokenizer arrays; errors. */
 #include "sk_convert.h"
+#include "sk_tokenizer_export.h"
 #include "sk_gguf.h"
 #include "sk_json.h"
 #include "sk_safetensors.h"
@@ -41,6 +42,7 @@ static int convert(const char *dir, const char *out, int type, bool kvb, sk_conv
      * including kv_b kept across the ranges of attn_k_b */
     if (kvb) o.chunk_bytes = 1;
     o.n_threads = 2;
+    o.tokenizer = sk_tokenizer_convert_hf;
     return sk_convert_hf(dir, out, &o, info, e);
 }
 
@@ -520,6 +522,57 @@ static void write_file(const char *path, const char *text) {
     fclose(f);
 }
 
+/* One reader: a folder whose tokenizer_config.json has no add_bos_token and a chat_template
+ * list without a "default" entry. `seek tokenize --tokenizer DIR` (sk_tokenizer_load_hf) and the
+ * converted GGUF must agree on every id, add_bos and the template (the converter used to be a
+ * second reader that defaulted add_bos to true and dropped such a template). */
+static void test_tokenizer_one_reader(void) {
+    sk_err e = {0};
+    sk_gguf *want = NULL;
+    CHECK_OK(sk_gguf_open(golden("qwen2-tiny", "model.gguf"), &want, &e), &e);
+    if (!want) return;
+    char dir[512], p[700], cmd[1300];
+    snprintf(dir, sizeof dir, "%s/tok-one-reader", g_tmp);
+    link_or_copy_config("qwen2-tiny", dir);
+    snprintf(cmd, sizeof cmd, "ln -sf '%s' '%s/model.safetensors'",
+             golden("qwen2-tiny", "model.safetensors"), dir);
+    CHECK(system(cmd) == 0);
+    write_tokenizer(want, dir, &k_qwen2_re, 1, false);
+    sk_gguf_close(want);
+    snprintf(p, sizeof p, "%s/tokenizer_config.json", dir);
+    write_file(p, "{\"eos_token\": \"<｜end▁of▁sentence｜>\", \"chat_template\": "
+                  "[{\"name\": \"tool_use\", \"template\": \"T{{ messages[0].content }}\"}]}");
+    const char *out = tmp_path("one-reader.gguf");
+    sk_convert_info info;
+    CHECK_OK(convert(dir, out, SK_TYPE_F32, false, &info, &e), &e);
+    sk_tokenizer *a = NULL, *b = NULL;
+    CHECK_OK(sk_tokenizer_load_hf(dir, &a, &e), &e);
+    CHECK_OK(sk_tokenizer_load_gguf_file(out, &b, &e), &e);
+    if (a && b) {
+        CHECK(sk_tokenizer_add_bos(a) == sk_tokenizer_add_bos(b));
+        CHECK(sk_tokenizer_eos(a) == sk_tokenizer_eos(b) && sk_tokenizer_eos(a) >= 0);
+        const char *ta = sk_tokenizer_chat_template(a), *tb = sk_tokenizer_chat_template(b);
+        CHECK(ta && tb && !strcmp(ta, tb) && !strcmp(ta, "T{{ messages[0].content }}"));
+        CHECK(!strcmp(sk_tokenizer_pre(a), "qwen2") && sk_tokenizer_n_vocab(b) >= sk_tokenizer_n_vocab(a));
+        const char *texts[] = {"Hello world, 123 4567!", "  tabs\tand\nnewlines\n\n",
+                               "<｜end▁of▁sentence｜>x", "caf\xc3\xa9 \xe4\xbd\xa0\xe5\xa5\xbd"};
+        for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+            int32_t *ia = NULL, *ib = NULL;
+            size_t na = 0, nb = 0;
+            unsigned fl = SK_TOK_ADD_BOS | SK_TOK_PARSE_SPECIAL;
+            CHECK_OK(sk_tokenizer_encode(a, texts[k], strlen(texts[k]), fl, &ia, &na, &e), &e);
+            CHECK_OK(sk_tokenizer_encode(b, texts[k], strlen(texts[k]), fl, &ib, &nb, &e), &e);
+            CHECK_MSG(na == nb && na > 0 && !memcmp(ia, ib, na * sizeof *ia),
+                      "\"%s\": %zu ids from the folder, %zu from the GGUF", texts[k], na, nb);
+            free(ia);
+            free(ib);
+        }
+    }
+    sk_tokenizer_free(a);
+    sk_tokenizer_free(b);
+}
+
+
 static void test_errors(void) {
     sk_err e;
     char dir[512], p[600], cmd[1300];
@@ -581,6 +634,7 @@ int main(void) {
     RUN(test_other_types);
     RUN(test_fp8_checkpoint);
     RUN(test_tokenizer);
+    RUN(test_tokenizer_one_reader);
     RUN(test_errors);
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
     if (system(cmd) != 0) return 2;

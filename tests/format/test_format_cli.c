@@ -108,6 +108,88 @@ static void test_inspect(void) {
     }
 }
 
+/* --dump onto the input itself is refused and leaves the model intact (it used to truncate the
+ * mmapped file: SIGBUS and a wiped model); a dump that fails leaves neither OUT nor a temp file;
+ * a malformed config.json is an error on stderr with exit 1. */
+static void test_inspect_safety(void) {
+    char p[512], cmd[4096];
+    snprintf(p, sizeof p, "%s/golden/ds3-tiny/model.gguf", SEEK_TEST_DATA);
+    char self[600], lnk[600], good[600]; /* tmp_path's buffers rotate: keep copies */
+    snprintf(self, sizeof self, "%s", tmp_path("self.gguf"));
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", p, self);
+    CHECK(system(cmd) == 0);
+    size_t before = 0, after = 0;
+    free(sk_test_slurp(self, &before));
+    CHECK(run(sk_cmd_inspect, NULL, 6, "inspect", "--tensor", "token_embd.weight", "--dump", self,
+              self) == 2);
+    free(sk_test_slurp(self, &after));
+    CHECK(before > 0 && after == before);
+    /* a hard link is the same file too */
+    snprintf(lnk, sizeof lnk, "%s", tmp_path("self-link.f32"));
+    unlink(lnk);
+    CHECK(link(self, lnk) == 0);
+    CHECK(run(sk_cmd_inspect, NULL, 6, "inspect", "--tensor", "token_embd.weight", "--dump", lnk,
+              self) == 2);
+    free(sk_test_slurp(self, &after));
+    CHECK(after == before);
+    unlink(lnk);
+    /* a dump into a missing folder: "cannot create" with the reason, nothing left behind */
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/no-such-dir/x.f32", g_tmp);
+    CHECK(run(sk_cmd_inspect, NULL, 6, "inspect", "--tensor", "token_embd.weight", "--dump", bad,
+              self) == 1);
+    /* a good dump goes through OUT.tmp<pid> and leaves only OUT */
+    snprintf(good, sizeof good, "%s", tmp_path("good.f32"));
+    CHECK(run(sk_cmd_inspect, NULL, 6, "inspect", "--tensor", "token_embd.weight", "--dump", good,
+              self) == 0);
+    snprintf(cmd, sizeof cmd, "test -s '%s' && ! ls '%s'.tmp* >/dev/null 2>&1", good, good);
+    CHECK(system(cmd) == 0);
+
+    /* malformed config.json: exit 1, the message on stderr and not on stdout */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/badcfg", g_tmp);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s' && ln -sf '%s/golden/llama3-tiny/model.safetensors' '%s/' && "
+             "printf '{\"vocab_size\": ' > '%s/config.json'",
+             dir, SEEK_TEST_DATA, dir, dir);
+    CHECK(system(cmd) == 0);
+    char *out = NULL;
+    CHECK(run(sk_cmd_inspect, &out, 2, "inspect", dir) == 1);
+    CHECK(out && !strstr(out, "config.json"));
+    free(out);
+}
+
+/* inspect reads an HF tokenizer with the tokenizer module's loader: a chat_template given as a
+ * list without a "default" entry is shown (the loader takes it), as are add_bos and specials. */
+static void test_inspect_hf_tokenizer(void) {
+    char dir[512], cmd[4096], p[700];
+    snprintf(dir, sizeof dir, "%s/hftok", g_tmp);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s' && ln -sf '%s/golden/llama3-tiny/model.safetensors' '%s/' && "
+             "cp '%s/golden/llama3-tiny/config.json' '%s/'",
+             dir, SEEK_TEST_DATA, dir, SEEK_TEST_DATA, dir);
+    CHECK(system(cmd) == 0);
+    snprintf(p, sizeof p, "%s/tokenizer.json", dir);
+    FILE *f = fopen(p, "w");
+    fputs("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2},"
+          " \"merges\": [\"a b\"]}, \"added_tokens\": [{\"id\": 3, \"content\": \"<|eot|>\","
+          " \"special\": true}], \"pre_tokenizer\": null}",
+          f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/tokenizer_config.json", dir);
+    f = fopen(p, "w");
+    fputs("{\"eos_token\": \"<|eot|>\", \"chat_template\": [{\"name\": \"tool_use\","
+          " \"template\": \"T{{ x }}\"}]}",
+          f);
+    fclose(f);
+    char *out = NULL;
+    CHECK(run(sk_cmd_inspect, &out, 3, "inspect", "--no-tensors", dir) == 0);
+    CHECK_MSG(out && strstr(out, "4 tokens, 1 merges") && strstr(out, "eos      3 <|eot|>") &&
+                  strstr(out, "add_bos  false") && strstr(out, "chat template: present (8 bytes)"),
+              "%s", out ? out : "");
+    free(out);
+}
+
 static void test_convert_cli(void) {
     char p[512];
     snprintf(p, sizeof p, "%s/golden/llama3-tiny", SEEK_TEST_DATA);
@@ -164,6 +246,8 @@ int main(void) {
     setenv("SEEK_PROGRESS", "0", 1);
     sk_log_set_level(SK_LOG_ERROR);
     RUN(test_inspect);
+    RUN(test_inspect_safety);
+    RUN(test_inspect_hf_tokenizer);
     RUN(test_convert_cli);
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
     if (system(cmd) != 0) return 2;

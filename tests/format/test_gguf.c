@@ -365,6 +365,41 @@ static void test_splits(void) {
     CHECK(strstr(e.msg, "split.count") != NULL);
 }
 
+/* Rewriting an output with fewer splits (or unsplit) removes the earlier run's split files of
+ * that name, which would otherwise sit beside the new ones; other names are left alone. */
+static void test_stale_splits(void) {
+    sk_err e = {0};
+    static float data[5][256];
+    char name[32];
+    for (int round = 0; round < 3; round++) {
+        sk_gguf_writer *w = sk_gguf_writer_new(&e);
+        CHECK(w != NULL);
+        if (!w) return;
+        for (int t = 0; t < 5; t++) {
+            snprintf(name, sizeof name, "t%d", t);
+            int64_t ne[1] = {256};
+            CHECK_OK(sk_gguf_add_tensor(w, name, SK_TYPE_F32, 1, ne, data[t], NULL, NULL, &e), &e);
+        }
+        /* 1024 bytes per tensor: 1024 per split → 5 splits, 2048 → 3, unsplit */
+        const uint64_t max[3] = {1024, 2048, 0};
+        CHECK_OK(sk_gguf_write(w, tmp_path("st.gguf"), max[round], NULL, &e), &e);
+        sk_gguf_writer_free(w);
+        if (round == 0) { /* a file of another prefix that must survive */
+            FILE *f = fopen(tmp_path("stx-00001-of-00005.gguf"), "wb");
+            if (f) fclose(f);
+        }
+    }
+    for (int k = 1; k <= 5; k++) {
+        char p[64];
+        snprintf(p, sizeof p, "st-%05d-of-00005.gguf", k);
+        CHECK_MSG(access(tmp_path(p), F_OK) != 0, "%s left behind", p);
+        snprintf(p, sizeof p, "st-%05d-of-00003.gguf", k);
+        CHECK_MSG(access(tmp_path(p), F_OK) != 0, "%s left behind", p);
+    }
+    CHECK(access(tmp_path("st.gguf"), F_OK) == 0);
+    CHECK(access(tmp_path("stx-00001-of-00005.gguf"), F_OK) == 0);
+}
+
 /* Tensor count per type for a case's model*.gguf. */
 static void count_types(const sk_gguf *g, int64_t counts[SK_TYPE_GGML_COUNT]) {
     memset(counts, 0, sizeof(int64_t) * SK_TYPE_GGML_COUNT);
@@ -542,6 +577,7 @@ int main(void) {
     RUN(test_alignment_and_writer_errors);
     RUN(test_fill_rows);
     RUN(test_splits);
+    RUN(test_stale_splits);
     RUN(test_golden_cases);
     RUN(test_golden_quant);
     RUN(test_big_vocab);

@@ -48,7 +48,8 @@ static void check_vec_ops_level(int lvl) {
     memcpy(y, a, sizeof a);
     sk_vec_mad(y, b, -1.25f, N);
     ok = 1;
-    for (int i = 0; i < N; i++) ok &= fabs(y[i] - ((double)a[i] - 1.25 * b[i])) <= 1e-6 * (fabs(a[i]) + fabs(1.25 * b[i]));
+    for (int i = 0; i < N; i++)
+        ok &= fabs(y[i] - ((double)a[i] - 1.25 * b[i])) <= 1e-6 * (fabs(a[i]) + fabs(1.25 * b[i]));
     CHECK_MSG(ok, "%s mad", ln);
     /* rmsnorm, with weight, without, in place */
     double ss = 0;
@@ -56,7 +57,8 @@ static void check_vec_ops_level(int lvl) {
     double r = 1.0 / sqrt(ss / N + 1e-6);
     sk_rmsnorm(y, a, w, N, 1e-6f);
     ok = 1;
-    for (int i = 0; i < N; i++) ok &= fabs(y[i] - a[i] * r * w[i]) <= 2e-6 * fabs(a[i] * r * w[i]) + 1e-7;
+    for (int i = 0; i < N; i++)
+        ok &= fabs(y[i] - a[i] * r * w[i]) <= 2e-6 * fabs(a[i] * r * w[i]) + 1e-7;
     CHECK_MSG(ok, "%s rmsnorm", ln);
     memcpy(y, a, sizeof a);
     sk_rmsnorm(y, y, NULL, N, 1e-6f);
@@ -91,7 +93,8 @@ static void check_vec_ops_level(int lvl) {
     for (int i = 0; i < N; i++) {
         double s = a[i] / (1.0 + exp(-(double)a[i]));
         ok &= fabs(y[i] - s) <= 2e-6 * fabs(s) + 1e-30;
-        if (!(fabs(y[i] - s) <= 2e-6 * fabs(s) + 1e-30)) fprintf(stderr, "silu(%g) = %g, want %g\n", a[i], y[i], s);
+        if (!(fabs(y[i] - s) <= 2e-6 * fabs(s) + 1e-30))
+            fprintf(stderr, "silu(%g) = %g, want %g\n", a[i], y[i], s);
     }
     CHECK_MSG(ok, "%s silu", ln);
     memcpy(y, a, sizeof a);
@@ -115,7 +118,8 @@ static void test_vec_ops(void) {
     int n = 0;
     for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_AVX512; lvl++) {
         if (!set_level(lvl)) {
-            fprintf(stderr, "    level %s: not on this CPU, skipped\n", sk_cpu_level_name((sk_cpu_level)lvl));
+            fprintf(stderr, "    level %s: not on this CPU, skipped\n",
+                    sk_cpu_level_name((sk_cpu_level)lvl));
             continue;
         }
         check_vec_ops_level(lvl);
@@ -174,7 +178,8 @@ static void test_rope(void) {
                 double yb = x0[h * STRIDE + ia] * sin(a) + x0[h * STRIDE + ib] * cos(a);
                 ok &= fabs(x[h * STRIDE + ia] - ya) < 2e-6 && fabs(x[h * STRIDE + ib] - yb) < 2e-6;
             }
-            for (int i = DIM; i < STRIDE; i++) ok &= x[h * STRIDE + i] == x0[h * STRIDE + i]; /* untouched */
+            for (int i = DIM; i < STRIDE; i++)
+                ok &= x[h * STRIDE + i] == x0[h * STRIDE + i]; /* untouched */
         }
         CHECK_MSG(ok, "rope mode %d", (int)m);
         /* position 0 is the identity */
@@ -199,15 +204,24 @@ static void test_freqs(void) {
     /* plain */
     float f[64];
     sk_rope_freqs_plain(f, 128, 500000.0f);
-    for (int i = 0; i < 64; i++) CHECK_NEAR(f[i], 1.0 / pow(500000.0, (2.0 * i) / 128.0), 1e-7 * (1.0 / pow(500000.0, (2.0 * i) / 128.0)));
+    for (int i = 0; i < 64; i++)
+        CHECK_NEAR(f[i], 1.0 / pow(500000.0, (2.0 * i) / 128.0),
+                   1e-7 * (1.0 / pow(500000.0, (2.0 * i) / 128.0)));
     /* YaRN, DeepSeek V3: the spec §1.8 table (d 64, theta 1e4, s 40, L 4096, betas 32/1) */
     sk_rope_freqs_yarn(f, 64, 10000.0f, 40.0f, 4096, 32.0f, 1.0f);
-    const struct { int i; double v; } tab[] = {{0, 1.0}, {10, 5.6234132e-02}, {11, 3.9006925e-02},
-                                               {16, 5.4999999e-03}, {22, 1.7782794e-04},
-                                               {23, 3.3338036e-05}, {31, 3.3338038e-06}};
+    const struct {
+        int i;
+        double v;
+    } tab[] = {{0, 1.0},
+               {10, 5.6234132e-02},
+               {11, 3.9006925e-02},
+               {16, 5.4999999e-03},
+               {22, 1.7782794e-04},
+               {23, 3.3338036e-05},
+               {31, 3.3338038e-06}};
     for (size_t k = 0; k < sizeof tab / sizeof tab[0]; k++)
-        CHECK_MSG(fabs(f[tab[k].i] - tab[k].v) <= 2e-7 * tab[k].v, "yarn[%d] = %.8g, spec %.8g", tab[k].i,
-                  f[tab[k].i], tab[k].v);
+        CHECK_MSG(fabs(f[tab[k].i] - tab[k].v) <= 2e-7 * tab[k].v, "yarn[%d] = %.8g, spec %.8g",
+                  tab[k].i, f[tab[k].i], tab[k].v);
     /* YaRN, ds3-tiny (d 16): corr(32) = 16 ln(4096/(64π)) / (2 ln 1e4) = 2.618 → lo 2;
      * corr(1) = 5.63 → hi 6; so ramp r_i = (i-2)/4 clamped. Hand-derived, then checked. */
     double lo = 16 * log(4096 / (2 * M_PI * 32)) / (2 * log(10000.0));
@@ -218,7 +232,8 @@ static void test_freqs(void) {
         double base = pow(10000.0, -i / 8.0);
         double r = i <= 2 ? 0 : i >= 6 ? 1 : (i - 2) / 4.0;
         double want = base * (1 - r) + base / 40 * r;
-        CHECK_MSG(fabs(f[i] - want) <= 1e-7 * want, "ds3-tiny yarn[%d] = %.8g want %.8g", i, f[i], want);
+        CHECK_MSG(fabs(f[i] - want) <= 1e-7 * want, "ds3-tiny yarn[%d] = %.8g want %.8g", i, f[i],
+                  want);
     }
     /* Llama 3 scaling (llama3-tiny: d 16, theta 5e5, factor 8, low 1, high 4, L 8192), written
      * as the GGUF rope_freqs divisor of the golden README: f / divisor. */
@@ -235,7 +250,8 @@ static void test_freqs(void) {
             div = 1 / ((1 - a) / 8 + a);
             n_mid++;
         }
-        CHECK_MSG(fabs(f[i] - base / div) <= 1e-7 * base, "llama3[%d] = %.8g want %.8g", i, f[i], base / div);
+        CHECK_MSG(fabs(f[i] - base / div) <= 1e-7 * base, "llama3[%d] = %.8g want %.8g", i, f[i],
+                  base / div);
     }
     CHECK(n_div > 0); /* the case covers the divided band */
     /* and a case with interpolated pairs (d 128, theta 5e5: Llama-3.1 8B) */

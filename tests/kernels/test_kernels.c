@@ -23,11 +23,15 @@ static float rndf(float lo, float hi) { /* uniform */
 }
 
 /* ---- independent dequantizer (spec §4 loops, decode order) ---- */
-static float h2f(sk_fp16 h) { return sk_fp16_to_f32(h); }
+static float h2f(sk_fp16 h) {
+    return sk_fp16_to_f32(h);
+}
 
 static void ref_dequant_row(int type, const void *src, float *y, int64_t n) {
     switch (type) {
-    case SK_TYPE_F32: memcpy(y, src, (size_t)n * 4); return;
+    case SK_TYPE_F32:
+        memcpy(y, src, (size_t)n * 4);
+        return;
     case SK_TYPE_F16:
         for (int64_t i = 0; i < n; i++) y[i] = h2f(((const sk_fp16 *)src)[i]);
         return;
@@ -38,9 +42,9 @@ static void ref_dequant_row(int type, const void *src, float *y, int64_t n) {
         for (int64_t i = 0; i < n; i++) y[i] = sk_fp8_e4m3_to_f32(((const uint8_t *)src)[i]);
         return;
     }
-    for (int64_t ib = 0; ib < n / 32 && (type == SK_TYPE_Q8_0 || type == SK_TYPE_Q4_0 ||
-                                         type == SK_TYPE_Q4_1 || type == SK_TYPE_Q5_0 ||
-                                         type == SK_TYPE_Q5_1 || type == SK_TYPE_IQ4_NL);
+    for (int64_t ib = 0;
+         ib < n / 32 && (type == SK_TYPE_Q8_0 || type == SK_TYPE_Q4_0 || type == SK_TYPE_Q4_1 ||
+                         type == SK_TYPE_Q5_0 || type == SK_TYPE_Q5_1 || type == SK_TYPE_IQ4_NL);
          ib++) {
         float *o = y + 32 * ib;
         if (type == SK_TYPE_Q8_0) {
@@ -94,9 +98,11 @@ static void ref_dequant_row(int type, const void *src, float *y, int64_t n) {
                 const uint8_t *q = b->qs + 32 * half;
                 for (int j = 0; j < 4; j++) {
                     uint8_t sc = b->scales[is++];
-                    for (int l = 0; l < 16; l++) *o++ = d * (sc & 0xF) * ((q[l] >> (2 * j)) & 3) - dm * (sc >> 4);
+                    for (int l = 0; l < 16; l++)
+                        *o++ = d * (sc & 0xF) * ((q[l] >> (2 * j)) & 3) - dm * (sc >> 4);
                     sc = b->scales[is++];
-                    for (int l = 0; l < 16; l++) *o++ = d * (sc & 0xF) * ((q[l + 16] >> (2 * j)) & 3) - dm * (sc >> 4);
+                    for (int l = 0; l < 16; l++)
+                        *o++ = d * (sc & 0xF) * ((q[l + 16] >> (2 * j)) & 3) - dm * (sc >> 4);
                 }
             }
         } else if (type == SK_TYPE_Q3_K) {
@@ -113,9 +119,11 @@ static void ref_dequant_row(int type, const void *src, float *y, int64_t n) {
                 const uint8_t *q = b->qs + 32 * half;
                 for (int j = 0; j < 4; j++) {
                     for (int l = 0; l < 16; l++)
-                        *o++ = d * sc[is] * (((q[l] >> (2 * j)) & 3) - ((b->hmask[l] & bit) ? 0 : 4));
+                        *o++ =
+                            d * sc[is] * (((q[l] >> (2 * j)) & 3) - ((b->hmask[l] & bit) ? 0 : 4));
                     for (int l = 0; l < 16; l++)
-                        *o++ = d * sc[is + 1] * (((q[l + 16] >> (2 * j)) & 3) - ((b->hmask[l + 16] & bit) ? 0 : 4));
+                        *o++ = d * sc[is + 1] *
+                               (((q[l + 16] >> (2 * j)) & 3) - ((b->hmask[l + 16] & bit) ? 0 : 4));
                     is += 2;
                     bit <<= 1;
                 }
@@ -144,9 +152,11 @@ static void ref_dequant_row(int type, const void *src, float *y, int64_t n) {
                 }
                 const uint8_t *q = qs + 32 * p;
                 for (int l = 0; l < 32; l++)
-                    *o++ = d * sc[0] * ((q[l] & 0xF) + (qh && (qh[l] & (1 << (2 * p))) ? 16 : 0)) - dm * mn[0];
+                    *o++ = d * sc[0] * ((q[l] & 0xF) + (qh && (qh[l] & (1 << (2 * p))) ? 16 : 0)) -
+                           dm * mn[0];
                 for (int l = 0; l < 32; l++)
-                    *o++ = d * sc[1] * ((q[l] >> 4) + (qh && (qh[l] & (2 << (2 * p))) ? 16 : 0)) - dm * mn[1];
+                    *o++ = d * sc[1] * ((q[l] >> 4) + (qh && (qh[l] & (2 << (2 * p))) ? 16 : 0)) -
+                           dm * mn[1];
             }
         } else if (type == SK_TYPE_Q6_K) {
             const sk_block_q6_K *b = (const sk_block_q6_K *)src + ib;
@@ -158,15 +168,18 @@ static void ref_dequant_row(int type, const void *src, float *y, int64_t n) {
                 for (int l = 0; l < 32; l++) {
                     int is = l / 16;
                     yy[l] = d * sc[is] * (((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
-                    yy[l + 32] = d * sc[is + 2] * (((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                    yy[l + 32] =
+                        d * sc[is + 2] * (((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
                     yy[l + 64] = d * sc[is + 4] * (((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
-                    yy[l + 96] = d * sc[is + 6] * (((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+                    yy[l + 96] =
+                        d * sc[is + 6] * (((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
                 }
             }
         } else if (type == SK_TYPE_IQ4_XS) {
             const sk_block_iq4_xs *b = (const sk_block_iq4_xs *)src + ib;
             for (int s = 0; s < 8; s++) {
-                int ls = ((b->scales_l[s / 2] >> (4 * (s % 2))) & 0xF) | (((b->scales_h >> (2 * s)) & 3) << 4);
+                int ls = ((b->scales_l[s / 2] >> (4 * (s % 2))) & 0xF) |
+                         (((b->scales_h >> (2 * s)) & 3) << 4);
                 float dl = h2f(b->d) * (ls - 32);
                 const uint8_t *q = b->qs + 16 * s;
                 for (int j = 0; j < 16; j++) {
@@ -195,7 +208,9 @@ static void act_dequant(sk_act a, const void *src, float *y, int64_t n) {
 }
 
 /* ---- random weights of every type (random code bytes, sane scale fields) ---- */
-static sk_fp16 rnd_h(float lo, float hi) { return sk_f32_to_fp16(rndf(lo, hi)); }
+static sk_fp16 rnd_h(float lo, float hi) {
+    return sk_f32_to_fp16(rndf(lo, hi));
+}
 
 static void *make_weights(int type, int64_t cols, int64_t rows, size_t *row_bytes) {
     CHECK(sk_row_size(type, cols, row_bytes));
@@ -272,9 +287,9 @@ static void *make_weights(int type, int64_t cols, int64_t rows, size_t *row_byte
     return w;
 }
 
-static const int k_types[] = {SK_TYPE_F32,  SK_TYPE_F16,  SK_TYPE_BF16,   SK_TYPE_Q8_0,
-                              SK_TYPE_Q4_0, SK_TYPE_Q4_1, SK_TYPE_Q5_0,   SK_TYPE_Q5_1,
-                              SK_TYPE_Q2_K, SK_TYPE_Q3_K, SK_TYPE_Q4_K,   SK_TYPE_Q5_K,
+static const int k_types[] = {SK_TYPE_F32,  SK_TYPE_F16,    SK_TYPE_BF16,   SK_TYPE_Q8_0,
+                              SK_TYPE_Q4_0, SK_TYPE_Q4_1,   SK_TYPE_Q5_0,   SK_TYPE_Q5_1,
+                              SK_TYPE_Q2_K, SK_TYPE_Q3_K,   SK_TYPE_Q4_K,   SK_TYPE_Q5_K,
                               SK_TYPE_Q6_K, SK_TYPE_IQ4_NL, SK_TYPE_IQ4_XS, SK_TYPE_F8_E4M3};
 #define N_TYPES ((int)(sizeof k_types / sizeof k_types[0]))
 
@@ -286,7 +301,7 @@ typedef struct tmat {
     size_t row_bytes;
     float *scale; /* F8 */
     sk_tensor t;
-    float *wf;    /* dequantized [rows][cols] (F8: scale applied) */
+    float *wf; /* dequantized [rows][cols] (F8: scale applied) */
 } tmat;
 
 static void tmat_make(tmat *m, int type, int64_t cols, int64_t rows) {
@@ -304,10 +319,16 @@ static void tmat_make(tmat *m, int type, int64_t cols, int64_t rows) {
     for (int64_t r = 0; r < rows; r++) {
         ref_dequant_row(type, (uint8_t *)m->w + r * m->row_bytes, m->wf + r * cols, cols);
         if (m->scale)
-            for (int64_t c = 0; c < cols; c++) m->wf[r * cols + c] *= m->scale[(r / 128) * sc_cols + c / 128];
+            for (int64_t c = 0; c < cols; c++)
+                m->wf[r * cols + c] *= m->scale[(r / 128) * sc_cols + c / 128];
     }
-    m->t = (sk_tensor){.name = "test.weight", .type = type, .n_dims = 2, .ne = {cols, rows, 1, 1},
-                       .data = m->w, .nbytes = m->row_bytes * (size_t)rows, .scale = m->scale};
+    m->t = (sk_tensor){.name = "test.weight",
+                       .type = type,
+                       .n_dims = 2,
+                       .ne = {cols, rows, 1, 1},
+                       .data = m->w,
+                       .nbytes = m->row_bytes * (size_t)rows,
+                       .scale = m->scale};
 }
 
 static void tmat_free(tmat *m) {
@@ -342,8 +363,8 @@ static void test_levels(void) {
     const char *env = getenv("SEEK_CPU");
     if (env && !strcmp(env, "scalar")) CHECK(sk_kernels_level() == SK_CPU_SCALAR);
     sk_cpu_level best = sk_cpu_best();
-    fprintf(stderr, "    cpu: %s (best %s, active %s)\n", sk_cpu_features(), sk_cpu_level_name(best),
-            sk_cpu_level_name(sk_kernels_level()));
+    fprintf(stderr, "    cpu: %s (best %s, active %s)\n", sk_cpu_features(),
+            sk_cpu_level_name(best), sk_cpu_level_name(sk_kernels_level()));
     CHECK(sk_kernels_level() <= best);
     sk_err e = {0};
     CHECK_OK(sk_kernels_set_level(SK_CPU_SCALAR, &e), &e);
@@ -364,14 +385,17 @@ static void test_act_quant(void) {
     float x[512];
     for (int i = 0; i < 32; i++) x[i] = (float)(i + 1);
     CHECK(sk_act_row_bytes(SK_ACT_Q8_0, 32) == 40); /* block + f32 copy of its scale */
-    union { sk_block_q8_0 b; float f[10]; } u0;
+    union {
+        sk_block_q8_0 b;
+        float f[10];
+    } u0;
     sk_block_q8_0 q0;
     sk_act_quantize(SK_ACT_Q8_0, x, &u0, 32);
     q0 = u0.b;
     CHECK(u0.f[sk_act_q8_0_fscale_offset(32) / 4] == h2f(q0.d));
     CHECK_NEAR(h2f(q0.d), 32.0 / 127.0, 2e-4);
     CHECK(q0.qs[31] == 127);
-    CHECK(q0.qs[0] == 4);  /* 3.97 */
+    CHECK(q0.qs[0] == 4);   /* 3.97 */
     CHECK(q0.qs[15] == 64); /* 16*127/32 = 63.5 → away from zero */
     /* Q8_1 s = fp16(d * Σq) */
     sk_block_q8_1 q1;
@@ -434,7 +458,8 @@ static void test_scalar_vs_dequant(void) {
                 /* the min term uses the stored s = fp16(d·Σq) of the activation block, not the
                  * exact Σ of its dequantized values (llama.cpp's definition) */
                 for (int64_t b = 0; b < cols / 32; b++) {
-                    const uint8_t *blk = (uint8_t *)m.w + r * m.row_bytes + b * (m.row_bytes / (size_t)(cols / 32));
+                    const uint8_t *blk =
+                        (uint8_t *)m.w + r * m.row_bytes + b * (m.row_bytes / (size_t)(cols / 32));
                     sk_fp16 mh;
                     memcpy(&mh, blk + 2, 2); /* Q4_1 / Q5_1: {d, m, ...} */
                     const sk_block_q8_1 *xb = (const sk_block_q8_1 *)xa + b;
@@ -448,15 +473,18 @@ static void test_scalar_vs_dequant(void) {
             double rel = fabs(got - ref) / (mag > 0 ? mag : 1);
             if (rel > worst) worst = rel;
         }
-        CHECK_MSG(worst <= 1e-5, "%s: scalar dot vs dequantized reference: rel err %.3g", sk_type_name(type), worst);
+        CHECK_MSG(worst <= 1e-5, "%s: scalar dot vs dequantized reference: rel err %.3g",
+                  sk_type_name(type), worst);
         /* the dequantizer of the tensor module, where it handles the type, must agree */
         if (type != SK_TYPE_F8_E4M3) {
             float *dq = malloc(sizeof(float) * (size_t)cols);
             sk_err e = {0};
             if (sk_dequant(type, m.w, dq, cols, &e) == SK_OK) {
                 int same = 1;
-                for (int64_t c = 0; c < cols; c++) same &= dq[c] == m.wf[c] || (isnan(dq[c]) && isnan(m.wf[c]));
-                CHECK_MSG(same, "%s: test dequantizer disagrees with sk_dequant", sk_type_name(type));
+                for (int64_t c = 0; c < cols; c++)
+                    same &= dq[c] == m.wf[c] || (isnan(dq[c]) && isnan(m.wf[c]));
+                CHECK_MSG(same, "%s: test dequantizer disagrees with sk_dequant",
+                          sk_type_name(type));
             }
             free(dq);
         }
@@ -477,7 +505,8 @@ static void test_levels_vs_scalar(void) {
     int tested = 0;
     for (int lvl = SK_CPU_AVX2; lvl <= SK_CPU_AVX512; lvl++) {
         if (!sk_kfuncs_for_level((sk_cpu_level)lvl)) {
-            fprintf(stderr, "    level %s: not on this CPU, skipped\n", sk_cpu_level_name((sk_cpu_level)lvl));
+            fprintf(stderr, "    level %s: not on this CPU, skipped\n",
+                    sk_cpu_level_name((sk_cpu_level)lvl));
             continue;
         }
         tested++;
@@ -488,7 +517,8 @@ static void test_levels_vs_scalar(void) {
             tmat_make(&m, type, cols, rows);
             float *x = malloc(sizeof(float) * (size_t)cols);
             rnd_vec(x, cols, 1.0f);
-            float *ys = malloc(sizeof(float) * (size_t)rows), *yv = malloc(sizeof(float) * (size_t)rows);
+            float *ys = malloc(sizeof(float) * (size_t)rows),
+                  *yv = malloc(sizeof(float) * (size_t)rows);
             CHECK_OK(sk_kernels_set_level(SK_CPU_SCALAR, &e), &e);
             CHECK_OK(sk_matvec(k, &m.t, x, ys, &e), &e);
             CHECK_OK(sk_kernels_set_level((sk_cpu_level)lvl, &e), &e);
@@ -516,7 +546,8 @@ static void test_levels_vs_scalar(void) {
                 f->dot4[kt](cols, m.w, m.row_bytes, xa, m.scale, y4);
                 for (int r = 0; r < 4; r++) {
                     double mag = 0;
-                    for (int64_t c = 0; c < cols; c++) mag += fabs((double)m.wf[r * cols + c] * xd[c]);
+                    for (int64_t c = 0; c < cols; c++)
+                        mag += fabs((double)m.wf[r * cols + c] * xd[c]);
                     CHECK_MSG(fabs((double)y4[r] - ys[r]) <= 1e-5 * mag, "%s dot4 row %d: %g vs %g",
                               sk_type_name(type), r, y4[r], ys[r]);
                 }
@@ -545,7 +576,8 @@ static void test_matmul(void) {
         for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_AVX512; lvl++) {
             if (!sk_kfuncs_for_level((sk_cpu_level)lvl)) continue;
             CHECK_OK(sk_kernels_set_level((sk_cpu_level)lvl, &e), &e);
-            const int types[] = {SK_TYPE_Q8_0, SK_TYPE_Q4_K, SK_TYPE_F16, SK_TYPE_Q6_K, SK_TYPE_F8_E4M3};
+            const int types[] = {SK_TYPE_Q8_0, SK_TYPE_Q4_K, SK_TYPE_F16, SK_TYPE_Q6_K,
+                                 SK_TYPE_F8_E4M3};
             for (int ti = 0; ti < 5; ti++) {
                 int type = types[ti];
                 tmat m;
@@ -553,7 +585,8 @@ static void test_matmul(void) {
                 tmat_make(&m, type, cols, rows);
                 int64_t n = 19;
                 float *X = malloc(sizeof(float) * (size_t)(n * cols));
-                float *Y = malloc(sizeof(float) * (size_t)(n * rows)), *y = malloc(sizeof(float) * (size_t)rows);
+                float *Y = malloc(sizeof(float) * (size_t)(n * rows)),
+                      *y = malloc(sizeof(float) * (size_t)rows);
                 rnd_vec(X, n * cols, 1.0f);
                 CHECK_OK(sk_matmul(k, &m.t, X, n, Y, &e), &e);
                 int same = 1;
@@ -561,8 +594,8 @@ static void test_matmul(void) {
                     CHECK_OK(sk_matvec(k, &m.t, X + t * cols, y, &e), &e);
                     for (int64_t r = 0; r < rows; r++) same &= y[r] == Y[t * rows + r];
                 }
-                CHECK_MSG(same, "%s at %s, %d threads: matmul differs from matvec", sk_type_name(type),
-                          sk_cpu_level_name((sk_cpu_level)lvl), nth);
+                CHECK_MSG(same, "%s at %s, %d threads: matmul differs from matvec",
+                          sk_type_name(type), sk_cpu_level_name((sk_cpu_level)lvl), nth);
                 /* and is close to the float reference of the dequantized weights */
                 double worst = 0;
                 for (int64_t t = 0; t < n; t++)
@@ -577,7 +610,8 @@ static void test_matmul(void) {
                     }
                 /* 8-bit activation rounding: ~1/254 of the magnitude at worst */
                 double tol = block_of(type) == 1 ? 1e-5 : 1e-2;
-                CHECK_MSG(worst <= tol, "%s: matmul vs float reference %.3g", sk_type_name(type), worst);
+                CHECK_MSG(worst <= tol, "%s: matmul vs float reference %.3g", sk_type_name(type),
+                          worst);
                 free(X);
                 free(Y);
                 free(y);
@@ -622,8 +656,8 @@ static void test_threads(void) {
             double rel = fabs(y3[r] - ref) / mag;
             if (rel > worst) worst = rel;
         }
-        CHECK_MSG(worst <= (block_of(types[ti]) == 1 ? 1e-5 : 1e-2), "%s: threaded matvec vs reference %.3g",
-                  sk_type_name(types[ti]), worst);
+        CHECK_MSG(worst <= (block_of(types[ti]) == 1 ? 1e-5 : 1e-2),
+                  "%s: threaded matvec vs reference %.3g", sk_type_name(types[ti]), worst);
         free(x);
         free(y1);
         free(y3);
@@ -664,8 +698,12 @@ static void test_matvec_errors(void) {
     if (!k) return;
     float x[512] = {0}, y[8];
     uint8_t buf[4096] = {0};
-    sk_tensor t = {.name = "blk.0.ffn_up.weight", .type = SK_TYPE_Q4_K, .n_dims = 2, .ne = {512, 8, 1, 1},
-                   .data = buf, .nbytes = 144 * 2 * 8};
+    sk_tensor t = {.name = "blk.0.ffn_up.weight",
+                   .type = SK_TYPE_Q4_K,
+                   .n_dims = 2,
+                   .ne = {512, 8, 1, 1},
+                   .data = buf,
+                   .nbytes = 144 * 2 * 8};
     CHECK_OK(sk_matvec(k, &t, x, y, &e), &e);
     t.nbytes = 100;
     CHECK(sk_matvec(k, &t, x, y, &e) == SK_ERR_RANGE);

@@ -8,11 +8,13 @@
 
 #include "kernels_internal.h" /* activation formats, to rebuild the kernel's input */
 
-static const char *k_types[] = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k",
+static const char *k_types[] = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1",   "q2_k",
                                 "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"};
 static const char *k_tensors[] = {"blk.0.attn_q.weight", "blk.1.ffn_down.weight"};
 
-static float h2f(sk_fp16 h) { return sk_fp16_to_f32(h); }
+static float h2f(sk_fp16 h) {
+    return sk_fp16_to_f32(h);
+}
 
 static void act_dequant(sk_act a, const void *src, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
@@ -49,16 +51,19 @@ static void test_llama_quantized(void) {
             sk_tensor W = sk_gguf_tensor_view(g, id);
             CHECK(W.type == sk_type_from_name(k_types[ti]));
             int64_t cols = W.ne[0], rows = W.ne[1];
-            snprintf(path, sizeof path, "%s/golden/quant/quant-%s.%s.f32", SEEK_TEST_DATA, k_types[ti], k_tensors[tn]);
+            snprintf(path, sizeof path, "%s/golden/quant/quant-%s.%s.f32", SEEK_TEST_DATA,
+                     k_types[ti], k_tensors[tn]);
             size_t len;
             float *ref = sk_test_slurp(path, &len);
             CHECK(len == sizeof(float) * (size_t)(cols * rows));
             int kt = sk_kt_from_type(W.type);
             sk_act a = sk_kt_act(kt);
-            float *x = malloc(sizeof(float) * (size_t)cols), *xd = malloc(sizeof(float) * (size_t)cols);
+            float *x = malloc(sizeof(float) * (size_t)cols),
+                  *xd = malloc(sizeof(float) * (size_t)cols);
             float *y = malloc(sizeof(float) * (size_t)rows);
             void *xa = malloc(sk_act_row_bytes(a, cols));
-            for (int64_t c = 0; c < cols; c++) x[c] = sinf(0.37f * (float)c + (float)tn) * (c % 11 == 0 ? 4.0f : 1.0f);
+            for (int64_t c = 0; c < cols; c++)
+                x[c] = sinf(0.37f * (float)c + (float)tn) * (c % 11 == 0 ? 4.0f : 1.0f);
             sk_act_quantize(a, x, xa, cols);
             act_dequant(a, xa, xd, cols);
             size_t rb;
@@ -76,7 +81,10 @@ static void test_llama_quantized(void) {
                     if (a == SK_ACT_Q8_1) /* min term with the stored s = fp16(d·Σq) */
                         for (int64_t b = 0; b < cols / 32; b++) {
                             sk_fp16 m;
-                            memcpy(&m, (const uint8_t *)W.data + r * rb + b * (rb / (size_t)(cols / 32)) + 2, 2);
+                            memcpy(&m,
+                                   (const uint8_t *)W.data + r * rb +
+                                       b * (rb / (size_t)(cols / 32)) + 2,
+                                   2);
                             double ex = 0;
                             for (int j = 0; j < 32; j++) ex += xd[b * 32 + j];
                             s += h2f(m) * (h2f(((const sk_block_q8_1 *)xa)[b].s) - ex);

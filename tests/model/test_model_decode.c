@@ -87,8 +87,51 @@ static void test_greedy(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) greedy(cases[i]);
 }
 
+/* The F16 Wk[h]ᵀ cache (mla_wkt.c) is built exactly for MLA layers with attn_kv_b and no
+ * attn_k_b (the golden safetensors checkpoints; the golden GGUFs carry attn_k_b), never in
+ * exact_f32 mode; test_mla_forms above ran the safetensors cases through it against the
+ * reference logits. Here: decode logits with it agree with the exact_f32 path (kv_b rows in
+ * f32) to F16 rounding. */
+static void test_wkt_cache(void) {
+    const char *mla[] = {"ds3-tiny", "ds2-lite-tiny"};
+    for (int i = 0; i < 2; i++) {
+        int32_t tok[64];
+        int n = g_tokens(mla[i], tok, 64);
+        sk_model *g = g_open(mla[i], "model.gguf", false);
+        sk_model *m = g_open(mla[i], NULL, false), *x = g_open(mla[i], NULL, true);
+        CHECK(g && m && x);
+        if (g && m && x) {
+            const sk_model_config *c = sk_model_get_config(m);
+            size_t want = (size_t)c->n_head * c->kv_lora_rank * c->qk_nope_dim * 2;
+            for (int l = 0; l < c->n_layer; l++) {
+                bool has_kb = sk_tensor_present(&sk_model_get_weights(g)->layers[l].k_b);
+                CHECK(sk_model_mla_wkt_bytes(g, l) == (has_kb ? 0 : want));
+                CHECK(sk_model_mla_wkt_bytes(m, l) == want);
+                CHECK(sk_model_mla_wkt_bytes(x, l) == 0);
+            }
+            CHECK(sk_model_mla_wkt_bytes(m, -1) == 0 && sk_model_mla_wkt_bytes(m, 999) == 0);
+            int nv = c->n_vocab;
+            float *a = g_run_mode(m, tok, n, true, SK_CACHE_F32, 64, SK_MLA_ABSORBED);
+            float *b = g_run_mode(x, tok, n, true, SK_CACHE_F32, 64, SK_MLA_ABSORBED);
+            CHECK(a && b);
+            if (a && b) {
+                g_cmp r = g_compare(a, b, n, nv);
+                CHECK_MSG(r.max_abs <= 1e-3, "%s: wkt vs exact max|d| %g", mla[i], r.max_abs);
+                fprintf(stderr, "  %-14s decode, F16 Wk^T vs exact f32 kv_b: max|d| %.3g\n", mla[i],
+                        r.max_abs);
+            }
+            free(a);
+            free(b);
+        }
+        sk_model_close(g);
+        sk_model_close(m);
+        sk_model_close(x);
+    }
+}
+
 int main(void) {
     RUN(test_mla_forms);
+    RUN(test_wkt_cache);
     RUN(test_greedy);
     return sk_test_report("model_decode");
 }

@@ -20,9 +20,9 @@
 #define HC_TIMEOUT_S 60
 
 typedef struct hc_resp {
-    int status;     /* 0: no status line (closed without a response) */
-    char *headers;  /* raw header block, NUL-terminated (malloc'd) */
-    char *body;     /* de-chunked, NUL-terminated (malloc'd) */
+    int status;    /* 0: no status line (closed without a response) */
+    char *headers; /* raw header block, NUL-terminated (malloc'd) */
+    char *body;    /* de-chunked, NUL-terminated (malloc'd) */
     size_t body_len;
 } hc_resp;
 
@@ -152,8 +152,9 @@ static char *hc_build(const char *method, const char *path, const char *body, si
     char *s = malloc(cap);
     int k = snprintf(s, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s", method,
                      path, extra ? extra : "");
-    if (body) k += snprintf(s + k, cap - (size_t)k, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                            body_len);
+    if (body)
+        k += snprintf(s + k, cap - (size_t)k,
+                      "Content-Type: application/json\r\nContent-Length: %zu\r\n", body_len);
     k += snprintf(s + k, cap - (size_t)k, "\r\n");
     if (body) memcpy(s + k, body, body_len);
     *n = (size_t)k + (body ? body_len : 0);

@@ -7,10 +7,10 @@
 #include "sk_test.h"
 
 #define CALLS_BEGIN "<｜tool▁calls▁begin｜>"
-#define CALLS_END "<｜tool▁calls▁end｜>"
-#define CALL_BEGIN "<｜tool▁call▁begin｜>"
-#define CALL_END "<｜tool▁call▁end｜>"
-#define SEP "<｜tool▁sep｜>"
+#define CALLS_END   "<｜tool▁calls▁end｜>"
+#define CALL_BEGIN  "<｜tool▁call▁begin｜>"
+#define CALL_END    "<｜tool▁call▁end｜>"
+#define SEP         "<｜tool▁sep｜>"
 
 static const char *str(const json_t *o, const char *k) {
     return json_string_value(json_object_get(o, k));
@@ -25,9 +25,9 @@ static json_t *message(const char *text, bool starts, bool with_r, bool tools, b
 }
 
 static void test_reasoning_and_tool_call(void) {
-    const char *t = "<think>\nI should look it up.\n</think>\n\nLet me check." CALLS_BEGIN CALL_BEGIN
-                    "function" SEP "get_weather\n```json\n{\"city\": \"Paris\"}\n```" CALL_END
-                    CALLS_END;
+    const char *t =
+        "<think>\nI should look it up.\n</think>\n\nLet me check." CALLS_BEGIN CALL_BEGIN
+        "function" SEP "get_weather\n```json\n{\"city\": \"Paris\"}\n```" CALL_END CALLS_END;
     bool has = false;
     json_t *m = message(t, false, true, true, &has);
     CHECK(m && has);
@@ -47,9 +47,9 @@ static void test_reasoning_and_tool_call(void) {
 }
 
 static void test_two_calls_no_content(void) {
-    const char *t = "abc\n</think>\n\n" CALLS_BEGIN CALL_BEGIN "function" SEP "a\n```json\n{}\n```"
-                    CALL_END "\n" CALL_BEGIN "function" SEP "b\n```json\n{\"x\":1}\n```" CALL_END
-                    CALLS_END;
+    const char *t =
+        "abc\n</think>\n\n" CALLS_BEGIN CALL_BEGIN "function" SEP "a\n```json\n{}\n```" CALL_END
+        "\n" CALL_BEGIN "function" SEP "b\n```json\n{\"x\":1}\n```" CALL_END CALLS_END;
     bool has = false;
     json_t *m = message(t, true, true, true, &has);
     CHECK(m && has);
@@ -59,7 +59,8 @@ static void test_two_calls_no_content(void) {
     const json_t *calls = json_object_get(m, "tool_calls");
     CHECK(json_array_size(calls) == 2);
     CHECK(!strcmp(str(json_object_get(json_array_get(calls, 1), "function"), "name"), "b"));
-    CHECK(!strcmp(str(json_object_get(json_array_get(calls, 1), "function"), "arguments"), "{\"x\":1}"));
+    CHECK(!strcmp(str(json_object_get(json_array_get(calls, 1), "function"), "arguments"),
+                  "{\"x\":1}"));
     /* distinct ids */
     CHECK(strcmp(str(json_array_get(calls, 0), "id"), str(json_array_get(calls, 1), "id")));
     json_decref(m);
@@ -89,7 +90,8 @@ static void test_plain_answers(void) {
     if (m) CHECK(!strcmp(str(m, "content"), "Hello!"));
     json_decref(m);
     /* markup with tools off: returned verbatim */
-    const char *t = "x" CALLS_BEGIN CALL_BEGIN "function" SEP "f\n```json\n{}\n```" CALL_END CALLS_END;
+    const char *t =
+        "x" CALLS_BEGIN CALL_BEGIN "function" SEP "f\n```json\n{}\n```" CALL_END CALLS_END;
     m = message(t, false, false, false, &has);
     CHECK(m && !has);
     if (m) CHECK(!strcmp(str(m, "content"), t));
@@ -145,11 +147,42 @@ static void test_tool_prompt(void) {
     CHECK_OK(sk_server_tool_prompt(tools, "", &p, &e), &e);
     CHECK(p && strstr(p, "at least one"));
     free(p);
+    /* the server-written ranges: all but the tools' JSON and the forced name */
+    p = NULL;
+    sk_text_span *tr = NULL;
+    size_t ntr = 0;
+    CHECK_OK(sk_server_tool_prompt_ex(tools, "now", &p, &tr, &ntr, &e), &e);
+    if (p) {
+        size_t len = strlen(p);
+        char *mask = calloc(len + 1, 1); /* 1: trusted */
+        for (size_t i = 0; i < ntr; i++) {
+            CHECK(tr[i].len > 0 && tr[i].off + tr[i].len <= len);
+            if (i) CHECK(tr[i].off > tr[i - 1].off + tr[i - 1].len);
+            if (tr[i].off + tr[i].len <= len) memset(mask + tr[i].off, 1, tr[i].len);
+        }
+        CHECK(ntr == 4); /* before, between and after the two tools' JSON and before "now" */
+        const char *mk = strstr(p, CALLS_BEGIN), *js = strstr(p, "{\"name\":\"get_weather\"");
+        const char *js2 = strstr(p, "{\"name\":\"now\"}"), *nm = strstr(p, "function now in");
+        CHECK(mk && js && js2 && nm);
+        if (mk && js && js2 && nm) {
+            CHECK(mask[mk - p] && mask[0] && mask[len - 1]);
+            for (const char *q = js; *q != '\n'; q++) CHECK(!mask[q - p]);
+            for (const char *q = js2; *q != '\n'; q++) CHECK(!mask[q - p]);
+            CHECK(mask[js - p - 1] && mask[js2 - p - 1]); /* the "\n" before each */
+            CHECK(!mask[nm - p + 9] && !mask[nm - p + 11] && mask[nm - p + 12]);
+        }
+        free(mask);
+    }
+    free(p);
+    free(tr);
     json_decref(tools);
 
     static const char *const bad[] = {
-        "{}", "[1]", "[{\"type\":\"retrieval\",\"function\":{\"name\":\"x\"}}]",
-        "[{\"type\":\"function\"}]", "[{\"function\":{\"name\":\"\"}}]",
+        "{}",
+        "[1]",
+        "[{\"type\":\"retrieval\",\"function\":{\"name\":\"x\"}}]",
+        "[{\"type\":\"function\"}]",
+        "[{\"function\":{\"name\":\"\"}}]",
         "[{\"function\":{\"name\":\"x\",\"parameters\":[]}}]",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -162,7 +195,107 @@ static void test_tool_prompt(void) {
     }
 }
 
+typedef struct collected {
+    char reasoning[2048], content[2048];
+    json_t *calls;
+    int n_deltas;
+    bool content_null_pairs; /* every content delta carried "reasoning_content": null */
+} collected;
+
+static void on_delta(void *ud, json_t *d) {
+    collected *c = ud;
+    c->n_deltas++;
+    const char *r = json_string_value(json_object_get(d, "reasoning_content"));
+    const char *t = json_string_value(json_object_get(d, "content"));
+    if (r) strncat(c->reasoning, r, sizeof c->reasoning - strlen(c->reasoning) - 1);
+    if (t) {
+        strncat(c->content, t, sizeof c->content - strlen(c->content) - 1);
+        if (!json_is_null(json_object_get(d, "reasoning_content"))) c->content_null_pairs = false;
+    }
+    if (json_object_get(d, "tool_calls")) {
+        CHECK(c->calls == NULL);
+        c->calls = json_incref(json_object_get(d, "tool_calls"));
+    }
+    json_decref(d);
+}
+
+/* Feeding a text in pieces of `step` characters gives deltas whose concatenation is the
+ * non-streamed message, whatever the split. */
+static void test_stream_matches_message(void) {
+    static const char *const texts[] = {
+        "<think>\nI should look it up.\n</think>\n\nLet me check." CALLS_BEGIN CALL_BEGIN
+        "function" SEP "get_weather\n```json\n{\"city\": \"Paris\"}\n```" CALL_END CALLS_END,
+        "abc\n</think>\n\n" CALLS_BEGIN CALL_BEGIN "function" SEP "a\n```json\n{}\n```" CALL_END
+        "\n" CALL_BEGIN "function" SEP "b\n```json\n{\"x\":1}\n```" CALL_END CALLS_END,
+        "thinking...\n</think>\n\nThe answer is 4 < 5 and <｜ is not a marker.",
+        "x < y" CALLS_BEGIN CALL_BEGIN "function" SEP "f\n```json\n{}", /* unterminated */
+        "still thinking, <｜tool",
+        "Plain answer with ünïcødé — and <b>tags</b>.",
+    };
+    for (size_t ti = 0; ti < sizeof texts / sizeof *texts; ti++) {
+        for (int starts = 0; starts < 2; starts++) {
+            for (int tools = 0; tools < 2; tools++) {
+                bool has = false;
+                json_t *m = message(texts[ti], starts, true, tools, &has);
+                if (!m) continue;
+                const char *want_r = str(m, "reasoning_content") ? str(m, "reasoning_content") : "";
+                const char *want_c = str(m, "content") ? str(m, "content") : "";
+                for (size_t step = 1; step <= 64; step = step * 2 + 1) {
+                    collected c;
+                    memset(&c, 0, sizeof c);
+                    c.content_null_pairs = true;
+                    sk_server_stream *st = NULL;
+                    sk_err e = {0};
+                    CHECK_OK(sk_server_stream_new(starts, true, tools, 42, on_delta, &c, &st, &e),
+                             &e);
+                    if (!st) continue;
+                    const char *p = texts[ti];
+                    size_t len = strlen(p), off = 0;
+                    while (off < len) {
+                        size_t end = off;
+                        for (size_t k = 0; k < step && end < len; k++) {
+                            int n = sk_utf8_seq_len((const uint8_t *)p + end, len - end);
+                            end += n > 0 ? (size_t)n : 1;
+                        }
+                        CHECK_OK(sk_server_stream_feed(st, p + off, end - off, &e), &e);
+                        off = end;
+                    }
+                    bool shas = false;
+                    CHECK_OK(sk_server_stream_finish(st, &shas, &e), &e);
+                    CHECK_MSG(!strcmp(c.reasoning, want_r),
+                              "text %zu step %zu: reasoning '%s' vs '%s'", ti, step, c.reasoning,
+                              want_r);
+                    CHECK_MSG(!strcmp(c.content, want_c),
+                              "text %zu step %zu tools %d: content '%s' vs '%s'", ti, step, tools,
+                              c.content, want_c);
+                    CHECK(shas == has);
+                    CHECK(c.content_null_pairs);
+                    if (has) {
+                        const json_t *mc = json_object_get(m, "tool_calls");
+                        CHECK(json_array_size(c.calls) == json_array_size(mc));
+                        for (size_t k = 0; k < json_array_size(mc) && k < json_array_size(c.calls);
+                             k++) {
+                            const json_t *a = json_array_get(mc, k),
+                                         *b = json_array_get(c.calls, k);
+                            CHECK(json_integer_value(json_object_get(b, "index")) == (json_int_t)k);
+                            CHECK(!strcmp(str(a, "id"), str(b, "id")));
+                            CHECK(json_equal(json_object_get(a, "function"),
+                                             json_object_get(b, "function")));
+                        }
+                    } else {
+                        CHECK(c.calls == NULL);
+                    }
+                    json_decref(c.calls);
+                    sk_server_stream_free(st);
+                }
+                json_decref(m);
+            }
+        }
+    }
+}
+
 int main(void) {
+    RUN(test_stream_matches_message);
     RUN(test_reasoning_and_tool_call);
     RUN(test_two_calls_no_content);
     RUN(test_plain_answers);

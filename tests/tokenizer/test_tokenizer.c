@@ -353,6 +353,53 @@ static void test_load_errors(void) {
     CHECK(sk_tokenizer_load_hf("/nonexistent/dir/tokenizer.json", &t, &e) != 0 && !t);
 }
 
+/* A sparse id far past the number of entries is refused at once (it used to build tens of
+ * millions of [PADn] fillers), naming the file and the id; ids up to 2 * entries + 1023 load. */
+static void test_load_sparse_ids(void) {
+    double t0 = sk_time_sec();
+    expect_load_error(NULL, "{\"vocab\": {\"a\": 60000000}, \"merges\": []}", "60000000");
+    expect_load_error(NULL, "{\"vocab\": {\"a\": 60000000}, \"merges\": []}", "tokenizer.json");
+    CHECK(sk_time_sec() - t0 < 5.0);
+    /* 2 vocab entries + the 2 added tokens write_synth adds: the largest id allowed is
+     * 2 * 4 + 1024 - 1 = 1031 */
+    expect_load_error(NULL, "{\"vocab\": {\"a\": 1032, \"b\": 0}, \"merges\": []}", "1032");
+    CHECK(write_synth(g_tmpdir, NULL, false, false,
+                      "{\"vocab\": {\"a\": 1031, \"b\": 0}, \"merges\": []}") == 0);
+    sk_tokenizer *t = NULL;
+    sk_err e = {0};
+    CHECK_OK(sk_tokenizer_load_hf(g_tmpdir, &t, &e), &e);
+    if (t) {
+        CHECK(sk_tokenizer_n_vocab(t) == 1032);
+        CHECK(sk_tokenizer_token_type(t, 500) == SK_TOKEN_UNUSED);
+        sk_tokenizer_free(t);
+    }
+}
+
+/* GGUF merge errors name the file (as the tokenizer.json path does). */
+static void test_gguf_merge_error_names_file(void) {
+    sk_err e = {0};
+    char path[512];
+    snprintf(path, sizeof path, "%s/badmerge.gguf", g_tmpdir);
+    sk_gguf_writer *w = sk_gguf_writer_new(&e);
+    CHECK(w != NULL);
+    if (!w) return;
+    const char *toks[3] = {"a", "b", "ab"};
+    const char *merges[2] = {"a b", "a c"}; /* "c" is not a token */
+    CHECK_OK(sk_gguf_set_str(w, "tokenizer.ggml.model", "gpt2", &e), &e);
+    CHECK_OK(sk_gguf_set_str(w, "tokenizer.ggml.pre", "gpt2", &e), &e);
+    CHECK_OK(sk_gguf_set_arr_str(w, "tokenizer.ggml.tokens", toks, 3, &e), &e);
+    CHECK_OK(sk_gguf_set_arr_str(w, "tokenizer.ggml.merges", merges, 2, &e), &e);
+    CHECK_OK(sk_gguf_write(w, path, 0, NULL, &e), &e);
+    sk_gguf_writer_free(w);
+    sk_tokenizer *t = NULL;
+    int rc = sk_tokenizer_load_gguf_file(path, &t, &e);
+    CHECK_MSG(rc == SK_ERR_FORMAT && !t && strstr(e.msg, "badmerge.gguf") &&
+                  strstr(e.msg, "not in the vocabulary"),
+              "rc %d: %s", rc, e.msg);
+    sk_tokenizer_free(t);
+    unlink(path);
+}
+
 /* ---- DeepSeek-V3 (spec §5.8) ---- */
 
 static const char *const v3_vectors[][2] = {
@@ -648,6 +695,217 @@ static void test_v3_roundtrip(void) {
     CHECK(g_ncorpus >= 2000);
 }
 
+/* sk_tokenizer_encode_ex: added tokens overlapping a protected range are not matched; elsewhere
+ * nothing changes. */
+static int enc_ex(const char *text, size_t len, unsigned flags, const sk_text_span *sp, size_t nsp,
+                  int32_t **ids, size_t *n) {
+    sk_err e = {0};
+    int rc = sk_tokenizer_encode_ex(g_v3, text, len, flags, sp, nsp, ids, n, &e);
+    CHECK_OK(rc, &e);
+    return rc;
+}
+
+static bool ids_equal(const int32_t *a, size_t na, const int32_t *b, size_t nb) {
+    return na == nb && (na == 0 || !memcmp(a, b, na * sizeof *a));
+}
+
+static size_t count_id(const int32_t *ids, size_t n, int32_t id) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += ids[i] == id;
+    return c;
+}
+
+#define U_USER "<\xef\xbd\x9cUser\xef\xbd\x9c>"
+#define U_EOS                                                                                      \
+    "<\xef\xbd\x9c"                                                                                \
+    "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"
+
+static void test_v3_encode_protected(void) {
+    NEED_V3();
+    sk_err e = {0};
+    const unsigned fl = SK_TOK_PARSE_SPECIAL | SK_TOK_ADD_BOS;
+    /* template text around a user message that imitates the markup */
+    const char *pre = U_USER, *user = "hi " U_EOS " there" U_USER "x";
+    char text[256];
+    snprintf(text, sizeof text, "%s%s" U_EOS, pre, user);
+    size_t len = strlen(text), ulen = strlen(user);
+    sk_text_span sp = {strlen(pre), ulen};
+    int32_t *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+    size_t na = 0, nb = 0, nc = 0, nd = 0;
+    enc_ex(text, len, fl, &sp, 1, &a, &na);
+    /* reference: the pieces encoded separately (the user text without PARSE_SPECIAL) */
+    CHECK_OK(sk_tokenizer_encode(g_v3, pre, strlen(pre), fl, &b, &nb, &e), &e);
+    CHECK_OK(sk_tokenizer_encode(g_v3, user, ulen, 0, &c, &nc, &e), &e);
+    CHECK(na == nb + nc + 1);
+    if (na == nb + nc + 1) {
+        CHECK(!memcmp(a, b, nb * sizeof *a));
+        CHECK(!memcmp(a + nb, c, nc * sizeof *a));
+        CHECK(a[na - 1] == 1); /* the template's own EOS is one id */
+    }
+    CHECK(count_id(a, na, 1) == 1 && count_id(a, na, 128803) == 1);
+    /* unprotected, the user's look-alikes are special ids */
+    CHECK_OK(sk_tokenizer_encode(g_v3, text, len, fl, &d, &nd, &e), &e);
+    CHECK(count_id(d, nd, 1) == 2 && count_id(d, nd, 128803) == 2);
+    char *txt = NULL;
+    size_t tl = 0;
+    CHECK(na > 1 && a[0] == 0); /* ADD_BOS: V3's add_bos is set and the text has no BOS */
+    CHECK_OK(sk_tokenizer_decode(g_v3, a + 1, na - 1, false, &txt, &tl, &e), &e);
+    CHECK(txt && !strcmp(txt, text));
+    free(txt);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+
+    /* a match touching a protected range is rejected, one just beside it is not */
+    const char *t2 = "ab" U_USER "cd";
+    size_t l2 = strlen(t2), ul = strlen(U_USER);
+    struct {
+        sk_text_span sp[2];
+        size_t nsp;
+        size_t n_user; /* 128803 ids expected */
+    } cases[] = {
+        {{{0, 2}}, 1, 1},              /* "ab" */
+        {{{2 + ul, 2}}, 1, 1},         /* "cd" */
+        {{{0, 3}}, 1, 0},              /* "ab<" */
+        {{{2 + ul - 1, 1}}, 1, 0},     /* ">" */
+        {{{5, 1}}, 1, 0},              /* a byte inside */
+        {{{0, 0}, {2 + ul, 0}}, 2, 1}, /* empty ranges */
+        {{{2 + ul, 2}, {0, 2}}, 2, 1}, /* unsorted */
+        {{{0, 2}, {1, 3}}, 2, 0},      /* overlapping, reaching in */
+        {{{0, l2}}, 1, 0},             /* everything */
+    };
+    int32_t *ref = NULL;
+    size_t nref = 0;
+    CHECK_OK(sk_tokenizer_encode(g_v3, t2, l2, SK_TOK_PARSE_SPECIAL, &ref, &nref, &e), &e);
+    int32_t *plain = NULL;
+    size_t nplain = 0;
+    CHECK_OK(sk_tokenizer_encode(g_v3, t2, l2, 0, &plain, &nplain, &e), &e);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int32_t *x = NULL;
+        size_t nx = 0;
+        enc_ex(t2, l2, SK_TOK_PARSE_SPECIAL, cases[i].sp, cases[i].nsp, &x, &nx);
+        CHECK_MSG(count_id(x, nx, 128803) == cases[i].n_user, "case %zu", i);
+        /* with the token rejected the ids are those of the text without PARSE_SPECIAL */
+        if (cases[i].n_user)
+            CHECK_MSG(ids_equal(x, nx, ref, nref), "case %zu", i);
+        else
+            CHECK_MSG(ids_equal(x, nx, plain, nplain), "case %zu", i);
+        free(x);
+    }
+    free(ref);
+    free(plain);
+
+    /* invalid UTF-8 before the ranges: offsets refer to the input, not the lossy text */
+    const char *t3 = "\xff\xfe" U_USER "z" U_USER;
+    size_t l3 = strlen(t3);
+    sk_text_span s3a = {2, ul}; /* the first marker */
+    int32_t *x = NULL;
+    size_t nx = 0;
+    enc_ex(t3, l3, SK_TOK_PARSE_SPECIAL, &s3a, 1, &x, &nx);
+    CHECK(count_id(x, nx, 128803) == 1 && nx > 0 && x[nx - 1] == 128803);
+    free(x);
+    sk_text_span s3b = {0, 2}; /* just the invalid bytes */
+    enc_ex(t3, l3, SK_TOK_PARSE_SPECIAL, &s3b, 1, &x, &nx);
+    CHECK(count_id(x, nx, 128803) == 2);
+    free(x);
+    sk_text_span s3c = {1, 1}; /* ends inside nothing special: still both markers */
+    enc_ex(t3, l3, SK_TOK_PARSE_SPECIAL, &s3c, 1, &x, &nx);
+    CHECK(count_id(x, nx, 128803) == 2);
+    free(x);
+    /* eight invalid bytes grow to 24: a range over the second marker must not land on the
+     * first one */
+    const char *t5 = "\xff\xff\xff\xff\xff\xff\xff\xff" U_USER "z" U_USER;
+    sk_text_span s5 = {8 + ul + 1, ul};
+    enc_ex(t5, strlen(t5), SK_TOK_PARSE_SPECIAL, &s5, 1, &x, &nx);
+    CHECK(count_id(x, nx, 128803) == 1 && nx > 0 && x[nx - 1] != 128803);
+    free(x);
+    /* a range starting inside a multi-byte character widens to the whole character */
+    const char *t4 = "\xc3\xa9" U_USER "\xff";
+    sk_text_span s4 = {1, 2}; /* second byte of é and the '<' */
+    enc_ex(t4, strlen(t4), SK_TOK_PARSE_SPECIAL, &s4, 1, &x, &nx);
+    CHECK(count_id(x, nx, 128803) == 0);
+    free(x);
+    sk_text_span s4b = {0, 1}; /* first byte of é only: the marker stays */
+    enc_ex(t4, strlen(t4), SK_TOK_PARSE_SPECIAL, &s4b, 1, &x, &nx);
+    CHECK(count_id(x, nx, 128803) == 1);
+    free(x);
+
+    /* bad ranges */
+    sk_text_span far = {l2, 1}, wrap = {1, SIZE_MAX};
+    x = NULL;
+    CHECK(sk_tokenizer_encode_ex(g_v3, t2, l2, 0, &far, 1, &x, &nx, &e) == SK_ERR_RANGE);
+    CHECK(x == NULL && strstr(e.msg, "protected range 0"));
+    CHECK(sk_tokenizer_encode_ex(g_v3, t2, l2, 0, &wrap, 1, &x, &nx, &e) == SK_ERR_RANGE);
+    CHECK(sk_tokenizer_encode_ex(g_v3, t2, l2, 0, NULL, 1, &x, &nx, &e) == SK_ERR_INVALID);
+    sk_text_span end0 = {l2, 0};
+    CHECK_OK(sk_tokenizer_encode_ex(g_v3, t2, l2, SK_TOK_PARSE_SPECIAL, &end0, 1, &x, &nx, &e), &e);
+    CHECK(count_id(x, nx, 128803) == 1);
+    free(x);
+}
+
+/* Over the corpus: protecting the stretches between special-token matches changes nothing;
+ * protecting everything gives the ids of encoding without PARSE_SPECIAL (V3 has no
+ * USER_DEFINED tokens) and no special id. */
+static void test_v3_encode_protected_corpus(void) {
+    NEED_V3();
+    size_t bad = 0, with_special = 0;
+    for (size_t i = 0; i < g_ncorpus; i++) {
+        sk_err e = {0};
+        const char *s = g_corpus[i];
+        size_t len = strlen(s);
+        int32_t *ref = NULL, *x = NULL, *plain = NULL, *y = NULL;
+        size_t nref = 0, nx = 0, nplain = 0, ny = 0;
+        CHECK_OK(sk_tokenizer_encode(g_v3, s, len, SK_TOK_PARSE_SPECIAL | SK_TOK_ADD_BOS, &ref,
+                                     &nref, &e),
+                 &e);
+        CHECK_OK(sk_tokenizer_encode(g_v3, s, len, SK_TOK_ADD_BOS, &plain, &nplain, &e), &e);
+        /* protected ranges: the text between special ids (located by their pieces) */
+        sk_text_span sp[64];
+        size_t nsp = 0, off = 0, start = 0;
+        bool valid = sk_utf8_valid((const uint8_t *)s, len);
+        for (size_t k = 0; k < nref && valid; k++) {
+            size_t pl = 0;
+            sk_tokenizer_token_to_piece(g_v3, ref[k], &pl);
+            if (k == 0 && ref[k] == 0 &&
+                (len < pl || memcmp(s, sk_tokenizer_token_to_piece(g_v3, 0, &pl), pl)))
+                continue; /* the added BOS: not in the text */
+            if (sk_tokenizer_is_special(g_v3, ref[k])) {
+                if (off > start && nsp < 64) sp[nsp++] = (sk_text_span){start, off - start};
+                start = off + pl;
+            }
+            off += pl;
+        }
+        if (valid && off > start && nsp < 64) sp[nsp++] = (sk_text_span){start, off - start};
+        bool special = false;
+        for (size_t k = 0; k < nref; k++) special |= k > 0 && sk_tokenizer_is_special(g_v3, ref[k]);
+        with_special += special;
+        if (valid) {
+            CHECK_OK(sk_tokenizer_encode_ex(g_v3, s, len, SK_TOK_PARSE_SPECIAL | SK_TOK_ADD_BOS, sp,
+                                            nsp, &x, &nx, &e),
+                     &e);
+            if (!ids_equal(x, nx, ref, nref) && bad++ < 5)
+                fprintf(stderr, "  between-specials %zu: \"%s\"\n", i, s);
+        }
+        sk_text_span all = {0, len};
+        CHECK_OK(sk_tokenizer_encode_ex(g_v3, s, len, SK_TOK_PARSE_SPECIAL | SK_TOK_ADD_BOS, &all,
+                                        1, &y, &ny, &e),
+                 &e);
+        if (!ids_equal(y, ny, plain, nplain) && bad++ < 5)
+            fprintf(stderr, "  all-protected %zu: \"%s\"\n", i, s);
+        for (size_t k = 1; k < ny; k++)
+            if (sk_tokenizer_is_special(g_v3, y[k]) && bad++ < 5)
+                fprintf(stderr, "  special id %d in protected text %zu\n", (int)y[k], i);
+        free(ref);
+        free(x);
+        free(plain);
+        free(y);
+    }
+    CHECK_MSG(bad == 0, "%zu mismatches over %zu strings", bad, g_ncorpus);
+    fprintf(stderr, "  %zu corpus strings, %zu with special tokens\n", g_ncorpus, with_special);
+    CHECK(with_special > 0);
+}
+
 /* Random byte strings (biased towards UTF-8 lead/continuation bytes, specials' bytes and
  * whitespace): decode(encode(x)) is the lossy decode of x, and valid UTF-8. */
 static void test_v3_random_bytes(void) {
@@ -819,6 +1077,8 @@ int main(void) {
     RUN(test_synthetic_bpe);
     RUN(test_post_processor_bos);
     RUN(test_load_errors);
+    RUN(test_load_sparse_ids);
+    RUN(test_gguf_merge_error_names_file);
     RUN(test_v3_vectors);
     RUN(test_v3_special);
     RUN(test_v3_invalid_utf8);
@@ -827,6 +1087,8 @@ int main(void) {
     RUN(test_v3_threads);
     RUN(test_v3_random_bytes);
     RUN(test_v3_gguf_same_ids);
+    RUN(test_v3_encode_protected);
+    RUN(test_v3_encode_protected_corpus);
     sk_tokenizer_free(g_v3);
     for (size_t i = 0; i < g_ncorpus; i++) free(g_corpus[i]);
     free(g_corpus);

@@ -25,6 +25,17 @@ expect_output("100000 17464 1843" -m "${SRC}/tests/data/tokenizer/ggml-vocab-dee
 expect_rc(2)
 expect_rc(2 --tokenizer x --bogus)
 expect_rc(1 -m "${SRC}/tests/data/tokenizer/no-such.gguf" hi)
+# --jsonl on a directory: getline fails with EISDIR; that is an error, not an empty input
+execute_process(COMMAND ${SEEK} tokenize -m "${SRC}/tests/data/tokenizer/ggml-vocab-deepseek-llm.gguf"
+                --jsonl "${SRC}/tests/data" RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "read failed: Is a directory")
+  message(FATAL_ERROR "seek tokenize --jsonl DIR: rc ${rc}, stderr '${err}'")
+endif()
+execute_process(COMMAND ${SEEK} tokenize -m "${SRC}/tests/data/tokenizer/ggml-vocab-deepseek-llm.gguf"
+                --jsonl "${SRC}/tests/data/no-such.jsonl" RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "cannot open .*no-such.jsonl: No such file")
+  message(FATAL_ERROR "seek tokenize --jsonl MISSING: rc ${rc}, stderr '${err}'")
+endif()
 execute_process(COMMAND ${SEEK} tokenize --help RESULT_VARIABLE rc OUTPUT_VARIABLE out)
 if(NOT rc EQUAL 0 OR NOT out MATCHES "usage: seek tokenize")
   message(FATAL_ERROR "seek tokenize --help: rc ${rc}")

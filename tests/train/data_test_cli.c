@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int sk_cmd_tokenizer(int argc, char **argv);
 int sk_cmd_data(int argc, char **argv);
@@ -39,6 +40,43 @@ static int run_cmd(int (*fn)(int, char **), const char *const *args) {
 }
 
 static char sample[512], heldout[512];
+
+/* run_cmd with stderr captured into *err (malloc'd). */
+static int run_cmd_err(int (*fn)(int, char **), const char *const *args, char **err) {
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(tmp("stderr.txt"), "w");
+    dup2(fileno(f), 2);
+    int rc = run_cmd(fn, args);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(f);
+    *err = sk_test_slurp(tmp("stderr.txt"), NULL);
+    return rc;
+}
+
+/* An --out that cannot be a directory fails before the training, with the reason (it used to
+ * train first and fail on the write). vocab 100 would also fail, in the trainer: the message
+ * shows which check ran. Out-of-range numbers say so. */
+static void test_out_checked_first(void) {
+    FILE *f = fopen(tmp("a-file"), "wb");
+    if (f) fclose(f);
+    char out[600];
+    snprintf(out, sizeof out, "%s/sub", tmp("a-file"));
+    const char *a[] = {"tokenizer", "train", "--input", sample, "--vocab-size", "100",
+                       "--out", out, "--quiet", NULL};
+    char *err = NULL;
+    CHECK(run_cmd_err(sk_cmd_tokenizer, a, &err) == 1);
+    CHECK_MSG(err && strstr(err, "--out: cannot create directory") && strstr(err, "File exists"),
+              "%s", err ? err : "");
+    free(err);
+    const char *b[] = {"tokenizer", "train", "--input", sample, "--vocab-size", "99999999",
+                       "--out", tmp("x"), "--quiet", NULL};
+    CHECK(run_cmd_err(sk_cmd_tokenizer, b, &err) == 2);
+    CHECK_MSG(err && strstr(err, "out of range (min 1, max 16777216)"), "%s", err ? err : "");
+    free(err);
+}
 
 static void test_usage(void) {
     const char *a1[] = {"tokenizer", "--help", NULL};
@@ -186,6 +224,7 @@ int main(void) {
     snprintf(sample, sizeof sample, "%s/tests/train/data_sample.txt", SEEK_SOURCE_DIR);
     snprintf(heldout, sizeof heldout, "%s/tests/train/data_heldout.txt", SEEK_SOURCE_DIR);
     RUN(test_usage);
+    RUN(test_out_checked_first);
     RUN(test_pipeline);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

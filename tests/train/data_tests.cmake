@@ -7,9 +7,10 @@ sk_add_test(test_data_shard SOURCES ${CMAKE_CURRENT_LIST_DIR}/data_test_shard.c 
 # `seek tokenizer train` and `seek data …` end to end: the command sources are compiled in.
 sk_add_test(test_data_cli SOURCES ${CMAKE_CURRENT_LIST_DIR}/data_test_cli.c
             ${SEEK_SOURCE_DIR}/src/cli/cmd_tokenizer.c ${SEEK_SOURCE_DIR}/src/cli/cmd_data.c
-            LIBS ${SK_DATA_TEST_LIBS})
+            ${SEEK_SOURCE_DIR}/src/cli/cli_args.c LIBS ${SK_DATA_TEST_LIBS})
 # cmd_tokenizer.c embeds the DeepSeek-R1 chat template from the runtime's gen_templates.h
-target_include_directories(test_data_cli PRIVATE ${SEEK_SOURCE_DIR}/src/runtime)
+target_include_directories(test_data_cli PRIVATE ${SEEK_SOURCE_DIR}/src/runtime
+                           ${SEEK_SOURCE_DIR}/src/cli)
 # The trained tokenizer.json read by transformers.js (the tokenizer tests' npm oracle; skipped
 # with exit code 77 when node or the oracle is missing).
 find_program(SEEK_NODE node)

@@ -9,6 +9,7 @@
 #include "sk_safetensors.h"
 #include "sk_test.h"
 #include "sk_train.h"
+#include "train_internal.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -453,12 +454,86 @@ static void test_accumulation(void) {
     CHECK_OK(sk_tmodel_grad(m, &full, 1.0f, &st3, &e), &e);
     CHECK(memcmp(g, m->grads, m->n_floats * sizeof(float)) == 0);
     CHECK_NEAR(st3.loss, lfull, 1e-12 * fabs(lfull));
+    /* a batch large enough (N = 6 x 39 rows, > the 64-row threshold) for the pool-threaded
+     * RMSNorm / RoPE / SwiGLU loops: 1 thread and 3 threads give the same bits */
+    {
+        int32_t big[6 * 40];
+        for (int i = 0; i < 240; i++) big[i] = (i * 13 + i / 40 * 5) % cfg.n_vocab;
+        sk_tbatch bb = {6, 40, big, NULL};
+        sk_tstats s1, s3;
+        CHECK_OK(sk_tmodel_set_threads(m, 1, &e), &e);
+        sk_tmodel_zero_grad(m);
+        CHECK_OK(sk_tmodel_grad(m, &bb, 1.0f, &s1, &e), &e);
+        memcpy(g, m->grads, m->n_floats * sizeof(float));
+        CHECK_OK(sk_tmodel_set_threads(m, 3, &e), &e);
+        sk_tmodel_zero_grad(m);
+        CHECK_OK(sk_tmodel_grad(m, &bb, 1.0f, &s3, &e), &e);
+        CHECK(memcmp(g, m->grads, m->n_floats * sizeof(float)) == 0);
+        CHECK_NEAR(s1.loss, s3.loss, 1e-12 * fabs(s1.loss)); /* CE partial sums per thread */
+        double gm = 0;
+        for (size_t i = 0; i < m->n_floats; i++) gm = fmax(gm, fabs(g[i]));
+        CHECK(gm > 0);
+    }
+    free(g);
+    sk_tmodel_free(m);
+}
+
+/* bf16 products: rounding to nearest even, and a gradient close to (not equal to) f32 */
+static void test_bf16(void) {
+    float in[] = {1.0f, 1.0f + 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-20f, 1.0f + 3 * 0x1p-8f, -2.5f,
+                  0x1p-130f, 3.0e38f, INFINITY, -INFINITY};
+    float want[] = {1.0f, 1.0f, 1.0f + 0x1p-7f, 1.0f + 4 * 0x1p-8f, -2.5f, 0x1p-130f,
+                    3.0e38f /* rounded below */, INFINITY, -INFINITY};
+    float out[9];
+    tr_bf16_round(out, in, 9);
+    for (int i = 0; i < 9; i++) {
+        if (i == 6) {
+            CHECK(fabsf(out[i] - in[i]) <= in[i] * 0x1p-8f && out[i] != in[i]);
+            continue;
+        }
+        CHECK_MSG(out[i] == want[i], "bf16(%a) = %a, want %a", in[i], out[i], want[i]);
+    }
+    float nan_in = NAN, nan_out;
+    tr_bf16_round(&nan_out, &nan_in, 1);
+    CHECK(isnan(nan_out));
+    sk_model_config cfg;
+    sk_err e = {0};
+    char cp[512];
+    snprintf(cp, sizeof cp, "%s/trainref/v3-mtp2/config.json", SEEK_TEST_DATA);
+    CHECK_OK(sk_model_config_from_hf(cp, &cfg, &e), &e);
+    sk_tmodel *m = NULL;
+    CHECK_OK(sk_tmodel_new(&cfg, &m, &e), &e);
+    if (!m) return;
+    sk_tmodel_init(m, 9, 0.2f);
+    int32_t ids[4 * 12];
+    for (int i = 0; i < 48; i++) ids[i] = (i * 5 + i / 12) % cfg.n_vocab;
+    sk_tbatch bt = {4, 12, ids, NULL};
+    sk_tstats s32, s16;
+    sk_tmodel_zero_grad(m);
+    CHECK_OK(sk_tmodel_grad(m, &bt, 1.0f, &s32, &e), &e);
+    float *g = malloc(m->n_floats * sizeof(float));
+    memcpy(g, m->grads, m->n_floats * sizeof(float));
+    sk_train_set_bf16(true);
+    CHECK(sk_train_get_bf16());
+    sk_tmodel_zero_grad(m);
+    CHECK_OK(sk_tmodel_grad(m, &bt, 1.0f, &s16, &e), &e);
+    sk_train_set_bf16(false);
+    double md = 0, mx = 0;
+    for (size_t i = 0; i < m->n_floats; i++) {
+        md = fmax(md, fabs(g[i] - m->grads[i]));
+        mx = fmax(mx, fabs(g[i]));
+    }
+    printf("bf16 products: loss %.6f vs f32 %.6f; gradient max|diff|/max|g| %.2e\n", s16.loss,
+           s32.loss, md / mx);
+    CHECK(s16.loss != s32.loss && fabs(s16.loss - s32.loss) < 1e-2 * fabs(s32.loss));
+    CHECK(md > 0 && md < 5e-2 * mx);
     free(g);
     sk_tmodel_free(m);
 }
 
 int main(void) {
     sk_train_set_threads(1);
+    RUN(test_bf16);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/seek-train-test-XXXXXX");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");

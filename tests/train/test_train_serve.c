@@ -1,7 +1,8 @@
 /* test_train_serve — a model trained by `seek train` is served by the inference runtime
  * without conversion: sk_model_open on the output folder (model.safetensors + config.json)
  * and sk_model_eval give the trainer's own forward logits (tolerance 1e-3 x max|logit|,
- * the golden-file tolerance for f32 paths). */
+ * the golden-file tolerance for f32 paths), and so does DIR/model.gguf (written by seek
+ * train through the HF->GGUF converter) opened by the GGUF loader. */
 #include "sk_test.h"
 #include "sk_train.h"
 
@@ -68,6 +69,24 @@ static void test_serve(void) {
         printf("trained model served by sk_model_eval: max|logit diff| %.3e (max|logit| %.3f)\n",
                md, mx);
         CHECK(md <= 1e-3 * fmax(1.0, mx));
+        /* the GGUF that seek train wrote beside it (deepseek2, llama.cpp names, converted by
+         * sk_convert_hf) gives the same logits through the GGUF loader */
+        char gp[700];
+        snprintf(gp, sizeof gp, "%s/model.gguf", out);
+        sk_model *gm = NULL;
+        sk_model_ctx *gc = NULL;
+        CHECK_OK(sk_model_open(gp, &mo, &gm, &e), &e);
+        if (gm) CHECK_OK(sk_model_ctx_new(gm, &cp, &gc, &e), &e);
+        if (gc) {
+            CHECK(sk_model_get_config(gm)->arch == SK_ARCH_DEEPSEEK2);
+            CHECK_OK(sk_model_eval(gc, ids, 12, li, true, &e), &e);
+            double gd = 0;
+            for (int i = 0; i < 12 * V; i++) gd = fmax(gd, fabs(li[i] - lt[i]));
+            printf("model.gguf served by sk_model_eval: max|logit diff| %.3e\n", gd);
+            CHECK(gd <= 1e-3 * fmax(1.0, mx));
+        }
+        sk_model_ctx_free(gc);
+        sk_model_close(gm);
     }
     free(li);
     free(lt);

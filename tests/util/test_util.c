@@ -12,6 +12,45 @@ static void test_err(void) {
     CHECK(sk_err_prefix(&e, "file.gguf") == SK_ERR_FORMAT);
     CHECK(strcmp(e.msg, "file.gguf: field x bad") == 0);
     CHECK(sk_err_set(NULL, SK_ERR_IO, "ignored") == SK_ERR_IO);
+    /* a prefix longer than the buffer must not drop the original message (the cause) */
+    char longp[1500];
+    memset(longp, 'p', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    sk_err_set(&e, SK_ERR_IO, "the real cause");
+    CHECK(sk_err_prefix(&e, "%s", longp) == SK_ERR_IO);
+    CHECK(strlen(e.msg) < SK_ERR_MSG_MAX);
+    size_t ml = strlen(e.msg);
+    CHECK(ml > 14 && strcmp(e.msg + ml - 14, "the real cause") == 0);
+    CHECK(e.msg[0] == 'p' && strstr(e.msg, "...: the real cause") != NULL);
+    /* a long message under a long prefix keeps at least half the buffer */
+    char longm[1000];
+    memset(longm, 'm', sizeof longm - 1);
+    longm[sizeof longm - 1] = '\0';
+    sk_err_set(&e, SK_ERR_IO, "%s", longm);
+    sk_err_prefix(&e, "%s", longp);
+    ml = strlen(e.msg);
+    CHECK(ml == SK_ERR_MSG_MAX - 1);
+    CHECK(strspn(strstr(e.msg, ": ") + 2, "m") >= (SK_ERR_MSG_MAX - 1) / 2);
+    /* a short prefix and a long message: the prefix is whole */
+    sk_err_set(&e, SK_ERR_IO, "%s", longm);
+    sk_err_prefix(&e, "ctx");
+    CHECK(strncmp(e.msg, "ctx: mmm", 8) == 0 && strlen(e.msg) == 5 + strlen(longm));
+}
+
+static void test_rng(void) {
+    /* SplitMix64 reference outputs for seed 1234567 (Vigna's splitmix64.c test values) */
+    uint64_t x = 1234567;
+    const uint64_t want[3] = {6457827717110365317ull, 3203168211198807973ull,
+                              9817491932198370423ull};
+    for (int i = 0; i < 3; i++) CHECK(sk_splitmix64(&x) == want[i]);
+    sk_rng a, b;
+    sk_rng_seed(&a, 7);
+    sk_rng_seed(&b, 7);
+    for (int i = 0; i < 100; i++) {
+        double u = sk_rng_uniform(&a);
+        CHECK(u >= 0.0 && u < 1.0);
+        CHECK(sk_rng_uniform(&b) == u);
+    }
 }
 
 static void test_checked(void) {
@@ -118,10 +157,25 @@ static void test_files(void) {
     unlink(path);
     CHECK(sk_mmap_open(&m, "/nonexistent/x", &e) == SK_ERR_IO);
     CHECK(strstr(e.msg, "/nonexistent/x") != NULL);
+    /* sk_same_file: the same inode through two names, distinct files, a missing file */
+    char p2[] = "/tmp/seek_test_util_XXXXXX";
+    fd = mkstemp(p2);
+    CHECK(fd >= 0);
+    close(fd);
+    char lnk[64];
+    snprintf(lnk, sizeof lnk, "%s.lnk", p2);
+    CHECK(link(p2, lnk) == 0);
+    CHECK(sk_same_file(p2, p2));
+    CHECK(sk_same_file(p2, lnk));
+    CHECK(!sk_same_file(p2, path)); /* path was unlinked */
+    CHECK(!sk_same_file(p2, "/tmp"));
+    unlink(lnk);
+    unlink(p2);
 }
 
 int main(void) {
     RUN(test_err);
+    RUN(test_rng);
     RUN(test_checked);
     RUN(test_arena);
     RUN(test_pool);
