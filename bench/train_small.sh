@@ -30,7 +30,7 @@ resume=""
 start=$(date +%s)
 "$seek" train --config "$here/train_small_config.json" --data "$out/train.txt" --out "$out/run" \
     --steps "$steps" --batch 16 --lr 3e-3 --warmup 20 --cosine-start 100 --min-lr-frac 0.1 \
-    --ckpt-every 25 --threads "$threads" $resume
+    --ckpt-every 25 --threads "$threads" --tokenizer "$out/tok" $resume
 echo "wall time: $(( $(date +%s) - start )) s"
 tail -n 1 "$out/run/metrics.jsonl"
 echo "loss curve: $out/run/loss.svg"

@@ -10,6 +10,7 @@
  * draws no random numbers after init. */
 #include "sk_convert.h"
 #include "sk_json.h"
+#include "sk_tokenizer_export.h"
 #include "train_internal.h"
 
 #include <cblas.h>
@@ -285,6 +286,7 @@ static int write_gguf(const sk_trainer_opts *o, sk_err *e) {
         memset(&co, 0, sizeof co);
         co.type = SK_TYPE_F32;
         co.n_threads = o->threads > 0 ? o->threads : 0;
+        co.tokenizer = sk_tokenizer_convert_hf; /* tokenizer.json in DIR, if any */
         rc = sk_convert_hf(o->out_dir, g, &co, NULL, e);
         if (rc) sk_err_prefix(e, "writing %s", g);
     }
