@@ -3,6 +3,8 @@
  * the sequence-wise balance loss. All activations of one call live in one arena. */
 #include "train_internal.h"
 
+#include <cblas.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -584,6 +586,13 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
         if (!m->scratch) return sk_err_set(e, SK_ERR_NOMEM, "train: out of memory");
     }
     scratch_reset(m->scratch);
+    /* products split over the pool, OpenBLAS single-threaded (see tr_set_mm_pool) */
+    int blas_threads = 0;
+    if (m->pool && sk_pool_size(m->pool) > 1) {
+        blas_threads = openblas_get_num_threads();
+        if (blas_threads > 1) openblas_set_num_threads(1);
+        tr_set_mm_pool(m->pool);
+    }
     fb f = {.m = m, .a = m->scratch, .e = e};
     sk_tstats S;
     memset(&S, 0, sizeof S);
@@ -715,6 +724,10 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
         }
 done:
     rc = f.rc;
+    if (blas_threads) {
+        tr_set_mm_pool(NULL);
+        if (blas_threads > 1) openblas_set_num_threads(blas_threads);
+    }
     if (!rc && st) *st = S;
     return rc;
 }

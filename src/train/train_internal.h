@@ -8,6 +8,10 @@
 
 #include <stddef.h>
 
+/* The pool tr_mm_fwd / tr_mm_bwd split their products over (row blocks of the output, one
+ * single-threaded OpenBLAS call each; NULL = one OpenBLAS call). Set by sk_tmodel_grad /
+ * sk_tmodel_loss for their duration, with OpenBLAS at 1 thread meanwhile. */
+void tr_set_mm_pool(sk_pool *pool);
 /* y[N,out] = beta*y + x[N,in] · W[out,in]ᵀ */
 void tr_mm_fwd(float *y, const float *x, const float *W, int N, int in, int out, float beta);
 /* dx[N,in] += dy·W (dx may be NULL); dW[out,in] += dyᵀ·x (dW may be NULL). */
