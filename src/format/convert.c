@@ -807,6 +807,9 @@ int sk_convert_hf(const char *hf_dir, const char *out_path, const sk_convert_opt
     }
     bool has_tok = false;
     if ((rc = convert_tokenizer(&c, opts, w, n_vocab, &has_tok, e))) goto done;
+    /* llama.cpp refuses a GGUF without tokenizer.ggml.model; "none" is its key for a model
+     * that has no vocabulary (token ids in, logits out). */
+    if (!has_tok && (rc = sk_gguf_set_str(w, "tokenizer.ggml.model", "none", e))) goto done;
 
     /* tensor plan */
     int64_t ie = sk_st_find(c.st, "model.embed_tokens.weight");

@@ -692,7 +692,9 @@ static int set_metadata(sk_gguf_writer *w, const synth_plan *p, sk_err *e) {
         TRY(sk_gguf_set_u32(w, KEY("rope.dimension_count"), (uint32_t)(s->n_embd / s->n_head), e));
     }
     if (s->arch == ARCH_DEEPSEEK2) {
-        if (s->q_lora) TRY(sk_gguf_set_u32(w, KEY("attention.q_lora_rank"), (uint32_t)s->q_lora, e));
+        /* Written as 0 when there is no q LoRA: llama.cpp infers "Lite" from a 27-layer count
+         * and otherwise requires the key (a V2-Lite shape cut to fewer layers needs it). */
+        TRY(sk_gguf_set_u32(w, KEY("attention.q_lora_rank"), (uint32_t)s->q_lora, e));
         TRY(sk_gguf_set_u32(w, KEY("attention.kv_lora_rank"), (uint32_t)s->kv_lora, e));
         if (mainline) {
             TRY(sk_gguf_set_u32(w, KEY("attention.key_length"), (uint32_t)(s->kv_lora + s->rope), e));

@@ -24,12 +24,13 @@
  * eh_proj; not norms, not biases), `buffer` marks e_score_correction_bias (no gradient,
  * no Adam; moved by the bias update).
  *
- * Threads: the matrix products of projections, experts and head go through OpenBLAS and its
- * threads (OPENBLAS_NUM_THREADS, or sk_train_set_threads); the model's pool
- * (sk_tmodel_set_threads) runs cross-entropy, AdamW, RMSNorm, RoPE, SwiGLU and the attention
- * of the batch's sequences (one sequence per thread, OpenBLAS single-threaded meanwhile).
- * Gradients do not depend on either thread count for a given OpenBLAS build (the summed loss
- * may differ in the last bits: the cross-entropy partial sums are per thread).
+ * Threads: with a pool of more than one thread (sk_tmodel_set_threads), a forward/backward
+ * call runs OpenBLAS single-threaded and splits every product of projections, experts and head
+ * into row blocks over the pool, and the pool also runs cross-entropy, AdamW, RMSNorm, RoPE,
+ * SwiGLU and the attention of the batch's sequences (one sequence per thread). Without a pool
+ * the products use OpenBLAS's own threads (sk_train_set_threads). Results are bit-identical
+ * for a fixed thread count (so --resume with the same --threads continues bit for bit); across
+ * thread counts they agree to float rounding (~1e-7 relative).
  *
  * Memory: activations live in scratch chunks the model keeps between calls (freed with the
  * model), so repeated steps of the same shape allocate and fault in nothing new.
@@ -79,9 +80,8 @@ typedef struct sk_tmodel {
 /* Allocates parameters for cfg (arch deepseek2; validated). Values are zero. */
 int sk_tmodel_new(const sk_model_config *cfg, sk_tmodel **out, sk_err *e);
 void sk_tmodel_free(sk_tmodel *m);
-/* Threads for the trainer's own loops (cross-entropy, AdamW, gradient norm); the matrix
- * products use OpenBLAS threads (sk_train_set_threads). n <= 0: all CPUs, 1: none. Results
- * are reproducible for a fixed thread count. */
+/* Threads of the model's pool (see Threads above). n <= 0: all CPUs, 1: none. Results are
+ * reproducible for a fixed thread count. */
 int sk_tmodel_set_threads(sk_tmodel *m, int n, sk_err *e);
 /* Number of trainable scalars (buffers excluded). */
 int64_t sk_tmodel_n_trainable(const sk_tmodel *m);

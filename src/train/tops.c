@@ -94,14 +94,20 @@ void tr_set_mm_pool(sk_pool *pool) {
 
 typedef struct gemm_ctx {
     enum CBLAS_TRANSPOSE ta, tb;
-    int N, K, lda, ldb, ldc;
+    int M, N, K, lda, ldb, ldc;
     const float *A, *B;
     float alpha, beta, *C;
 } gemm_ctx;
 
+/* lo, hi count blocks of 16 rows: every block boundary stays a multiple of the sgemm
+ * micro-kernel's row unroll, so each row goes through the same kernel path as in one
+ * unsplit call and the results are bit-identical */
 static void gemm_rows(void *v, size_t lo, size_t hi, int ith) {
     gemm_ctx *c = v;
     (void)ith;
+    lo *= 16;
+    hi = hi * 16 < (size_t)c->M ? hi * 16 : (size_t)c->M;
+    if (lo >= hi) return;
     /* rows lo..hi of op(A): rows of A, or columns of A when it is transposed */
     const float *A = c->ta == CblasNoTrans ? c->A + lo * (size_t)c->lda : c->A + lo;
     cblas_sgemm(CblasRowMajor, c->ta, c->tb, (int)(hi - lo), c->N, c->K, c->alpha, A, c->lda,
@@ -118,6 +124,7 @@ static void gemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N,
     }
     gemm_ctx c = {.ta = ta,
                   .tb = tb,
+                  .M = M,
                   .N = N,
                   .K = K,
                   .lda = lda,
@@ -128,7 +135,7 @@ static void gemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N,
                   .alpha = alpha,
                   .beta = beta,
                   .C = C};
-    tr_par(g_mm_pool, (size_t)M, 32, gemm_rows, &c);
+    tr_par(g_mm_pool, ((size_t)M + 15) / 16, 2, gemm_rows, &c);
 }
 
 void tr_mm_fwd(float *y, const float *x, const float *W, int N, int in, int out, float beta) {

@@ -447,15 +447,21 @@ static void test_accumulation(void) {
         mx = fmax(mx, fabs(g[i]));
     }
     CHECK(mx > 0 && md <= 1e-5 * mx);
-    /* the trainer's threaded loops (cross-entropy rows) give the same gradient bit for bit */
+    /* the trainer's threaded loops (cross-entropy rows, products split in row blocks over the
+     * pool) give the gradient to float rounding (the split products may round differently) */
     CHECK_OK(sk_tmodel_set_threads(m, 3, &e), &e);
     sk_tmodel_zero_grad(m);
     sk_tstats st3;
     CHECK_OK(sk_tmodel_grad(m, &full, 1.0f, &st3, &e), &e);
-    CHECK(memcmp(g, m->grads, m->n_floats * sizeof(float)) == 0);
-    CHECK_NEAR(st3.loss, lfull, 1e-12 * fabs(lfull));
+    {
+        double d3 = 0;
+        for (size_t i = 0; i < m->n_floats; i++) d3 = fmax(d3, fabs(g[i] - m->grads[i]));
+        CHECK_MSG(d3 <= 1e-5 * mx, "3 threads: max|dg| %g (max|g| %g)", d3, mx);
+    }
+    CHECK_NEAR(st3.loss, lfull, 1e-6 * fabs(lfull));
     /* a batch large enough (N = 6 x 39 rows, > the 64-row threshold) for the pool-threaded
-     * RMSNorm / RoPE / SwiGLU loops: 1 thread and 3 threads give the same bits */
+     * RMSNorm / RoPE / SwiGLU / attention loops and the split products: 1 thread and 3 threads
+     * agree to float rounding, and 3 threads twice give the same bits */
     {
         int32_t big[6 * 40];
         for (int i = 0; i < 240; i++) big[i] = (i * 13 + i / 40 * 5) % cfg.n_vocab;
@@ -468,11 +474,22 @@ static void test_accumulation(void) {
         CHECK_OK(sk_tmodel_set_threads(m, 3, &e), &e);
         sk_tmodel_zero_grad(m);
         CHECK_OK(sk_tmodel_grad(m, &bb, 1.0f, &s3, &e), &e);
-        CHECK(memcmp(g, m->grads, m->n_floats * sizeof(float)) == 0);
-        CHECK_NEAR(s1.loss, s3.loss, 1e-12 * fabs(s1.loss)); /* CE partial sums per thread */
-        double gm = 0;
-        for (size_t i = 0; i < m->n_floats; i++) gm = fmax(gm, fabs(g[i]));
+        double gm = 0, gd = 0;
+        for (size_t i = 0; i < m->n_floats; i++) {
+            gm = fmax(gm, fabs(g[i]));
+            gd = fmax(gd, fabs(g[i] - m->grads[i]));
+        }
         CHECK(gm > 0);
+        CHECK_MSG(gd <= 1e-5 * gm, "1 vs 3 threads: max|dg| %g (max|g| %g)", gd, gm);
+        CHECK_NEAR(s1.loss, s3.loss, 1e-6 * fabs(s1.loss));
+        float *g3 = malloc(m->n_floats * sizeof(float));
+        memcpy(g3, m->grads, m->n_floats * sizeof(float));
+        sk_tstats s3b;
+        sk_tmodel_zero_grad(m);
+        CHECK_OK(sk_tmodel_grad(m, &bb, 1.0f, &s3b, &e), &e);
+        CHECK(memcmp(g3, m->grads, m->n_floats * sizeof(float)) == 0);
+        CHECK(s3b.loss == s3.loss);
+        free(g3);
     }
     free(g);
     sk_tmodel_free(m);

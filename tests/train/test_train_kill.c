@@ -32,7 +32,7 @@ static pid_t spawn_train(const char *out, bool resume) {
     if (pid == 0) {
         const char *args[] = {self_exe, "--child", "train", "--config", cfgp, "--data", datap,
                               "--out", out, "--steps", "120", "--batch", "4", "--ckpt-every", "4",
-                              "--threads", "1", "--seed", "7", "--quiet",
+                              "--threads", "2", "--seed", "7", "--quiet",
                               resume ? "--resume" : NULL, NULL};
         execv(self_exe, (char **)args);
         _exit(127);
