@@ -1,5 +1,5 @@
 # Seek — the two commands of the README, plus bench and fuzz.
-#   make run    install missing Debian packages (as root), build, chat (MODEL=… or models/default.gguf)
+#   make run    install missing Debian packages (as root), build, chat with models/default.gguf (or MODEL=…)
 #   make test   build and run the whole test suite, then again under ASan+UBSan
 #   make bench  kernel and model benchmarks
 #   make fuzz   the GGUF and safetensors fuzzers, for longer than `make test` runs them
