@@ -12,8 +12,8 @@ data=$2
 steps=${3:-40}
 batch=${4:-4}
 threads=${5:-2}
-seek=$build/src/cli/seek
-[ -x "$seek" ] || seek=$build/seek
+seek=$build/seek
+[ -x "$seek" ] || { echo "no seek binary at $seek (build first: make)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for mode in f32 bf16; do

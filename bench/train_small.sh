@@ -14,8 +14,8 @@ build=${1:-$here/../build}
 out=${2:-/tmp/seek-small}
 steps=${3:-400}
 threads=${4:-2}
-seek=$build/src/cli/seek
-[ -x "$seek" ] || seek=$build/seek
+seek=$build/seek
+[ -x "$seek" ] || { echo "no seek binary at $seek (build first: make)" >&2; exit 2; }
 mkdir -p "$out"
 [ -s "$out/corpus/corpus.jsonl" ] || "$here/make_corpus.sh" "$out/corpus" 4000000
 [ -s "$out/tok/tokenizer.json" ] ||

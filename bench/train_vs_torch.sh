@@ -13,9 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
 steps=${2:-12}
 threads=${3:-2}
-seek=$build/src/cli/seek
-[ -x "$seek" ] || seek=$build/seek
-[ -x "$seek" ] || { echo "no seek binary in $build" >&2; exit 1; }
+seek=$build/seek
+[ -x "$seek" ] || { echo "no seek binary at $seek (build first: make)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # PASSIVE: on a loaded machine OpenMP spin-waiting makes torch ~8x slower (measured)
