@@ -5,14 +5,20 @@
 #include <string.h>
 
 int sk_tokfile_read(const char *path, int n_vocab, sk_tokfile *out, sk_err *e) {
+    return sk_tokfile_read_bounded(path, n_vocab, (uint64_t)1 << 34, 1, 1000000, out, e);
+}
+
+int sk_tokfile_read_bounded(const char *path, int n_vocab, uint64_t max_bytes, long min_ids,
+                            long max_ids, sk_tokfile *out, sk_err *e) {
     memset(out, 0, sizeof *out);
     char *buf = NULL;
     size_t len = 0;
-    int rc = sk_read_file(path, (uint64_t)1 << 34, &buf, &len, e);
+    int rc = sk_read_file(path, max_bytes, &buf, &len, e);
     if (rc) return rc;
     size_t cap = 0, n = 0;
     int32_t *ids = NULL;
-    int line = 0, S = -1, n_lines = 0;
+    long line = 0;
+    int S = -1, n_lines = 0;
     size_t i = 0;
     while (i < len) {
         line++;
@@ -27,8 +33,8 @@ int sk_tokfile_read(const char *path, int n_vocab, sk_tokfile *out, sk_err *e) {
             }
             if (ch < '0' || ch > '9') {
                 col = (int)(i - ls) + 1;
-                rc = sk_err_set(e, SK_ERR_FORMAT, "%s:%d:%d: expected a token id, found '%c'", path,
-                                line, col, ch >= 32 && ch < 127 ? ch : '?');
+                rc = sk_err_set(e, SK_ERR_FORMAT, "%s:%ld:%d: expected a token id, found '%c'",
+                                path, line, col, ch >= 32 && ch < 127 ? ch : '?');
                 goto fail;
             }
             int64_t v = 0;
@@ -36,14 +42,14 @@ int sk_tokfile_read(const char *path, int n_vocab, sk_tokfile *out, sk_err *e) {
             while (i < len && buf[i] >= '0' && buf[i] <= '9') {
                 v = v * 10 + (buf[i] - '0');
                 if (v > 0x7fffffff) {
-                    rc = sk_err_set(e, SK_ERR_RANGE, "%s:%d:%d: number too large", path, line,
+                    rc = sk_err_set(e, SK_ERR_RANGE, "%s:%ld:%d: number too large", path, line,
                                     (int)(s0 - ls) + 1);
                     goto fail;
                 }
                 i++;
             }
             if (n_vocab > 0 && v >= n_vocab) {
-                rc = sk_err_set(e, SK_ERR_RANGE, "%s:%d:%d: %s %lld is outside [0, %d)", path, line,
+                rc = sk_err_set(e, SK_ERR_RANGE, "%s:%ld:%d: %s %lld is outside [0, %d)", path, line,
                                 (int)(s0 - ls) + 1, n_vocab == 2 ? "mask value" : "token id",
                                 (long long)v, n_vocab);
                 goto fail;
@@ -64,15 +70,16 @@ int sk_tokfile_read(const char *path, int n_vocab, sk_tokfile *out, sk_err *e) {
         size_t cnt = n - start_n;
         if (cnt == 0) continue; /* blank line */
         if (S < 0) {
-            if (cnt > 1000000) {
-                rc = sk_err_set(e, SK_ERR_RANGE, "%s:%d: line of %zu ids is too long", path, line,
-                                cnt);
+            if ((long)cnt < min_ids || (long)cnt > max_ids) {
+                rc = sk_err_set(e, (long)cnt > max_ids ? SK_ERR_RANGE : SK_ERR_FORMAT,
+                                "%s:%ld: a line of %zu ids (need %ld .. %ld)", path, line, cnt,
+                                min_ids, max_ids);
                 goto fail;
             }
             S = (int)cnt;
         } else if ((int)cnt != S) {
             rc = sk_err_set(e, SK_ERR_FORMAT,
-                            "%s:%d: line has %zu ids, the first line has %d (every line must have "
+                            "%s:%ld: line has %zu ids, the first line has %d (every line must have "
                             "the same length)",
                             path, line, cnt, S);
             goto fail;

@@ -1,6 +1,7 @@
 /* data_loader.c — packed, shuffled, resumable batches from a shard set or a line-format token
  * file (rules in sk_data.h). */
 #include "sk_data.h"
+#include "sk_train.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,93 +59,19 @@ static void make_perm(sk_data_loader *l, uint64_t epoch) {
 /* ---- line files ---- */
 
 static int read_lines(const char *path, int T, int32_t n_vocab, sk_data_loader *l, sk_err *e) {
-    char *buf = NULL;
-    size_t len = 0;
-    int rc = sk_read_file(path, (uint64_t)1 << 36, &buf, &len, e);
+    sk_tokfile f;
+    int rc = sk_tokfile_read_bounded(path, n_vocab, (uint64_t)1 << 36, 2, 1L << 24, &f, e);
     if (rc) return rc;
-    size_t cap = 0, n = 0, i = 0;
-    int32_t *ids = NULL;
-    long line = 0, S = -1, n_lines = 0;
-    while (i < len) {
-        line++;
-        size_t start_n = n, ls = i;
-        while (i < len && buf[i] != '\n') {
-            char ch = buf[i];
-            if (ch == ' ' || ch == '\t' || ch == '\r') {
-                i++;
-                continue;
-            }
-            if (ch < '0' || ch > '9') {
-                rc = sk_err_set(e, SK_ERR_FORMAT, "%s:%ld:%zu: expected a token id, found '%c'",
-                                path, line, i - ls + 1, ch >= 32 && ch < 127 ? ch : '?');
-                goto fail;
-            }
-            int64_t v = 0;
-            size_t s0 = i;
-            while (i < len && buf[i] >= '0' && buf[i] <= '9') {
-                v = v * 10 + (buf[i] - '0');
-                if (v > INT32_MAX) {
-                    rc = sk_err_set(e, SK_ERR_RANGE, "%s:%ld:%zu: number too large", path, line,
-                                    s0 - ls + 1);
-                    goto fail;
-                }
-                i++;
-            }
-            if (n_vocab > 0 && v >= n_vocab) {
-                rc = sk_err_set(e, SK_ERR_RANGE, "%s:%ld:%zu: token id %lld is outside [0, %d)",
-                                path, line, s0 - ls + 1, (long long)v, (int)n_vocab);
-                goto fail;
-            }
-            if (n == cap) {
-                size_t nc = cap ? 2 * cap : 4096;
-                int32_t *np = realloc(ids, nc * sizeof(int32_t));
-                if (!np) {
-                    rc = sk_err_set(e, SK_ERR_NOMEM, "%s: out of memory", path);
-                    goto fail;
-                }
-                ids = np;
-                cap = nc;
-            }
-            ids[n++] = (int32_t)v;
-        }
-        if (i < len) i++;
-        size_t cnt = n - start_n;
-        if (cnt == 0) continue;
-        if (S < 0) {
-            if (cnt < 2 || cnt > (1u << 24)) {
-                rc = sk_err_set(e, SK_ERR_FORMAT, "%s:%ld: a line of %zu ids (need 2 .. %u)", path,
-                                line, cnt, 1u << 24);
-                goto fail;
-            }
-            S = (long)cnt;
-            if (T > 0 && S != T + 1) {
-                rc = sk_err_set(e, SK_ERR_INVALID,
-                                "%s: lines have %ld ids but the sequence length %d needs %d", path,
-                                S, T, T + 1);
-                goto fail;
-            }
-        } else if ((long)cnt != S) {
-            rc = sk_err_set(e, SK_ERR_FORMAT,
-                            "%s:%ld: line has %zu ids, the first line has %ld (every line must "
-                            "have the same length)",
-                            path, line, cnt, S);
-            goto fail;
-        }
-        n_lines++;
+    if (T > 0 && f.S != T + 1) {
+        rc = sk_err_set(e, SK_ERR_INVALID, "%s: lines have %d ids but the sequence length %d needs %d",
+                        path, f.S, T, T + 1);
+        sk_tokfile_free(&f);
+        return rc;
     }
-    if (n_lines == 0) {
-        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: no sequences (empty file)", path);
-        goto fail;
-    }
-    free(buf);
-    l->lines = ids;
-    l->n_seq = (uint64_t)n_lines;
-    l->T = (int)S - 1;
+    l->lines = f.ids; /* the loader owns the ids now (freed with free()) */
+    l->n_seq = (uint64_t)f.n_lines;
+    l->T = f.S - 1;
     return SK_OK;
-fail:
-    free(buf);
-    free(ids);
-    return rc;
 }
 
 /* ---- open / close ---- */

@@ -1,7 +1,8 @@
 /*
  * data — the training data pipeline: a byte-level BPE tokenizer trainer, tokenized binary
  * shards, document packing into fixed-length sequences, and a shuffling, resumable batch loader.
- * Depends on util, format (JSON) and tokenizer only.
+ * Depends on util, format (JSON), tokenizer, and sk_tokfile (train/data.c: the one parser of the
+ * BATCH.txt line format, shared with `seek train` and `seek grad`).
  *
  * ---- BPE training (sk_bpe_train) --------------------------------------------------------------
  * The corpus is lossy-UTF-8-decoded and pre-tokenized by Seek's own tokenizer module with the

@@ -159,6 +159,10 @@ typedef struct sk_tokfile {
 /* Parses `path`; ids must be in [0, n_vocab) (n_vocab <= 0: unchecked); mask files use
  * n_vocab = 2 (0/1). Errors name the file, line and column. */
 int sk_tokfile_read(const char *path, int n_vocab, sk_tokfile *out, sk_err *e);
+/* The same parser with the caller's bounds: files of at most max_bytes, lines of
+ * min_ids..max_ids ids (sk_tokfile_read: 2^34 bytes, 1..1,000,000 ids). */
+int sk_tokfile_read_bounded(const char *path, int n_vocab, uint64_t max_bytes, long min_ids,
+                            long max_ids, sk_tokfile *out, sk_err *e);
 void sk_tokfile_free(sk_tokfile *f);
 
 /* ---- trainer (seek train) ---- */
