@@ -307,41 +307,9 @@ void sk_tmodel_reset_load(sk_tmodel *m) {
            sizeof(double) * (size_t)nl * (size_t)(m->cfg.n_routed > 0 ? m->cfg.n_routed : 1));
 }
 
-/* ---- deterministic init ---- */
-static uint64_t splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
-
-typedef struct rng {
-    uint64_t s[4];
-} rng;
-
-static void rng_seed(rng *r, uint64_t seed) {
-    uint64_t s = seed;
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix(&s);
-}
-
-static uint64_t rng_next(rng *r) {
-    uint64_t *s = r->s;
-    uint64_t res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return res;
-}
-
-static double rng_uniform(rng *r) { /* (0, 1) */
-    return ((double)(rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+/* ---- deterministic init (xoshiro256** seeded by SplitMix64: sk_rng in util) ---- */
+static double rng_uniform(sk_rng *r) { /* (0, 1): never 0, so log(u) is finite */
+    return ((double)(sk_rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
 
 void sk_tmodel_init(sk_tmodel *m, uint64_t seed, float init_std) {
@@ -361,8 +329,8 @@ void sk_tmodel_init(sk_tmodel *m, uint64_t seed, float init_std) {
         }
         /* one stream per tensor: seed mixed with the tensor index, so the values of a tensor
          * do not depend on the sizes of the tensors before it */
-        rng r;
-        rng_seed(&r, seed ^ (0xA24BAED4963EE407ull * (uint64_t)(i + 1)));
+        sk_rng r;
+        sk_rng_seed(&r, seed ^ (0xA24BAED4963EE407ull * (uint64_t)(i + 1)));
         bool is_out = strstr(p->name, "o_proj.") || strstr(p->name, "down_proj.");
         float sd = is_out ? out_std : std;
         for (size_t j = 0; j < p->n; j += 2) {
