@@ -221,6 +221,48 @@ int cli_llm_encode_chat(cli_llm *l, const sk_chat_msg *msgs, size_t n, int32_t *
                           ids, n_ids, e);
 }
 
+/* ---- generation flags of run and chat ---- */
+
+void cli_gen_flags_init(cli_gen_flags *g) {
+    *g = (cli_gen_flags){.system = NULL, .n_predict = -1, .think_budget = -1};
+}
+
+int cli_gen_flags_parse(cli_gen_flags *g, const char *cmd, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    if (!strcmp(a, "--hide-think")) {
+        g->hide_think = true;
+    } else if (!strcmp(a, "--stats")) {
+        g->stats = true;
+    } else if (!strcmp(a, "--mtp")) {
+        g->mtp = true;
+    } else if (*i + 1 < argc && (!strcmp(a, "-s") || !strcmp(a, "--system"))) {
+        g->system = argv[++*i];
+    } else if (*i + 1 < argc && (!strcmp(a, "-n") || !strcmp(a, "--n-predict") ||
+                                 !strcmp(a, "--think-budget"))) {
+        const char *s = argv[*i + 1];
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end || end == s || v < -1 || v > 1 << 24) {
+            fprintf(stderr, "seek %s: %s wants an integer >= -1, not '%s'\n", cmd, a, s);
+            return -1;
+        }
+        if (!strcmp(a, "--think-budget")) g->think_budget = (int)v;
+        else g->n_predict = (int)v;
+        ++*i;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int cli_gen_flags_check(const cli_gen_flags *g, const cli_opts *o, const char *cmd) {
+    if (g->mtp && o->temp_set && o->sampling.temperature > 0) {
+        fprintf(stderr, "seek %s: --mtp decodes greedily; drop --temp or use --temp 0\n", cmd);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- printing ------------------------------------------------------------------------- */
 
 static int grow_append(char **buf, size_t *len, const char *s, size_t n) {

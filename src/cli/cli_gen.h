@@ -34,6 +34,20 @@ int cli_opts_parse(cli_opts *o, const char *cmd, int argc, char **argv, int *i);
 /* Usage lines of the common options. */
 void cli_opts_usage(FILE *f, bool sampling);
 
+/* Generation flags shared by `seek run` and `seek chat`: -s/--system TEXT, --hide-think,
+ * --stats, --mtp, -n/--n-predict N, --think-budget N (N >= -1; -1: none). */
+typedef struct cli_gen_flags {
+    const char *system;
+    bool hide_think, stats, mtp;
+    int n_predict, think_budget;
+} cli_gen_flags;
+
+void cli_gen_flags_init(cli_gen_flags *g);
+/* Same contract as cli_opts_parse. */
+int cli_gen_flags_parse(cli_gen_flags *g, const char *cmd, int argc, char **argv, int *i);
+/* --mtp decodes greedily: an explicit positive --temp is refused (message printed, -1). */
+int cli_gen_flags_check(const cli_gen_flags *g, const cli_opts *o, const char *cmd);
+
 typedef struct cli_llm {
     sk_model *m;
     sk_tokenizer *tok;

@@ -129,36 +129,17 @@ static void help(FILE *f) {
 int sk_cmd_chat(int argc, char **argv) {
     cli_opts o;
     cli_opts_init(&o);
-    const char *system = NULL;
-    bool hide = false, stats = false, mtp = false;
-    int n_predict = -1, think_budget = -1;
+    cli_gen_flags gf;
+    cli_gen_flags_init(&gf);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_opts_parse(&o, "chat", argc, argv, &i);
+        if (r == 0) r = cli_gen_flags_parse(&gf, "chat", argc, argv, &i);
         if (r < 0) return 2;
         if (r > 0) continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--hide-think")) {
-            hide = true;
-        } else if (!strcmp(a, "--stats")) {
-            stats = true;
-        } else if (!strcmp(a, "--mtp")) {
-            mtp = true;
-        } else if (i + 1 < argc && (!strcmp(a, "-s") || !strcmp(a, "--system"))) {
-            system = argv[++i];
-        } else if (i + 1 < argc && (!strcmp(a, "-n") || !strcmp(a, "--n-predict") ||
-                                    !strcmp(a, "--think-budget"))) {
-            char *end;
-            long v = strtol(argv[i + 1], &end, 10);
-            if (*end || end == argv[i + 1] || v < -1 || v > 1 << 24) {
-                fprintf(stderr, "seek chat: %s wants an integer >= -1, not '%s'\n", a, argv[i + 1]);
-                return 2;
-            }
-            if (!strcmp(a, "--think-budget")) think_budget = (int)v;
-            else n_predict = (int)v;
-            i++;
         } else {
             fprintf(stderr, "seek chat: unknown or incomplete option '%s'\n\n", a);
             usage(stderr);
@@ -170,10 +151,10 @@ int sk_cmd_chat(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (mtp && o.temp_set && o.sampling.temperature > 0) {
-        fprintf(stderr, "seek chat: --mtp decodes greedily; drop --temp or use --temp 0\n");
-        return 2;
-    }
+    if (cli_gen_flags_check(&gf, &o, "chat")) return 2;
+    const char *system = gf.system;
+    bool hide = gf.hide_think, stats = gf.stats, mtp = gf.mtp;
+    int n_predict = gf.n_predict, think_budget = gf.think_budget;
     sk_err e = {0};
     cli_llm l;
     if (cli_llm_open(&l, &o, true, &e)) {

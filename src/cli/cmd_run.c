@@ -31,13 +31,16 @@ static void usage(FILE *f) {
 int sk_cmd_run(int argc, char **argv) {
     cli_opts o;
     cli_opts_init(&o);
-    const char *prompt = NULL, *file = NULL, *system = NULL;
-    bool raw = false, hide = false, stats = false, mtp = false;
-    int n_predict = -1, think_budget = -1, n_stop = 0;
+    const char *prompt = NULL, *file = NULL;
+    bool raw = false;
+    int n_stop = 0;
     const char *stops[SK_GEN_MAX_STOP] = {0};
+    cli_gen_flags gf;
+    cli_gen_flags_init(&gf);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_opts_parse(&o, "run", argc, argv, &i);
+        if (r == 0) r = cli_gen_flags_parse(&gf, "run", argc, argv, &i);
         if (r < 0) return 2;
         if (r > 0) continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -45,18 +48,10 @@ int sk_cmd_run(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--raw")) {
             raw = true;
-        } else if (!strcmp(a, "--hide-think")) {
-            hide = true;
-        } else if (!strcmp(a, "--stats")) {
-            stats = true;
-        } else if (!strcmp(a, "--mtp")) {
-            mtp = true;
         } else if (i + 1 < argc && (!strcmp(a, "-p") || !strcmp(a, "--prompt"))) {
             prompt = argv[++i];
         } else if (i + 1 < argc && (!strcmp(a, "-f") || !strcmp(a, "--file"))) {
             file = argv[++i];
-        } else if (i + 1 < argc && (!strcmp(a, "-s") || !strcmp(a, "--system"))) {
-            system = argv[++i];
         } else if (i + 1 < argc && !strcmp(a, "--stop")) {
             if (n_stop >= SK_GEN_MAX_STOP - 1 || !argv[i + 1][0]) {
                 fprintf(stderr, "seek run: at most %d non-empty --stop strings\n",
@@ -64,17 +59,6 @@ int sk_cmd_run(int argc, char **argv) {
                 return 2;
             }
             stops[n_stop++] = argv[++i];
-        } else if (i + 1 < argc && (!strcmp(a, "-n") || !strcmp(a, "--n-predict") ||
-                                    !strcmp(a, "--think-budget"))) {
-            char *end;
-            long v = strtol(argv[i + 1], &end, 10);
-            if (*end || end == argv[i + 1] || v < -1 || v > 1 << 24) {
-                fprintf(stderr, "seek run: %s wants an integer >= -1, not '%s'\n", a, argv[i + 1]);
-                return 2;
-            }
-            if (!strcmp(a, "--think-budget")) think_budget = (int)v;
-            else n_predict = (int)v;
-            i++;
         } else {
             fprintf(stderr, "seek run: unknown or incomplete option '%s'\n\n", a);
             usage(stderr);
@@ -86,10 +70,10 @@ int sk_cmd_run(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (mtp && o.temp_set && o.sampling.temperature > 0) {
-        fprintf(stderr, "seek run: --mtp decodes greedily; drop --temp or use --temp 0\n");
-        return 2;
-    }
+    if (cli_gen_flags_check(&gf, &o, "run")) return 2;
+    const char *system = gf.system;
+    bool hide = gf.hide_think, stats = gf.stats, mtp = gf.mtp;
+    int n_predict = gf.n_predict, think_budget = gf.think_budget;
     sk_err e = {0};
     char *file_text = NULL;
     if (file) {
