@@ -51,7 +51,8 @@ static int check_obj(const json_t *obj, const char *key, const char *what, sk_er
     return SK_OK;
 }
 
-static const char *jtype_name(const json_t *v) {
+const char *sk_json_type_name(const json_t *v) {
+    if (!v) return "nothing";
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         return "an object";
@@ -90,7 +91,7 @@ int sk_json_get_int(const json_t *obj, const char *key, int64_t *out, bool *foun
         *out = (int64_t)d;
     } else {
         return sk_err_set(e, SK_ERR_FORMAT, "%s: \"%s\" must be an integer, got %s",
-                          what ? what : "JSON", key, jtype_name(v));
+                          what ? what : "JSON", key, sk_json_type_name(v));
     }
     if (found) *found = true;
     return SK_OK;
@@ -105,7 +106,7 @@ int sk_json_get_num(const json_t *obj, const char *key, double *out, bool *found
     if (!v || json_is_null(v)) return SK_OK;
     if (!json_is_number(v))
         return sk_err_set(e, SK_ERR_FORMAT, "%s: \"%s\" must be a number, got %s",
-                          what ? what : "JSON", key, jtype_name(v));
+                          what ? what : "JSON", key, sk_json_type_name(v));
     *out = json_number_value(v);
     if (found) *found = true;
     return SK_OK;
@@ -120,7 +121,7 @@ int sk_json_get_bool(const json_t *obj, const char *key, bool *out, bool *found,
     if (!v || json_is_null(v)) return SK_OK;
     if (!json_is_boolean(v))
         return sk_err_set(e, SK_ERR_FORMAT, "%s: \"%s\" must be true or false, got %s",
-                          what ? what : "JSON", key, jtype_name(v));
+                          what ? what : "JSON", key, sk_json_type_name(v));
     *out = json_is_true(v);
     if (found) *found = true;
     return SK_OK;
@@ -135,7 +136,7 @@ int sk_json_get_str(const json_t *obj, const char *key, const char **out, bool *
     if (!v || json_is_null(v)) return SK_OK;
     if (!json_is_string(v))
         return sk_err_set(e, SK_ERR_FORMAT, "%s: \"%s\" must be a string, got %s",
-                          what ? what : "JSON", key, jtype_name(v));
+                          what ? what : "JSON", key, sk_json_type_name(v));
     *out = json_string_value(v);
     if (found) *found = true;
     return SK_OK;

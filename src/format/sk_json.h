@@ -40,6 +40,10 @@ int sk_json_get_bool(const json_t *obj, const char *key, bool *out, bool *found,
 int sk_json_get_str(const json_t *obj, const char *key, const char **out, bool *found,
                     const char *what, sk_err *e);
 
+/* The type of a JSON value for error messages: "an object", "an array", "a string",
+ * "an integer", "a real number", "a boolean", "null"; "nothing" for NULL (an absent key). */
+const char *sk_json_type_name(const json_t *v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,7 +13,7 @@
 int srv_check_tools(const json_t *tools, sk_err *e) {
     if (!json_is_array(tools))
         return sk_err_set(e, SK_ERR_FORMAT, "\"tools\" must be an array, got %s",
-                          srv_json_type(tools));
+                          sk_json_type_name(tools));
     size_t i;
     const json_t *t;
     json_array_foreach(tools, i, t) {
@@ -41,26 +41,9 @@ int srv_check_tools(const json_t *tools, sk_err *e) {
     return SK_OK;
 }
 
+/* The server's callers (server.c) name JSON types with the format module's wording. */
 const char *srv_json_type(const json_t *v) {
-    if (!v) return "nothing";
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "?";
+    return sk_json_type_name(v);
 }
 
 /* The server's own text of the tool prompt, between the caller-supplied pieces. */
