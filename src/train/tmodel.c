@@ -42,7 +42,8 @@ typedef struct blk {
 /* ---------------------------------------------------------------- scratch memory
  * A bump allocator over chunks the model keeps between calls: every call allocates the
  * same sequence of buffers, so after the first step no page is mapped or faulted in again.
- * Allocations are zeroed (the passes accumulate into some of them). */
+ * alloc_f / alloc_b zero their buffers (the passes accumulate into some of them); alloc_u
+ * does not, for buffers that are entirely written before they are read. */
 typedef struct tr_chunk {
     char *p;
     size_t size, used;
@@ -64,7 +65,7 @@ static void scratch_reset(struct tr_scratch *s) {
     s->cur = 0;
 }
 
-static void *scratch_alloc(struct tr_scratch *s, size_t n, sk_err *e) {
+static void *scratch_alloc(struct tr_scratch *s, size_t n, bool zero, sk_err *e) {
     size_t need;
     if (!sk_add_ok(n ? n : 1, 63, &need)) {
         sk_err_set(e, SK_ERR_RANGE, "train: activation buffer too large");
@@ -76,7 +77,7 @@ static void *scratch_alloc(struct tr_scratch *s, size_t n, sk_err *e) {
         if (c->size - c->used >= need) {
             char *p = c->p + c->used;
             c->used += need;
-            return memset(p, 0, need);
+            return zero ? memset(p, 0, need) : p;
         }
         s->cur++;
     }
@@ -95,7 +96,7 @@ static void *scratch_alloc(struct tr_scratch *s, size_t n, sk_err *e) {
     if (!p) return NULL;
     s->c[s->n] = (tr_chunk){.p = p, .size = size, .used = need};
     s->cur = s->n++;
-    return memset(p, 0, need);
+    return zero ? memset(p, 0, need) : p;
 }
 
 typedef struct fb {
@@ -106,23 +107,81 @@ typedef struct fb {
     const float *cs, *sn; /* rope tables [T][dr/2] */
 } fb;
 
-static float *alloc_f(fb *f, size_t n) {
+static float *alloc_fz(fb *f, size_t n, bool zero) {
     if (f->rc) return NULL;
     size_t bytes;
     if (!sk_mul_ok(n ? n : 1, sizeof(float), &bytes)) {
         f->rc = sk_err_set(f->e, SK_ERR_RANGE, "train: activation buffer too large");
         return NULL;
     }
-    float *p = scratch_alloc(f->a, bytes, f->e);
+    float *p = scratch_alloc(f->a, bytes, zero, f->e);
     if (!p) f->rc = f->e && f->e->code ? f->e->code : SK_ERR_NOMEM;
     return p;
 }
 
+static float *alloc_f(fb *f, size_t n) {
+    return alloc_fz(f, n, true);
+}
+
+static float *alloc_u(fb *f, size_t n) {
+    return alloc_fz(f, n, false);
+}
+
 static void *alloc_b(fb *f, size_t n) {
     if (f->rc) return NULL;
-    void *p = scratch_alloc(f->a, n, f->e);
+    void *p = scratch_alloc(f->a, n, true, f->e);
     if (!p) f->rc = f->e && f->e->code ? f->e->code : SK_ERR_NOMEM;
     return p;
+}
+
+/* ---------------------------------------------------------------- routed experts
+ * One expert's forward / backward on its gathered rows (run over the pool by
+ * tr_par_items, one expert per thread at a time; each writes only its own buffers, its own
+ * weight gradients and its tokens' entries of dw). */
+typedef struct exp_ctx {
+    blk *b;
+    const sk_layer_weights *w;
+    sk_layer_weights *g;
+    const float *dout;
+    float *dw;
+    float **dY, **dEh, **dEg, **dEu, **dX;
+    int H, mf, K;
+} exp_ctx;
+
+static void expert_fwd(void *v, int x) {
+    exp_ctx *c = v;
+    blk *b = c->b;
+    int n = b->cnt[x], H = c->H, mf = c->mf;
+    if (n == 0) return;
+    tr_mm_fwd(b->eg[x], b->ex[x], F(c->w->exp_gate[x]), n, H, mf, 0);
+    tr_mm_fwd(b->eu[x], b->ex[x], F(c->w->exp_up[x]), n, H, mf, 0);
+    tr_swiglu_fwd(b->eh[x], b->eg[x], b->eu[x], (size_t)n * mf);
+    tr_mm_fwd(b->ey[x], b->eh[x], F(c->w->exp_down[x]), n, mf, H, 0);
+}
+
+static void expert_bwd(void *v, int x) {
+    exp_ctx *c = v;
+    blk *b = c->b;
+    int n = b->cnt[x], H = c->H, mf = c->mf, K = c->K;
+    if (n == 0) return;
+    float *dY = c->dY[x], *dEh = c->dEh[x], *dEg = c->dEg[x], *dEu = c->dEu[x], *dX = c->dX[x];
+    for (int j = 0; j < n; j++) {
+        int r = b->rows[x][j], k = b->slot[x][j];
+        const float *dor = c->dout + (size_t)r * H, *y = b->ey[x] + (size_t)j * H;
+        float wv = b->wk[(size_t)r * K + k];
+        double dot = 0;
+        for (int i = 0; i < H; i++) {
+            dY[(size_t)j * H + i] = wv * dor[i];
+            dot += (double)dor[i] * y[i];
+        }
+        c->dw[(size_t)r * K + k] = (float)dot;
+    }
+    const sk_layer_weights *w = c->w;
+    sk_layer_weights *g = c->g;
+    tr_mm_bwd_set(dEh, F(g->exp_down[x]), dY, b->eh[x], F(w->exp_down[x]), n, mf, H);
+    tr_swiglu_bwd_set_p(NULL, dEg, dEu, dEh, b->eg[x], b->eu[x], (size_t)n * mf);
+    tr_mm_bwd_set(dX, F(g->exp_gate[x]), dEg, b->ex[x], F(w->exp_gate[x]), n, H, mf);
+    tr_mm_bwd(dX, F(g->exp_up[x]), dEu, b->ex[x], F(w->exp_up[x]), n, H, mf);
 }
 
 /* ---------------------------------------------------------------- block forward */
@@ -140,24 +199,24 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
     b->N = N;
     b->x = xin;
     b->moe = sk_model_is_moe_layer(c, l);
-    b->xn1 = alloc_f(f, (size_t)N * H);
-    b->rs1 = alloc_f(f, (size_t)N);
-    b->q = alloc_f(f, (size_t)N * qd);
-    b->kva = alloc_f(f, (size_t)N * (kvr + dr));
-    b->ckv = alloc_f(f, (size_t)N * kvr);
-    b->ckvn = alloc_f(f, (size_t)N * kvr);
-    b->rskv = alloc_f(f, (size_t)N);
-    b->kv = alloc_f(f, (size_t)N * kvd);
-    b->p = alloc_f(f, (size_t)B * nh * T * T);
-    b->o = alloc_f(f, (size_t)N * nh * dv);
-    b->h = alloc_f(f, (size_t)N * H);
-    b->xn2 = alloc_f(f, (size_t)N * H);
-    b->rs2 = alloc_f(f, (size_t)N);
-    b->out = alloc_f(f, (size_t)N * H);
+    b->xn1 = alloc_u(f, (size_t)N * H);
+    b->rs1 = alloc_u(f, (size_t)N);
+    b->q = alloc_u(f, (size_t)N * qd);
+    b->kva = alloc_u(f, (size_t)N * (kvr + dr));
+    b->ckv = alloc_u(f, (size_t)N * kvr);
+    b->ckvn = alloc_u(f, (size_t)N * kvr);
+    b->rskv = alloc_u(f, (size_t)N);
+    b->kv = alloc_u(f, (size_t)N * kvd);
+    b->p = alloc_u(f, (size_t)B * nh * T * T);
+    b->o = alloc_u(f, (size_t)N * nh * dv);
+    b->h = alloc_u(f, (size_t)N * H);
+    b->xn2 = alloc_u(f, (size_t)N * H);
+    b->rs2 = alloc_u(f, (size_t)N);
+    b->out = alloc_u(f, (size_t)N * H);
     if (qr > 0) {
-        b->cq = alloc_f(f, (size_t)N * qr);
-        b->cqn = alloc_f(f, (size_t)N * qr);
-        b->rsq = alloc_f(f, (size_t)N);
+        b->cq = alloc_u(f, (size_t)N * qr);
+        b->cqn = alloc_u(f, (size_t)N * qr);
+        b->rsq = alloc_u(f, (size_t)N);
     }
     if (f->rc) return;
     float eps = c->rms_eps;
@@ -193,9 +252,9 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
     memcpy(b->out, b->h, sizeof(float) * (size_t)N * H);
     if (!b->moe) {
         int ff = c->n_ff;
-        b->fg = alloc_f(f, (size_t)N * ff);
-        b->fu = alloc_f(f, (size_t)N * ff);
-        b->fh = alloc_f(f, (size_t)N * ff);
+        b->fg = alloc_u(f, (size_t)N * ff);
+        b->fu = alloc_u(f, (size_t)N * ff);
+        b->fh = alloc_u(f, (size_t)N * ff);
         if (f->rc) return;
         tr_mm_fwd(b->fg, b->xn2, F(w->ffn_gate), N, H, ff, 0);
         tr_mm_fwd(b->fu, b->xn2, F(w->ffn_up), N, H, ff, 0);
@@ -205,7 +264,7 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
     }
     /* ---- MoE ---- */
     int E = c->n_routed, K = c->n_active, mf = c->moe_ff;
-    b->s = alloc_f(f, (size_t)N * E);
+    b->s = alloc_u(f, (size_t)N * E);
     b->ssum = alloc_f(f, (size_t)N);
     b->sel = alloc_b(f, sizeof(int32_t) * (size_t)N * K);
     b->wk = alloc_f(f, (size_t)N * K);
@@ -278,9 +337,9 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
     /* shared experts */
     if (c->n_shared > 0) {
         int sf = c->n_shared * mf;
-        b->fg = alloc_f(f, (size_t)N * sf);
-        b->fu = alloc_f(f, (size_t)N * sf);
-        b->fh = alloc_f(f, (size_t)N * sf);
+        b->fg = alloc_u(f, (size_t)N * sf);
+        b->fu = alloc_u(f, (size_t)N * sf);
+        b->fh = alloc_u(f, (size_t)N * sf);
         if (f->rc) return;
         tr_mm_fwd(b->fg, b->xn2, F(w->shexp_gate), N, H, sf, 0);
         tr_mm_fwd(b->fu, b->xn2, F(w->shexp_up), N, H, sf, 0);
@@ -293,11 +352,11 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
         if (n == 0) continue;
         b->rows[x] = alloc_b(f, sizeof(int32_t) * (size_t)n);
         b->slot[x] = alloc_b(f, sizeof(int32_t) * (size_t)n);
-        b->ex[x] = alloc_f(f, (size_t)n * H);
-        b->eg[x] = alloc_f(f, (size_t)n * mf);
-        b->eu[x] = alloc_f(f, (size_t)n * mf);
-        b->eh[x] = alloc_f(f, (size_t)n * mf);
-        b->ey[x] = alloc_f(f, (size_t)n * H);
+        b->ex[x] = alloc_u(f, (size_t)n * H);
+        b->eg[x] = alloc_u(f, (size_t)n * mf);
+        b->eu[x] = alloc_u(f, (size_t)n * mf);
+        b->eh[x] = alloc_u(f, (size_t)n * mf);
+        b->ey[x] = alloc_u(f, (size_t)n * H);
         if (f->rc) return;
     }
     int *fill = alloc_b(f, sizeof(int) * (size_t)E);
@@ -310,14 +369,8 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
             b->slot[x][j] = k;
             memcpy(b->ex[x] + (size_t)j * H, b->xn2 + (size_t)r * H, sizeof(float) * H);
         }
-    for (int x = 0; x < E; x++) {
-        int n = b->cnt[x];
-        if (n == 0) continue;
-        tr_mm_fwd(b->eg[x], b->ex[x], F(w->exp_gate[x]), n, H, mf, 0);
-        tr_mm_fwd(b->eu[x], b->ex[x], F(w->exp_up[x]), n, H, mf, 0);
-        tr_swiglu_fwd_p(m->pool, b->eh[x], b->eg[x], b->eu[x], (size_t)n * mf);
-        tr_mm_fwd(b->ey[x], b->eh[x], F(w->exp_down[x]), n, mf, H, 0);
-    }
+    exp_ctx ec = {.b = b, .w = w, .H = H, .mf = mf};
+    tr_par_items(m->pool, E, b->cnt, expert_fwd, &ec);
     /* accumulate in token order (deterministic, independent of the expert loop) */
     for (int x = 0; x < E; x++) {
         for (int j = 0; j < b->cnt[x]; j++) {
@@ -340,62 +393,67 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
     int H = c->n_embd, nh = c->n_head, dn = c->qk_nope_dim, dr = c->qk_rope_dim, dv = c->v_head_dim,
         kvr = c->kv_lora_rank, qr = c->q_lora_rank;
     int N = b->N, T = b->T, B = b->B, qd = nh * (dn + dr), kvd = nh * (dn + dv);
-    float *dh = alloc_f(f, (size_t)N * H);
+    float *dh = alloc_u(f, (size_t)N * H);
     float *dxn2 = alloc_f(f, (size_t)N * H);
     if (f->rc) return;
     memcpy(dh, dout, sizeof(float) * (size_t)N * H);
     if (!b->moe) {
         int ff = c->n_ff;
-        float *dfh = alloc_f(f, (size_t)N * ff), *dfg = alloc_f(f, (size_t)N * ff),
-              *dfu = alloc_f(f, (size_t)N * ff);
+        float *dfh = alloc_u(f, (size_t)N * ff), *dfg = alloc_u(f, (size_t)N * ff),
+              *dfu = alloc_u(f, (size_t)N * ff);
         if (f->rc) return;
-        tr_mm_bwd(dfh, F(g->ffn_down), dout, b->fh, F(w->ffn_down), N, ff, H);
-        tr_swiglu_bwd_p(m->pool, dfg, dfu, dfh, b->fg, b->fu, (size_t)N * ff);
+        tr_mm_bwd_set(dfh, F(g->ffn_down), dout, b->fh, F(w->ffn_down), N, ff, H);
+        tr_swiglu_bwd_set_p(m->pool, dfg, dfu, dfh, b->fg, b->fu, (size_t)N * ff);
         tr_mm_bwd(dxn2, F(g->ffn_gate), dfg, b->xn2, F(w->ffn_gate), N, H, ff);
         tr_mm_bwd(dxn2, F(g->ffn_up), dfu, b->xn2, F(w->ffn_up), N, H, ff);
     } else {
         int E = c->n_routed, K = c->n_active, mf = c->moe_ff;
         if (c->n_shared > 0) {
             int sf = c->n_shared * mf;
-            float *dfh = alloc_f(f, (size_t)N * sf), *dfg = alloc_f(f, (size_t)N * sf),
-                  *dfu = alloc_f(f, (size_t)N * sf);
+            float *dfh = alloc_u(f, (size_t)N * sf), *dfg = alloc_u(f, (size_t)N * sf),
+                  *dfu = alloc_u(f, (size_t)N * sf);
             if (f->rc) return;
-            tr_mm_bwd(dfh, F(g->shexp_down), dout, b->fh, F(w->shexp_down), N, sf, H);
-            tr_swiglu_bwd_p(m->pool, dfg, dfu, dfh, b->fg, b->fu, (size_t)N * sf);
+            tr_mm_bwd_set(dfh, F(g->shexp_down), dout, b->fh, F(w->shexp_down), N, sf, H);
+            tr_swiglu_bwd_set_p(m->pool, dfg, dfu, dfh, b->fg, b->fu, (size_t)N * sf);
             tr_mm_bwd(dxn2, F(g->shexp_gate), dfg, b->xn2, F(w->shexp_gate), N, H, sf);
             tr_mm_bwd(dxn2, F(g->shexp_up), dfu, b->xn2, F(w->shexp_up), N, H, sf);
         }
         float *dw = alloc_f(f, (size_t)N * K);
         float *ds = alloc_f(f, (size_t)N * E);
         if (f->rc) return;
+        float **bufs = alloc_b(f, sizeof(float *) * 5 * (size_t)E);
+        if (f->rc) return;
+        exp_ctx ec = {.b = b,
+                      .w = w,
+                      .g = g,
+                      .dout = dout,
+                      .dw = dw,
+                      .dY = bufs,
+                      .dEh = bufs + E,
+                      .dEg = bufs + 2 * E,
+                      .dEu = bufs + 3 * E,
+                      .dX = bufs + 4 * E,
+                      .H = H,
+                      .mf = mf,
+                      .K = K};
         for (int x = 0; x < E; x++) {
             int n = b->cnt[x];
             if (n == 0) continue;
-            float *dY = alloc_f(f, (size_t)n * H), *dEh = alloc_f(f, (size_t)n * mf),
-                  *dEg = alloc_f(f, (size_t)n * mf), *dEu = alloc_f(f, (size_t)n * mf),
-                  *dX = alloc_f(f, (size_t)n * H);
-            if (f->rc) return;
-            for (int j = 0; j < n; j++) {
-                int r = b->rows[x][j], k = b->slot[x][j];
-                const float *dor = dout + (size_t)r * H, *y = b->ey[x] + (size_t)j * H;
-                float wv = b->wk[(size_t)r * K + k];
-                double dot = 0;
-                for (int i = 0; i < H; i++) {
-                    dY[(size_t)j * H + i] = wv * dor[i];
-                    dot += (double)dor[i] * y[i];
-                }
-                dw[(size_t)r * K + k] = (float)dot;
-            }
-            tr_mm_bwd(dEh, F(g->exp_down[x]), dY, b->eh[x], F(w->exp_down[x]), n, mf, H);
-            tr_swiglu_bwd_p(m->pool, dEg, dEu, dEh, b->eg[x], b->eu[x], (size_t)n * mf);
-            tr_mm_bwd(dX, F(g->exp_gate[x]), dEg, b->ex[x], F(w->exp_gate[x]), n, H, mf);
-            tr_mm_bwd(dX, F(g->exp_up[x]), dEu, b->ex[x], F(w->exp_up[x]), n, H, mf);
-            for (int j = 0; j < n; j++) {
+            ec.dY[x] = alloc_u(f, (size_t)n * H);
+            ec.dEh[x] = alloc_u(f, (size_t)n * mf);
+            ec.dEg[x] = alloc_u(f, (size_t)n * mf);
+            ec.dEu[x] = alloc_u(f, (size_t)n * mf);
+            ec.dX[x] = alloc_u(f, (size_t)n * H);
+        }
+        if (f->rc) return;
+        tr_par_items(m->pool, E, b->cnt, expert_bwd, &ec);
+        /* scatter-add in expert order (deterministic) */
+        for (int x = 0; x < E; x++)
+            for (int j = 0; j < b->cnt[x]; j++) {
                 float *d = dxn2 + (size_t)b->rows[x][j] * H;
-                const float *s = dX + (size_t)j * H;
+                const float *s = ec.dX[x] + (size_t)j * H;
                 for (int i = 0; i < H; i++) d[i] += s[i];
             }
-        }
         /* weights -> scores */
         for (int r = 0; r < N; r++) {
             const float *sr = b->s + (size_t)r * E;
@@ -445,13 +503,13 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
     }
     tr_rms_bwd_p(m->pool, dh, F(g->ffn_norm), dxn2, b->h, b->rs2, F(w->ffn_norm), N, H);
     /* attention */
-    float *dO = alloc_f(f, (size_t)N * nh * dv), *dq = alloc_f(f, (size_t)N * qd),
+    float *dO = alloc_u(f, (size_t)N * nh * dv), *dq = alloc_f(f, (size_t)N * qd),
           *dkv = alloc_f(f, (size_t)N * kvd), *dkva = alloc_f(f, (size_t)N * (kvr + dr)),
-          *scratch = alloc_f(f, (size_t)T * T * (m->pool ? sk_pool_size(m->pool) : 1)),
-          *dckvn = alloc_f(f, (size_t)N * kvr),
-          *dckv = alloc_f(f, (size_t)N * kvr), *dxn1 = alloc_f(f, (size_t)N * H);
+          *scratch = alloc_u(f, (size_t)T * T * (m->pool ? sk_pool_size(m->pool) : 1)),
+          *dckvn = alloc_u(f, (size_t)N * kvr), *dckv = alloc_f(f, (size_t)N * kvr),
+          *dxn1 = alloc_u(f, (size_t)N * H);
     if (f->rc) return;
-    tr_mm_bwd(dO, F(g->o), dh, b->o, F(w->o), N, nh * dv, H);
+    tr_mm_bwd_set(dO, F(g->o), dh, b->o, F(w->o), N, nh * dv, H);
     tr_attn_dims ad = {.T = T,
                        .nh = nh,
                        .dn = dn,
@@ -466,15 +524,15 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
                       scratch);
     tr_rope_rows_p(m->pool, dq, N, qd, nh, dn + dr, dn, dr, T, f->cs, f->sn, -1);
     tr_rope_rows_p(m->pool, dkva, N, kvr + dr, 1, 0, kvr, dr, T, f->cs, f->sn, -1);
-    tr_mm_bwd(dckvn, F(g->kv_b), dkv, b->ckvn, F(w->kv_b), N, kvr, kvd);
+    tr_mm_bwd_set(dckvn, F(g->kv_b), dkv, b->ckvn, F(w->kv_b), N, kvr, kvd);
     tr_rms_bwd_p(m->pool, dckv, F(g->kv_a_norm), dckvn, b->ckv, b->rskv, F(w->kv_a_norm), N, kvr);
     for (int r = 0; r < N; r++)
         memcpy(dkva + (size_t)r * (kvr + dr), dckv + (size_t)r * kvr, sizeof(float) * kvr);
-    tr_mm_bwd(dxn1, F(g->kv_a), dkva, b->xn1, F(w->kv_a), N, H, kvr + dr);
+    tr_mm_bwd_set(dxn1, F(g->kv_a), dkva, b->xn1, F(w->kv_a), N, H, kvr + dr);
     if (qr > 0) {
-        float *dcqn = alloc_f(f, (size_t)N * qr), *dcq = alloc_f(f, (size_t)N * qr);
+        float *dcqn = alloc_u(f, (size_t)N * qr), *dcq = alloc_f(f, (size_t)N * qr);
         if (f->rc) return;
-        tr_mm_bwd(dcqn, F(g->q_b), dq, b->cqn, F(w->q_b), N, qr, qd);
+        tr_mm_bwd_set(dcqn, F(g->q_b), dq, b->cqn, F(w->q_b), N, qr, qd);
         tr_rms_bwd_p(m->pool, dcq, F(g->q_a_norm), dcqn, b->cq, b->rsq, F(w->q_a_norm), N, qr);
         tr_mm_bwd(dxn1, F(g->q_a), dcq, b->xn1, F(w->q_a), N, H, qr);
     } else {
@@ -515,7 +573,7 @@ static double head_ce(fb *f, const sk_tbatch *bt, const float *hk, int Tk, int o
     int chunk = (int)(((size_t)64 << 20) / (size_t)V);
     if (chunk < 1) chunk = 1;
     if (chunk > N) chunk = N;
-    float *lg = alloc_f(f, (size_t)chunk * V);
+    float *lg = alloc_u(f, (size_t)chunk * V);
     float *wt = alloc_f(f, (size_t)N);
     int32_t *tg = alloc_b(f, sizeof(int32_t) * (size_t)N);
     if (f->rc) return 0;
@@ -598,7 +656,7 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
     memset(&S, 0, sizeof S);
     blk *blks = alloc_b(&f, sizeof(blk) * (size_t)(L + D));
     float *cs = alloc_f(&f, (size_t)T * (dr / 2)), *sn = alloc_f(&f, (size_t)T * (dr / 2));
-    float *x0 = alloc_f(&f, (size_t)B * T * H);
+    float *x0 = alloc_u(&f, (size_t)B * T * H);
     if (f.rc) goto done;
     tr_rope_tables(c, T, cs, sn);
     f.cs = cs;
@@ -617,7 +675,7 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
     }
     int N = B * T;
     const float *hf = x;
-    float *h0 = alloc_f(&f, (size_t)N * H), *rs0 = alloc_f(&f, (size_t)N);
+    float *h0 = alloc_u(&f, (size_t)N * H), *rs0 = alloc_f(&f, (size_t)N);
     float *dh0 = alloc_f(&f, (size_t)N * H);
     if (f.rc) goto done;
     tr_rms_fwd_p(m->pool, h0, rs0, hf, F(m->w.output_norm), N, H, c->rms_eps);
@@ -635,13 +693,13 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
     for (int k = 1; k <= D; k++) {
         int Tk = T - k, Nk = B * Tk, Tp = T - k + 1, lid = L + k - 1;
         const sk_layer_weights *w = &m->w.layers[lid];
-        hin[k] = alloc_f(&f, (size_t)Nk * H);
-        hn[k] = alloc_f(&f, (size_t)Nk * H);
-        ek[k] = alloc_f(&f, (size_t)Nk * H);
-        en[k] = alloc_f(&f, (size_t)Nk * H);
-        cat[k] = alloc_f(&f, (size_t)Nk * 2 * H);
-        u[k] = alloc_f(&f, (size_t)Nk * H);
-        hk[k] = alloc_f(&f, (size_t)Nk * H);
+        hin[k] = alloc_u(&f, (size_t)Nk * H);
+        hn[k] = alloc_u(&f, (size_t)Nk * H);
+        ek[k] = alloc_u(&f, (size_t)Nk * H);
+        en[k] = alloc_u(&f, (size_t)Nk * H);
+        cat[k] = alloc_u(&f, (size_t)Nk * 2 * H);
+        u[k] = alloc_u(&f, (size_t)Nk * H);
+        hk[k] = alloc_u(&f, (size_t)Nk * H);
         dhk[k] = alloc_f(&f, (size_t)Nk * H);
         rse[k] = alloc_f(&f, (size_t)Nk);
         rsh[k] = alloc_f(&f, (size_t)Nk);
@@ -678,15 +736,16 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
         int Tk = T - k, Nk = B * Tk, Tp = T - k + 1, lid = L + k - 1;
         const sk_layer_weights *w = &m->w.layers[lid];
         sk_layer_weights *g = &m->g.layers[lid];
-        float *dbo = alloc_f(&f, (size_t)Nk * H), *du = alloc_f(&f, (size_t)Nk * H),
-              *dcat = alloc_f(&f, (size_t)Nk * 2 * H), *den = alloc_f(&f, (size_t)Nk * H),
-              *dhn = alloc_f(&f, (size_t)Nk * H), *dek = alloc_f(&f, (size_t)Nk * H),
+        float *dbo = alloc_f(&f, (size_t)Nk * H), *du = alloc_u(&f, (size_t)Nk * H),
+              *dcat = alloc_u(&f, (size_t)Nk * 2 * H), *den = alloc_u(&f, (size_t)Nk * H),
+              *dhn = alloc_u(&f, (size_t)Nk * H), *dek = alloc_f(&f, (size_t)Nk * H),
               *dhin = alloc_f(&f, (size_t)Nk * H);
         if (f.rc) goto done;
-        tr_rms_bwd_p(m->pool, dbo, F(g->head_norm), dhk[k], blks[lid].out, rsk[k], F(w->head_norm), Nk, H);
+        tr_rms_bwd_p(m->pool, dbo, F(g->head_norm), dhk[k], blks[lid].out, rsk[k], F(w->head_norm),
+                     Nk, H);
         block_bwd(&f, &blks[lid], dbo, du, balw);
         if (f.rc) goto done;
-        tr_mm_bwd(dcat, F(g->eh_proj), du, cat[k], F(w->eh_proj), Nk, 2 * H, H);
+        tr_mm_bwd_set(dcat, F(g->eh_proj), du, cat[k], F(w->eh_proj), Nk, 2 * H, H);
         for (int r = 0; r < Nk; r++) {
             memcpy(den + (size_t)r * H, dcat + (size_t)r * 2 * H, sizeof(float) * H);
             memcpy(dhn + (size_t)r * H, dcat + (size_t)r * 2 * H + H, sizeof(float) * H);
@@ -705,7 +764,7 @@ static int run(sk_tmodel *m, const sk_tbatch *bt, bool grad, float scale, sk_tst
                 }
             }
     }
-    float *dx = alloc_f(&f, (size_t)N * H), *dx2 = alloc_f(&f, (size_t)N * H);
+    float *dx = alloc_f(&f, (size_t)N * H), *dx2 = alloc_u(&f, (size_t)N * H);
     if (f.rc) goto done;
     tr_rms_bwd_p(m->pool, dx, F(m->g.output_norm), dh0, hf, rs0, F(m->w.output_norm), N, H);
     for (int l = L - 1; l >= 0; l--) {

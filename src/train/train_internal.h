@@ -17,6 +17,9 @@ void tr_mm_fwd(float *y, const float *x, const float *W, int N, int in, int out,
 /* dx[N,in] += dy·W (dx may be NULL); dW[out,in] += dyᵀ·x (dW may be NULL). */
 void tr_mm_bwd(float *dx, float *dW, const float *dy, const float *x, const float *W, int N, int in,
                int out);
+/* The same with dx overwritten (dx = dy·W), dW still added into. */
+void tr_mm_bwd_set(float *dx, float *dW, const float *dy, const float *x, const float *W, int N,
+                   int in, int out);
 /* y = x / sqrt(mean(x²)+eps) * w per row; rstd[N] saved. y may equal x? no (distinct). */
 void tr_rms_fwd(float *y, float *rstd, const float *x, const float *w, int N, int n, float eps);
 void tr_rms_bwd(float *dx, float *dw, const float *dy, const float *x, const float *rstd,
@@ -33,7 +36,8 @@ void tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const 
 /* MLA attention core on one sequence, all heads. q rows (stride qs) hold per head
  * [nope | rope(roped)]; kv rows (stride kvs) per head [k_nope | v]; kpe rows (stride kps)
  * the shared roped key. p: [nh][T][T] probabilities (saved, zero above the diagonal);
- * o rows (stride os) per head v. Matrix products through OpenBLAS. */
+ * o rows (stride os) per head v. Matrix products through OpenBLAS, in blocks of 64 query
+ * rows that multiply only the keys up to the block's last row (causal). */
 typedef struct tr_attn_dims {
     int T, nh, dn, dr, dv;
     int qs, kvs, kps, os;
@@ -66,6 +70,9 @@ void tr_rms_bwd_p(sk_pool *pool, float *dx, float *dw, const float *dy, const fl
 void tr_swiglu_fwd_p(sk_pool *pool, float *h, const float *g, const float *u, size_t n);
 void tr_swiglu_bwd_p(sk_pool *pool, float *dg, float *du, const float *dh, const float *g,
                      const float *u, size_t n);
+/* tr_swiglu_bwd_p with dg, du overwritten instead of added into */
+void tr_swiglu_bwd_set_p(sk_pool *pool, float *dg, float *du, const float *dh, const float *g,
+                         const float *u, size_t n);
 /* Rotates, in each of N rows (stride floats apart, position t = row % T), nv vectors of d
  * elements at base + row*stride + voff + h*vstride. */
 void tr_rope_rows_p(sk_pool *pool, float *base, int N, int stride, int nv, int vstride, int voff,
@@ -74,11 +81,18 @@ void tr_rope_rows_p(sk_pool *pool, float *base, int N, int stride, int nv, int v
 /* tr_attn_fwd / tr_attn_bwd over B sequences (rows s*T.., probabilities s*nh*T*T..), split
  * over the pool's threads with OpenBLAS single-threaded meanwhile. scratch: T*T floats per
  * pool thread (sk_pool_size, 1 without a pool). */
-void tr_attn_fwd_batch(sk_pool *pool, const tr_attn_dims *d, int B, const float *q,
-                       const float *kv, const float *kpe, float *p, float *o);
-void tr_attn_bwd_batch(sk_pool *pool, const tr_attn_dims *d, int B, const float *q,
-                       const float *kv, const float *kpe, const float *p, const float *dout,
-                       float *dq, float *dkv, float *dkpe, float *scratch);
+void tr_attn_fwd_batch(sk_pool *pool, const tr_attn_dims *d, int B, const float *q, const float *kv,
+                       const float *kpe, float *p, float *o);
+void tr_attn_bwd_batch(sk_pool *pool, const tr_attn_dims *d, int B, const float *q, const float *kv,
+                       const float *kpe, const float *p, const float *dout, float *dq, float *dkv,
+                       float *dkpe, float *scratch);
+
+/* Runs fn(ctx, i) for the items i = 0..n-1 (e.g. the routed experts) over the pool's
+ * threads, each item whole on one thread (dealt by cost, largest first; deterministic), with
+ * tr_mm_* single-threaded inside; serial when pool is NULL or bf16 products are on. The
+ * items must write disjoint memory. */
+typedef void (*tr_item_fn)(void *ctx, int i);
+void tr_par_items(sk_pool *pool, int n, const int *cost, tr_item_fn fn, void *ctx);
 
 /* Rounds n floats to bfloat16 precision (nearest even), dst may equal src. */
 void tr_bf16_round(float *dst, const float *src, size_t n);
