@@ -7,6 +7,15 @@
  * differ from the scalar reference only in the order of the float additions.
  * signed·signed products use the sign trick: maddubs(|w|, sign(x, w)).
  * Q6_K / Q3_K use Σ(u−c)·x = Σu·x − c·Σx with Σx per 16 values from the Q8_K bsums.
+ *
+ * Memory order. On the 2-core EPYC (Zen 3) these kernels were tuned on, streaming several rows
+ * at once (4 or even 2 interleaved row streams per thread) ran at 0.3-0.5 of the read
+ * bandwidth for rows of 1-6 KB, against 0.6-0.8 for the same arithmetic reading the rows one
+ * after the other (one sequential stream per thread), although interleaving is faster with the
+ * weights in cache (it shares the activation loads). So only Q8_0 rows longer than SK_SEQ_MAX
+ * bytes are multiplied 4 at a time; every other matvec reads one row after the other (dot4
+ * NULL), and the single-row dots carry their own ILP (two accumulators for the 32-blocks,
+ * two Q4_K blocks' scales decoded together) and an in-row software prefetch.
  */
 #if defined(SEEK_HAVE_X86_KERNELS)
 #include "kernels_internal.h"
@@ -153,104 +162,137 @@ static float dot_f8(int64_t n, const void *w, const void *x, const float *ws) {
 
 /* ---- 32-element blocks ---- */
 
-/* One f32 accumulator per row, blocks in order: dot, dot4 and gemm4 do the same lane
- * operations, so their results are bit-identical. */
+/* Software prefetch for the 4-row kernels: each of the 4 rows, off bytes from its start. */
+static inline void prefetch4(const uint8_t *w, size_t wstride, size_t off) {
+    const char *p = (const char *)w + off;
+    _mm_prefetch(p, _MM_HINT_T0);
+    _mm_prefetch(p + wstride, _MM_HINT_T0);
+    _mm_prefetch(p + 2 * wstride, _MM_HINT_T0);
+    _mm_prefetch(p + 3 * wstride, _MM_HINT_T0);
+}
+
+/* Q8_0: two f32 accumulators per row (even and odd blocks, an odd last block to the even one),
+ * added at the end; dot, dot4 and gemm4 do the same lane operations, so their results are
+ * bit-identical. */
+#ifndef SK_PF_Q8
+#define SK_PF_Q8 512
+#endif
+/* Q8_0 rows up to this many bytes are multiplied one after the other by dot4 (see the memory
+ * order note at the top); longer rows 4 at a time, interleaved (measured faster at 7168 and
+ * 8960 columns, where the single-row loop is the slower part). */
+#ifndef SK_SEQ_MAX
+#define SK_SEQ_MAX 3072
+#endif
+
+static inline __m256 q8_0_blk(const sk_block_q8_0 *a, const sk_block_q8_0 *b, float dx,
+                              __m256 acc) {
+    __m256i p = dot_ss(ld256(a->qs), ld256(b->qs));
+    return _mm256_fmadd_ps(_mm256_set1_ps(fp16(a->d) * dx), _mm256_cvtepi32_ps(p), acc);
+}
+
 static float dot_q8_0(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q8_0 *a = w, *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t ib = 0; ib < n / 32; ib++) {
-        __m256i p = dot_ss(ld256(a[ib].qs), ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
-                              acc);
+    const float *dx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    int64_t nb = n / 32, ib = 0;
+    for (; ib + 2 <= nb; ib += 2) {
+        if (SK_PF_Q8) _mm_prefetch((const char *)(a + ib) + SK_PF_Q8, _MM_HINT_T0);
+        acc0 = q8_0_blk(a + ib, b + ib, dx[ib], acc0);
+        acc1 = q8_0_blk(a + ib + 1, b + ib + 1, dx[ib + 1], acc1);
     }
-    return hsum8(acc);
+    if (ib < nb) acc0 = q8_0_blk(a + ib, b + ib, dx[ib], acc0);
+    return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
 /* One row, four tokens: |w| and the row scale computed once per block; the activation
- * scales come from the f32 copy after the blocks (same products as dot4: bit-identical). */
+ * scales come from the f32 copy after the blocks (same products as dot: bit-identical). */
 static void gemm4_q8_0(int64_t n, const void *w, const void *x, size_t xstride, const float *ws,
                        float *y, int64_t ystride) {
     (void)ws;
     const sk_block_q8_0 *a = w;
     const uint8_t *xb = x;
+    size_t off = sk_act_q8_0_fscale_offset(n);
     const sk_block_q8_0 *b0 = x;
     const sk_block_q8_0 *b1 = (const void *)(xb + xstride);
     const sk_block_q8_0 *b2 = (const void *)(xb + 2 * xstride);
     const sk_block_q8_0 *b3 = (const void *)(xb + 3 * xstride);
-    size_t off = sk_act_q8_0_fscale_offset(n);
     const float *f0 = (const float *)(xb + off), *f1 = (const float *)(xb + xstride + off);
     const float *f2 = (const float *)(xb + 2 * xstride + off),
                 *f3 = (const float *)(xb + 3 * xstride + off);
     const __m256i one = _mm256_set1_epi16(1);
-    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-    for (int64_t ib = 0; ib < n / 32; ib++) {
-        __m256i wv = ld256(a[ib].qs), aw = _mm256_sign_epi8(wv, wv);
-        __m256 dw = _mm256_set1_ps(fp16(a[ib].d));
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, e0 = c0, e1 = c0, e2 = c0, e3 = c0;
+    int64_t nb = n / 32;
+    /* block ib into the accumulators c (even ib) or e (odd ib), as dot_q8_0 */
 #define SK_G(c, b, f)                                                                              \
     do {                                                                                           \
         __m256i p = _mm256_madd_epi16(                                                             \
             _mm256_maddubs_epi16(aw, _mm256_sign_epi8(ld256(b[ib].qs), wv)), one);                 \
-        c = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_broadcast_ss(f + ib)), _mm256_cvtepi32_ps(p), \
-                            c);                                                                    \
+        c = _mm256_fmadd_ps(_mm256_set1_ps(dw * f[ib]), _mm256_cvtepi32_ps(p), c);                 \
     } while (0)
-        SK_G(c0, b0, f0);
-        SK_G(c1, b1, f1);
-        SK_G(c2, b2, f2);
-        SK_G(c3, b3, f3);
-#undef SK_G
+    for (int64_t ib = 0; ib < nb; ib++) {
+        __m256i wv = ld256(a[ib].qs), aw = _mm256_sign_epi8(wv, wv);
+        float dw = fp16(a[ib].d);
+        if (ib & 1) {
+            SK_G(e0, b0, f0);
+            SK_G(e1, b1, f1);
+            SK_G(e2, b2, f2);
+            SK_G(e3, b3, f3);
+        } else {
+            SK_G(c0, b0, f0);
+            SK_G(c1, b1, f1);
+            SK_G(c2, b2, f2);
+            SK_G(c3, b3, f3);
+        }
     }
-    y[0] = hsum8(c0);
-    y[ystride] = hsum8(c1);
-    y[2 * ystride] = hsum8(c2);
-    y[3 * ystride] = hsum8(c3);
+#undef SK_G
+    y[0] = hsum8(_mm256_add_ps(c0, e0));
+    y[ystride] = hsum8(_mm256_add_ps(c1, e1));
+    y[2 * ystride] = hsum8(_mm256_add_ps(c2, e2));
+    y[3 * ystride] = hsum8(_mm256_add_ps(c3, e3));
 }
 
-/* Four rows at once: the activation block and its scale are loaded once for all four. */
+/* Four rows: short rows one after the other; long rows interleaved, the activation block and
+ * its scale loaded once for all four. */
 static void dot4_q8_0(int64_t n, const void *w, size_t wstride, const void *x, const float *ws,
                       float *y) {
     (void)ws;
+    if (wstride <= SK_SEQ_MAX) {
+        for (int r = 0; r < 4; r++) y[r] = dot_q8_0(n, (const uint8_t *)w + r * wstride, x, NULL);
+        return;
+    }
     const sk_block_q8_0 *r0 = w;
     const sk_block_q8_0 *r1 = (const void *)((const uint8_t *)w + wstride);
     const sk_block_q8_0 *r2 = (const void *)((const uint8_t *)w + 2 * wstride);
     const sk_block_q8_0 *r3 = (const void *)((const uint8_t *)w + 3 * wstride);
     const sk_block_q8_0 *b = x;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t ib = 0; ib < n / 32; ib++) {
-        __m256i xv = ld256(b[ib].qs);
-        float dx = fp16(b[ib].d);
-        _mm_prefetch((const char *)(r0 + ib) + 512, _MM_HINT_T0);
-        _mm_prefetch((const char *)(r1 + ib) + 512, _MM_HINT_T0);
-        _mm_prefetch((const char *)(r2 + ib) + 512, _MM_HINT_T0);
-        _mm_prefetch((const char *)(r3 + ib) + 512, _MM_HINT_T0);
-        __m256i p0 = dot_ss(ld256(r0[ib].qs), xv);
-        __m256i p1 = dot_ss(ld256(r1[ib].qs), xv);
-        __m256i p2 = dot_ss(ld256(r2[ib].qs), xv);
-        __m256i p3 = dot_ss(ld256(r3[ib].qs), xv);
-        a0 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r0[ib].d) * dx), _mm256_cvtepi32_ps(p0), a0);
-        a1 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r1[ib].d) * dx), _mm256_cvtepi32_ps(p1), a1);
-        a2 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r2[ib].d) * dx), _mm256_cvtepi32_ps(p2), a2);
-        a3 = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r3[ib].d) * dx), _mm256_cvtepi32_ps(p3), a3);
+    const float *fx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;
+    int64_t nb = n / 32, ib = 0;
+    for (; ib + 2 <= nb; ib += 2) {
+        prefetch4(w, wstride, (size_t)ib * sizeof(sk_block_q8_0) + SK_PF_Q8);
+        prefetch4(w, wstride, (size_t)(ib + 1) * sizeof(sk_block_q8_0) + SK_PF_Q8);
+        float dx = fx[ib], dy = fx[ib + 1];
+        a0 = q8_0_blk(r0 + ib, b + ib, dx, a0);
+        a1 = q8_0_blk(r1 + ib, b + ib, dx, a1);
+        a2 = q8_0_blk(r2 + ib, b + ib, dx, a2);
+        a3 = q8_0_blk(r3 + ib, b + ib, dx, a3);
+        e0 = q8_0_blk(r0 + ib + 1, b + ib + 1, dy, e0);
+        e1 = q8_0_blk(r1 + ib + 1, b + ib + 1, dy, e1);
+        e2 = q8_0_blk(r2 + ib + 1, b + ib + 1, dy, e2);
+        e3 = q8_0_blk(r3 + ib + 1, b + ib + 1, dy, e3);
     }
-    y[0] = hsum8(a0);
-    y[1] = hsum8(a1);
-    y[2] = hsum8(a2);
-    y[3] = hsum8(a3);
-}
-
-static float dot_q4_0(int64_t n, const void *w, const void *x, const float *ws) {
-    (void)ws;
-    const sk_block_q4_0 *a = w;
-    const sk_block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i eight = _mm256_set1_epi8(8);
-    for (int64_t ib = 0; ib < n / 32; ib++) {
-        __m256i q = _mm256_sub_epi8(nib32(a[ib].qs), eight);
-        __m256i p = dot_ss(q, ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
-                              acc);
+    if (ib < nb) {
+        float dx = fx[ib];
+        a0 = q8_0_blk(r0 + ib, b + ib, dx, a0);
+        a1 = q8_0_blk(r1 + ib, b + ib, dx, a1);
+        a2 = q8_0_blk(r2 + ib, b + ib, dx, a2);
+        a3 = q8_0_blk(r3 + ib, b + ib, dx, a3);
     }
-    return hsum8(acc);
+    y[0] = hsum8(_mm256_add_ps(a0, e0));
+    y[1] = hsum8(_mm256_add_ps(a1, e1));
+    y[2] = hsum8(_mm256_add_ps(a2, e2));
+    y[3] = hsum8(_mm256_add_ps(a3, e3));
 }
 
 static float dot_iq4_nl(int64_t n, const void *w, const void *x, const float *ws) {
@@ -289,21 +331,46 @@ static inline uint32_t le32(const uint8_t *p) {
     return v;
 }
 
-static float dot_q5_0(int64_t n, const void *w, const void *x, const float *ws) {
-    (void)ws;
-    const sk_block_q5_0 *a = w;
-    const sk_block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i h10 = _mm256_set1_epi8(0x10), c16 = _mm256_set1_epi8(16);
-    for (int64_t ib = 0; ib < n / 32; ib++) {
-        __m256i hb = _mm256_and_si256(bits32(le32(a[ib].qh)), h10);
-        __m256i q = _mm256_sub_epi8(_mm256_or_si256(nib32(a[ib].qs), hb), c16);
-        __m256i p = dot_ss(q, ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
-                              acc);
-    }
-    return hsum8(acc);
+/* Q4_0 / Q5_0 block products (signed codes: q − 8, q − 16) into acc. */
+static inline __m256 q4_0_blk(const sk_block_q4_0 *a, const sk_block_q8_0 *b, float dx,
+                              __m256 acc) {
+    __m256i q = _mm256_sub_epi8(nib32(a->qs), _mm256_set1_epi8(8));
+    __m256i p = dot_ss(q, ld256(b->qs));
+    return _mm256_fmadd_ps(_mm256_set1_ps(fp16(a->d) * dx), _mm256_cvtepi32_ps(p), acc);
 }
+
+static inline __m256 q5_0_blk(const sk_block_q5_0 *a, const sk_block_q8_0 *b, float dx,
+                              __m256 acc) {
+    /* q − 16 = nibble + (high bit set ? 0 : −16) */
+    __m256i q = _mm256_add_epi8(nib32(a->qs),
+                                _mm256_andnot_si256(bits32(le32(a->qh)), _mm256_set1_epi8(-16)));
+    __m256i p = dot_ss(q, ld256(b->qs));
+    return _mm256_fmadd_ps(_mm256_set1_ps(fp16(a->d) * dx), _mm256_cvtepi32_ps(p), acc);
+}
+
+/* The row dot of a 32-block type paired with Q8_0 activations, in the order of dot_q8_0 (two
+ * accumulators: even and odd blocks). No 4-row variant: the rows of one call are streamed one
+ * after the other (see dot4_q8_0). */
+#define SK_DEF_Q32(NAME, BT, BLK, PF)                                                              \
+    static float dot_##NAME(int64_t n, const void *w, const void *x, const float *ws) {            \
+        (void)ws;                                                                                  \
+        const BT *a = w;                                                                           \
+        const sk_block_q8_0 *b = x;                                                                \
+        const float *dx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));      \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                                            \
+        int64_t nb = n / 32, ib = 0;                                                               \
+        for (; ib + 2 <= nb; ib += 2) {                                                            \
+            _mm_prefetch((const char *)(a + ib) + (PF), _MM_HINT_T0);                              \
+            acc0 = BLK(a + ib, b + ib, dx[ib], acc0);                                              \
+            acc1 = BLK(a + ib + 1, b + ib + 1, dx[ib + 1], acc1);                                  \
+        }                                                                                          \
+        if (ib < nb) acc0 = BLK(a + ib, b + ib, dx[ib], acc0);                                     \
+        return hsum8(_mm256_add_ps(acc0, acc1));                                                   \
+    }
+
+SK_DEF_Q32(q4_0, sk_block_q4_0, q4_0_blk, 256)
+SK_DEF_Q32(q5_0, sk_block_q5_0, q5_0_blk, 320)
+#undef SK_DEF_Q32
 
 static float dot_q5_1(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
@@ -356,11 +423,11 @@ static const uint8_t k_lane16[8][32] = {
 #undef SK_L
 };
 
-/* One Q4_K block · Q8_K block, accumulated into acc as d·I − dmin·M (8 lanes). */
-static inline __m256 q4k_block(const sk_block_q4_K *a, const sk_block_q8_K *b, __m256 acc) {
+/* One Q4_K block · Q8_K block from its decoded scales: acc += dd·I − dm·M (8 lanes), with
+ * S, m16 as from kscales and dd = d_x·d_w, dm = d_x·dmin_w broadcast. */
+static inline __m256 q4k_block_s(const sk_block_q4_K *a, const sk_block_q8_K *b, __m256i S,
+                                 __m256i m16, __m256 dd, __m256 dm, __m256 acc) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256i S, m16;
-    kscales(a->scales, &S, &m16);
     __m256i isum = _mm256_setzero_si256();
     for (int p = 0; p < 4; p++) {
         __m256i q = ld256(a->qs + 32 * p);
@@ -372,42 +439,84 @@ static inline __m256 q4k_block(const sk_block_q4_K *a, const sk_block_q8_K *b, _
         isum = _mm256_add_epi32(isum, _mm256_add_epi32(p0, p1));
     }
     __m256i msum = _mm256_madd_epi16(ld256(b->bsums), m16);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(b->d * fp16(a->d)), _mm256_cvtepi32_ps(isum), acc);
-    return _mm256_fnmadd_ps(_mm256_set1_ps(b->d * fp16(a->dmin)), _mm256_cvtepi32_ps(msum), acc);
+    acc = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum), acc);
+    return _mm256_fnmadd_ps(dm, _mm256_cvtepi32_ps(msum), acc);
 }
+
+/* One Q4_K block · Q8_K block, accumulated into acc as d·I − dmin·M (8 lanes). */
+static inline __m256 q4k_block(const sk_block_q4_K *a, const sk_block_q8_K *b, __m256 acc) {
+    __m256i S, m16;
+    kscales(a->scales, &S, &m16);
+    return q4k_block_s(a, b, S, m16, _mm256_set1_ps(b->d * fp16(a->d)),
+                       _mm256_set1_ps(b->d * fp16(a->dmin)), acc);
+}
+
+/* The scales of two Q4_K blocks (any two) at once in vector registers, the same values as
+ * kscales: one 128-bit lane per block holds, after the decode, bytes sc0..7 then mn0..7. With
+ * words A, B, C of a block: X = [A C B C] per lane, shifted right by 4 in the last dword and
+ * masked to [63 15 63 15] per byte; plus the two high bits, ((A or B) >> 6) << 4, in dwords 1
+ * and 3. The 16 bytes loaded from each block are its 12 scale bytes and 4 bytes of qs. */
+static const uint8_t k_q4k_dec[4][32] = {
+    {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11,
+     0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11},
+    {0x80, 0x80, 0x80, 0x80, 0, 1, 2, 3, 0x80, 0x80, 0x80, 0x80, 4, 5, 6, 7,
+     0x80, 0x80, 0x80, 0x80, 0, 1, 2, 3, 0x80, 0x80, 0x80, 0x80, 4, 5, 6, 7},
+    /* → S: sc0..7 as int16, in both lanes (after the lane broadcast) */
+    {0, 0x80, 1, 0x80, 2, 0x80, 3, 0x80, 4, 0x80, 5, 0x80, 6, 0x80, 7, 0x80,
+     0, 0x80, 1, 0x80, 2, 0x80, 3, 0x80, 4, 0x80, 5, 0x80, 6, 0x80, 7, 0x80},
+    /* → m16: mn0..7 as int16, each twice */
+    {8,  0x80, 8,  0x80, 9,  0x80, 9,  0x80, 10, 0x80, 10, 0x80, 11, 0x80, 11, 0x80,
+     12, 0x80, 12, 0x80, 13, 0x80, 13, 0x80, 14, 0x80, 14, 0x80, 15, 0x80, 15, 0x80},
+};
+static inline void kscales2(const uint8_t *sa, const uint8_t *sb, __m256i *Sa, __m256i *Ma,
+                            __m256i *Sb, __m256i *Mb) {
+    __m256i raw = _mm256_inserti128_si256(_mm256_castsi128_si256(ld128(sa)), ld128(sb), 1);
+    __m256i X = _mm256_shuffle_epi8(raw, ld256(k_q4k_dec[0]));
+    __m256i Y = _mm256_shuffle_epi8(raw, ld256(k_q4k_dec[1]));
+    X = _mm256_and_si256(_mm256_srlv_epi32(X, _mm256_setr_epi32(0, 0, 0, 4, 0, 0, 0, 4)),
+                         _mm256_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f,
+                                           0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+    Y = _mm256_and_si256(_mm256_srli_epi32(Y, 2), _mm256_setr_epi32(0, 0x30303030, 0, 0x30303030, 0,
+                                                                    0x30303030, 0, 0x30303030));
+    __m256i o = _mm256_or_si256(X, Y);
+    __m256i oa = _mm256_permute2x128_si256(o, o, 0x00), ob = _mm256_permute2x128_si256(o, o, 0x11);
+    __m256i ks = ld256(k_q4k_dec[2]), km = ld256(k_q4k_dec[3]);
+    *Sa = _mm256_shuffle_epi8(oa, ks);
+    *Ma = _mm256_shuffle_epi8(oa, km);
+    *Sb = _mm256_shuffle_epi8(ob, ks);
+    *Mb = _mm256_shuffle_epi8(ob, km);
+}
+
+#ifndef SK_PF_Q4K
+#define SK_PF_Q4K 640
+#endif
 
 static float dot_q4_K(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q4_K *a = w;
     const sk_block_q8_K *b = x;
+    const __m256i i0 = _mm256_set1_epi32(0), i1 = _mm256_set1_epi32(1), i2 = _mm256_set1_epi32(2),
+                  i3 = _mm256_set1_epi32(3);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t ib = 0; ib < n / 256; ib++) acc = q4k_block(&a[ib], &b[ib], acc);
-    return hsum8(acc);
-}
-
-static void dot4_q4_K(int64_t n, const void *w, size_t wstride, const void *x, const float *ws,
-                      float *y) {
-    (void)ws;
-    const sk_block_q8_K *b = x;
-    const sk_block_q4_K *r0 = w;
-    const sk_block_q4_K *r1 = (const void *)((const uint8_t *)w + wstride);
-    const sk_block_q4_K *r2 = (const void *)((const uint8_t *)w + 2 * wstride);
-    const sk_block_q4_K *r3 = (const void *)((const uint8_t *)w + 3 * wstride);
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t ib = 0; ib < n / 256; ib++) {
-        _mm_prefetch((const char *)(r0 + ib) + 640, _MM_HINT_T0);
-        _mm_prefetch((const char *)(r1 + ib) + 640, _MM_HINT_T0);
-        _mm_prefetch((const char *)(r2 + ib) + 640, _MM_HINT_T0);
-        _mm_prefetch((const char *)(r3 + ib) + 640, _MM_HINT_T0);
-        a0 = q4k_block(r0 + ib, b + ib, a0);
-        a1 = q4k_block(r1 + ib, b + ib, a1);
-        a2 = q4k_block(r2 + ib, b + ib, a2);
-        a3 = q4k_block(r3 + ib, b + ib, a3);
+    int64_t nb = n / 256, ib = 0;
+    for (; ib + 2 <= nb; ib += 2) {
+        if (SK_PF_Q4K) {
+            const char *pf = (const char *)(a + ib) + SK_PF_Q4K;
+            for (int l = 0; l < 5; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+        }
+        __m256i S0, M0, S1, M1;
+        kscales2(a[ib].scales, a[ib + 1].scales, &S0, &M0, &S1, &M1);
+        __m128i h = _mm_insert_epi32(_mm_cvtsi32_si128((int)le32((const uint8_t *)(a + ib))),
+                                     (int)le32((const uint8_t *)(a + ib + 1)), 1);
+        __m256 d = _mm256_castps128_ps256(
+            _mm_mul_ps(_mm_cvtph_ps(h), _mm_setr_ps(b[ib].d, b[ib].d, b[ib + 1].d, b[ib + 1].d)));
+        acc = q4k_block_s(a + ib, b + ib, S0, M0, _mm256_permutevar8x32_ps(d, i0),
+                          _mm256_permutevar8x32_ps(d, i1), acc);
+        acc = q4k_block_s(a + ib + 1, b + ib + 1, S1, M1, _mm256_permutevar8x32_ps(d, i2),
+                          _mm256_permutevar8x32_ps(d, i3), acc);
     }
-    y[0] = hsum8(a0);
-    y[1] = hsum8(a1);
-    y[2] = hsum8(a2);
-    y[3] = hsum8(a3);
+    if (ib < nb) acc = q4k_block(a + ib, b + ib, acc);
+    return hsum8(acc);
 }
 
 /* One Q4_K row, four tokens: nibbles, scale vectors and mins decoded once per block; per
@@ -513,42 +622,55 @@ static inline __m256i scale_pair(__m128i s8, int i, int is_signed) {
     return is_signed ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v);
 }
 
+/* One Q6_K block · Q8_K block into acc (8 lanes): the 6-bit codes u (0..63) times x with the
+ * signed scales, minus the −32 offset through the bsums. */
+static inline __m256 q6k_block(const sk_block_q6_K *a, const sk_block_q8_K *b, __m256 acc) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
+    __m128i s8 = ld128(a->scales);
+    __m256i isum = _mm256_setzero_si256();
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = a->ql + 64 * h;
+        const int8_t *y = b->qs + 128 * h;
+        __m256i l0 = ld256(ql), l1 = ld256(ql + 32), qh = ld256(a->qh + 32 * h);
+        __m256i u0 = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                     _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+        __m256i u1 =
+            _mm256_or_si256(_mm256_and_si256(l1, m4),
+                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+        __m256i u2 =
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+        __m256i u3 =
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+#define SK_Q6K_K(k, u)                                                                             \
+    isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(u, ld256(y + 32 * (k))),  \
+                                                    scale_pair(s8, 8 * h + 2 * (k), 1)))
+        SK_Q6K_K(0, u0);
+        SK_Q6K_K(1, u1);
+        SK_Q6K_K(2, u2);
+        SK_Q6K_K(3, u3);
+#undef SK_Q6K_K
+    }
+    /* the −32 offset: 32·Σ_sb sc_sb·bsums_sb */
+    __m256i corr = _mm256_madd_epi16(ld256(b->bsums), _mm256_cvtepi8_epi16(s8));
+    isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(corr, 5));
+    return _mm256_fmadd_ps(_mm256_set1_ps(b->d * fp16(a->d)), _mm256_cvtepi32_ps(isum), acc);
+}
+
+#ifndef SK_PF_Q6K
+#define SK_PF_Q6K 640
+#endif
+
 static float dot_q6_K(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q6_K *a = w;
     const sk_block_q8_K *b = x;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 256; ib++) {
-        __m128i s8 = ld128(a[ib].scales);
-        __m256i isum = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = a[ib].ql + 64 * h;
-            const int8_t *y = b[ib].qs + 128 * h;
-            __m256i l0 = ld256(ql), l1 = ld256(ql + 32), qh = ld256(a[ib].qh + 32 * h);
-            __m256i u[4];
-            u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
-            u[1] = _mm256_or_si256(
-                _mm256_and_si256(l1, m4),
-                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
-            u[2] = _mm256_or_si256(
-                _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
-            u[3] = _mm256_or_si256(
-                _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
-            for (int k = 0; k < 4; k++) {
-                __m256i p = _mm256_maddubs_epi16(u[k], ld256(y + 32 * k));
-                isum =
-                    _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(s8, 8 * h + 2 * k, 1)));
-            }
-        }
-        /* the −32 offset: 32·Σ_sb sc_sb·bsums_sb */
-        __m256i corr = _mm256_madd_epi16(ld256(b[ib].bsums), _mm256_cvtepi8_epi16(s8));
-        isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(corr, 5));
-        acc =
-            _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+        const char *pf = (const char *)(a + ib) + SK_PF_Q6K;
+        for (int l = 0; l < 4; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+        acc = q6k_block(a + ib, b + ib, acc);
     }
     return hsum8(acc);
 }
@@ -871,7 +993,6 @@ void sk_kfuncs_fill_avx2(sk_kfuncs *f) {
     f->dot[SK_KT_Q2_K] = dot_q2_K;
     f->dot[SK_KT_Q3_K] = dot_q3_K;
     f->dot[SK_KT_Q4_K] = dot_q4_K;
-    f->dot4[SK_KT_Q4_K] = dot4_q4_K;
     f->gemm4[SK_KT_Q4_K] = gemm4_q4_K;
     f->dot[SK_KT_Q5_K] = dot_q5_K;
     f->dot[SK_KT_Q6_K] = dot_q6_K;

@@ -7,10 +7,11 @@
  * activation format (sk_act): F32 (the float vector itself) or an 8-bit quantization of it
  * made once per call (Q8_0 / Q8_1 per 32 values, Q8_K per 256 values with 16-value sums).
  * A level's table holds, per slot, the dot product of one weight row with one prepared
- * activation row (`dot`), optionally a 4-row variant sharing activation loads (`dot4`,
- * NULL → four `dot` calls) and a 1-row × 4-token variant for prompt batches (`gemm4`). The scalar
- * table defines the exact arithmetic (see kern_scalar.c); SIMD tables equal it up to the order of
- * float additions.
+ * activation row (`dot`), optionally a 4-row variant (`dot4`, NULL → four `dot` calls, which
+ * reads the rows one after the other: on the x86 machines measured that streams faster than
+ * interleaving rows, see kern_avx2.c) and a 1-row × 4-token variant for prompt batches
+ * (`gemm4`). The scalar table defines the exact arithmetic (see kern_scalar.c); SIMD tables
+ * equal it up to the order of float additions.
  */
 #ifndef SK_KERNELS_INTERNAL_H
 #define SK_KERNELS_INTERNAL_H

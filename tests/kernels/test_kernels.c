@@ -565,6 +565,77 @@ static void test_levels_vs_scalar(void) {
     if (!tested) SKIP("no SIMD level on this CPU");
 }
 
+/* The row lengths of the benchmark models (1536, 2048, 8960: R1-Distill-Qwen-1.5B; 1408:
+ * V2-Lite experts; 7168: V3), which select different code paths in the SIMD kernels (rows
+ * streamed one after the other or 4 interleaved; odd block counts leave a 1-block tail):
+ * per level, dot4 and gemm4 equal the level's dot bit for bit, and dot equals the scalar
+ * reference up to float rounding (relative to Σ|w·x|). */
+static void test_row_lengths(void) {
+    const sk_kfuncs *fs = sk_kfuncs_for_level(SK_CPU_SCALAR);
+    const int64_t cols_list[] = {1408, 1536, 2048, 4000, 7168, 8960};
+    int tested = 0;
+    for (int lvl = SK_CPU_AVX2; lvl <= SK_CPU_AVX512; lvl++) {
+        const sk_kfuncs *f = sk_kfuncs_for_level((sk_cpu_level)lvl);
+        if (!f) continue;
+        tested++;
+        for (int ti = 0; ti < N_TYPES; ti++) {
+            int type = k_types[ti], kt = sk_kt_from_type(type);
+            if (type == SK_TYPE_F8_E4M3) continue; /* per-element, covered above */
+            for (int ci = 0; ci < 6; ci++) {
+                int64_t cols = cols_list[ci], rows = 8;
+                if (cols % block_of(type)) continue;
+                tmat m;
+                tmat_make(&m, type, cols, rows);
+                sk_act a = sk_kt_act(kt);
+                size_t xs = sk_act_row_bytes(a, cols);
+                float *x = malloc(sizeof(float) * (size_t)cols * 4),
+                      *xd = malloc(sizeof(float) * (size_t)cols);
+                uint8_t *xa = malloc(xs * 4);
+                rnd_vec(x, cols * 4, 1.0f);
+                for (int t = 0; t < 4; t++) sk_act_quantize(a, x + t * cols, xa + t * xs, cols);
+                act_dequant(a, xa, xd, cols);
+                float yd[8], y4[8], yg[4];
+                const uint8_t *w = m.w;
+                int same4 = 1, sameg = 1;
+                double worst = 0;
+                for (int64_t r = 0; r < rows; r++) {
+                    yd[r] = f->dot[kt](cols, w + r * m.row_bytes, xa, NULL);
+                    float ys = fs->dot[kt](cols, w + r * m.row_bytes, xa, NULL);
+                    double mag = 0;
+                    for (int64_t c = 0; c < cols; c++)
+                        mag += fabs((double)m.wf[r * cols + c] * xd[c]);
+                    double rel = fabs((double)yd[r] - ys) / (mag > 0 ? mag : 1);
+                    if (rel > worst) worst = rel;
+                }
+                CHECK_MSG(worst <= 1e-5, "%s cols %lld at %s: dot vs scalar rel err %.3g",
+                          sk_type_name(type), (long long)cols, sk_cpu_level_name((sk_cpu_level)lvl),
+                          worst);
+                if (f->dot4[kt]) {
+                    f->dot4[kt](cols, w, m.row_bytes, xa, NULL, y4);
+                    f->dot4[kt](cols, w + 4 * m.row_bytes, m.row_bytes, xa, NULL, y4 + 4);
+                    for (int r = 0; r < 8; r++) same4 &= y4[r] == yd[r];
+                }
+                CHECK_MSG(same4, "%s cols %lld at %s: dot4 differs from dot", sk_type_name(type),
+                          (long long)cols, sk_cpu_level_name((sk_cpu_level)lvl));
+                if (f->gemm4[kt])
+                    for (int64_t r = 0; r < rows; r++) {
+                        f->gemm4[kt](cols, w + r * m.row_bytes, xa, xs, NULL, yg, 1);
+                        for (int t = 0; t < 4; t++)
+                            sameg &=
+                                yg[t] == f->dot[kt](cols, w + r * m.row_bytes, xa + t * xs, NULL);
+                    }
+                CHECK_MSG(sameg, "%s cols %lld at %s: gemm4 differs from dot", sk_type_name(type),
+                          (long long)cols, sk_cpu_level_name((sk_cpu_level)lvl));
+                free(x);
+                free(xd);
+                free(xa);
+                tmat_free(&m);
+            }
+        }
+    }
+    if (!tested) SKIP("no SIMD level on this CPU");
+}
+
 /* sk_matmul == n × sk_matvec bit for bit (same kernels, tiles only reorder the loops), for
  * token counts around the tile size, 1 and 3 threads, every level. */
 static void test_matmul(void) {
@@ -735,6 +806,7 @@ int main(void) {
     RUN(test_act_quant);
     RUN(test_scalar_vs_dequant);
     RUN(test_levels_vs_scalar);
+    RUN(test_row_lengths);
     RUN(test_matmul);
     RUN(test_threads);
     RUN(test_bandwidth_probe);
