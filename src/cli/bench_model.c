@@ -5,6 +5,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double cpu_sec(void) { /* CPU time of all threads of the process */
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Reads one byte per 4 KiB page of t, so that the timed passes do not pay for mapping the
+ * file's pages (page faults) on first touch. */
+static uint64_t touch(const sk_tensor *t) {
+    if (!sk_tensor_present(t) || !t->data) return 0;
+    const volatile uint8_t *p = t->data;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < t->nbytes; i += 4096) acc += p[i];
+    return acc + p[t->nbytes - 1];
+}
+
+static uint64_t touch_weights(const sk_model_weights *w) {
+    const sk_model_config *c = &w->cfg;
+    uint64_t acc = touch(&w->tok_embd) + touch(&w->output) + touch(&w->output_norm);
+    for (int il = 0; il < c->n_layer + c->n_mtp; il++) {
+        const sk_layer_weights *y = &w->layers[il];
+        const sk_tensor *ts[] = {
+            &y->attn_norm,  &y->q_a,      &y->q_a_norm,  &y->q_b,    &y->q,        &y->kv_a,
+            &y->kv_a_norm,  &y->k_b,      &y->v_b,       &y->kv_b,   &y->k,        &y->v,
+            &y->o,          &y->ffn_norm, &y->ffn_gate,  &y->ffn_up, &y->ffn_down, &y->gate_inp,
+            &y->shexp_gate, &y->shexp_up, &y->shexp_down};
+        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) acc += touch(ts[i]);
+        for (int x = 0; x < c->n_routed && y->exp_gate && y->exp_up && y->exp_down; x++)
+            acc += touch(&y->exp_gate[x]) + touch(&y->exp_up[x]) + touch(&y->exp_down[x]);
+    }
+    return acc;
+}
 
 static uint64_t tb(const sk_tensor *t) {
     return sk_tensor_present(t) ? (uint64_t)t->nbytes : 0;
@@ -20,8 +54,10 @@ uint64_t sk_bench_bytes_per_token(const sk_model_weights *w) {
         const sk_layer_weights *y = &w->layers[il];
         b += tb(&y->attn_norm) + tb(&y->q_a) + tb(&y->q_a_norm) + tb(&y->q_b) + tb(&y->q) +
              tb(&y->kv_a) + tb(&y->kv_a_norm);
-        if (sk_tensor_present(&y->k_b) && sk_tensor_present(&y->v_b)) b += tb(&y->k_b) + tb(&y->v_b);
-        else b += tb(&y->kv_b);
+        if (sk_tensor_present(&y->k_b) && sk_tensor_present(&y->v_b))
+            b += tb(&y->k_b) + tb(&y->v_b);
+        else
+            b += tb(&y->kv_b);
         b += tb(&y->k) + tb(&y->v) + tb(&y->q_bias) + tb(&y->k_bias) + tb(&y->v_bias) + tb(&y->o) +
              tb(&y->ffn_norm) + tb(&y->ffn_gate) + tb(&y->ffn_up) + tb(&y->ffn_down) +
              tb(&y->gate_inp) + tb(&y->exp_bias) + tb(&y->shexp_gate) + tb(&y->shexp_up) +
@@ -35,24 +71,30 @@ uint64_t sk_bench_bytes_per_token(const sk_model_weights *w) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: seek bench -m MODEL [-p 512] [-n 128] [-t THREADS] [options]\n\n"
-               "Evaluates a random prompt of -p tokens in one batch, then decodes -n tokens one at\n"
-               "a time (greedy), and reports tokens/s of both, the weight bytes read per generated\n"
-               "token (MoE: dense weights + the routed experts actually used), the memory read\n"
-               "bandwidth measured in the same run, the share of it the decoding achieves, and\n"
-               "the KV / latent cache bytes per token.\n\n"
-               "options:\n"
-               "  -p N                    prompt tokens (default 512)\n"
-               "  -n N                    generated tokens (default 128)\n"
-               "  -r, --reps N            repetitions, best taken (default 1)\n"
-               "  --bw-mib N              buffer for the bandwidth probe in MiB (default 1024;\n"
-               "                          0 skips the probe)\n"
-               "  -m, --model PATH        a .gguf file or a Hugging Face folder\n"
-               "  -t, --threads N         threads (default: all CPUs)\n"
-               "  --cache-type T          f32 (default), f16, bf16, q8_0\n"
-               "  --mtp                   also decode with MTP self-speculation (models with an\n"
-               "                          MTP module): tokens/s, draft acceptance rate, main-model\n"
-               "                          calls, and whether the tokens equal plain greedy's\n");
+    fprintf(f,
+            "usage: seek bench -m MODEL [-p 512] [-n 128] [-t THREADS] [options]\n\n"
+            "Evaluates a random prompt of -p tokens in one batch, then decodes -n tokens one at\n"
+            "a time (greedy), and reports tokens/s of both, the weight bytes read per generated\n"
+            "token (MoE: dense weights + the routed experts actually used), the memory read\n"
+            "bandwidth measured in the same run, the share of it the decoding achieves, and\n"
+            "the KV / latent cache bytes per token. The weights are touched once before the\n"
+            "timed passes (page faults of the mapped file are not timed), and bandwidth\n"
+            "passes follow each repetition, so both see the same load on the machine. The\n"
+            "same ratio per CPU-second (bytes / CPU time of all threads) is printed too: it\n"
+            "is steadier on a shared machine. `breakdown` splits a generated token's time\n"
+            "into the matrix products, choosing the token, and everything else.\n\n"
+            "options:\n"
+            "  -p N                    prompt tokens (default 512)\n"
+            "  -n N                    generated tokens (default 128)\n"
+            "  -r, --reps N            repetitions, best taken (default 1)\n"
+            "  --bw-mib N              buffer for the bandwidth probe in MiB (default 1024;\n"
+            "                          0 skips the probe)\n"
+            "  -m, --model PATH        a .gguf file or a Hugging Face folder\n"
+            "  -t, --threads N         threads (default: all CPUs)\n"
+            "  --cache-type T          f32 (default), f16, bf16, q8_0\n"
+            "  --mtp                   also decode with MTP self-speculation (models with an\n"
+            "                          MTP module): tokens/s, draft acceptance rate, main-model\n"
+            "                          calls, and whether the tokens equal plain greedy's\n");
 }
 
 static int32_t argmax(const float *x, int n) {
@@ -87,8 +129,8 @@ static int bench_mtp(sk_model_ctx *ctx, const sk_model_config *c, const int32_t 
     }
     sk_model_ctx_reset(ctx);
     if ((rc = sk_model_eval_ex(ctx, prompt, n_prompt, NULL, true, hid, e))) goto done;
-    if (n_prompt > 1 && (rc = sk_model_mtp_eval(ctx, 1, prompt + 1, hid, n_prompt - 1, NULL, false,
-                                                NULL, e)))
+    if (n_prompt > 1 &&
+        (rc = sk_model_mtp_eval(ctx, 1, prompt + 1, hid, n_prompt - 1, NULL, false, NULL, e)))
         goto done;
     if ((rc = sk_model_logits_from_hidden(ctx, hid + (size_t)(n_prompt - 1) * E, 1, vlog, e)))
         goto done;
@@ -176,13 +218,20 @@ int sk_bench_model(int argc, char **argv) {
         }
         const char *v = argv[++i];
         int bad = 0;
-        if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--cache-type")) bad = (cache_type = sk_cache_type_from_name(v)) < 0;
-        else if (!strcmp(a, "-p")) bad = parse_long(v, 1, 1 << 20, &n_prompt);
-        else if (!strcmp(a, "-n")) bad = parse_long(v, 1, 1 << 20, &n_gen);
-        else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) bad = parse_long(v, 0, 1024, &threads);
-        else if (!strcmp(a, "-r") || !strcmp(a, "--reps")) bad = parse_long(v, 1, 100, &reps);
-        else if (!strcmp(a, "--bw-mib")) bad = parse_long(v, 0, 1 << 20, &bw_mib);
+        if (!strcmp(a, "-m") || !strcmp(a, "--model"))
+            model = v;
+        else if (!strcmp(a, "--cache-type"))
+            bad = (cache_type = sk_cache_type_from_name(v)) < 0;
+        else if (!strcmp(a, "-p"))
+            bad = parse_long(v, 1, 1 << 20, &n_prompt);
+        else if (!strcmp(a, "-n"))
+            bad = parse_long(v, 1, 1 << 20, &n_gen);
+        else if (!strcmp(a, "-t") || !strcmp(a, "--threads"))
+            bad = parse_long(v, 0, 1024, &threads);
+        else if (!strcmp(a, "-r") || !strcmp(a, "--reps"))
+            bad = parse_long(v, 1, 100, &reps);
+        else if (!strcmp(a, "--bw-mib"))
+            bad = parse_long(v, 0, 1 << 20, &bw_mib);
         else {
             fprintf(stderr, "seek bench: unknown option '%s'\n\n", a);
             usage(stderr);
@@ -203,6 +252,7 @@ int sk_bench_model(int argc, char **argv) {
     sk_model_ctx *ctx = NULL;
     int32_t *toks = NULL, *plain_out = NULL, *mtp_out = NULL;
     float *logits = NULL;
+    sk_bw_probe *probe = NULL;
     int ret = 1;
     sk_model_opts mo;
     sk_model_opts_init(&mo);
@@ -238,29 +288,55 @@ int sk_bench_model(int argc, char **argv) {
         toks[i] = (int32_t)(x % (uint64_t)c->n_vocab);
     }
     if (c->bos_id >= 0 && c->bos_id < c->n_vocab) toks[0] = c->bos_id;
-    double best_pp = 0, best_tg = 0;
+    sk_kctx *kc = sk_model_kctx(m);
+    if (bw_mib > 0) {
+        probe = sk_bw_probe_new(kc, (size_t)bw_mib << 20, &e);
+        if (!probe) fprintf(stderr, "seek bench: bandwidth probe: %s\n", e.msg);
+    }
+    if (touch_weights(sk_model_get_weights(m)) == 0x5eedull) fprintf(stderr, " \n");
+    double best_pp = 0, best_tg = 0, pp_cpu = 0, tg_cpu = 0, bw = -1, bw_cpu = -1;
+    double tg_wall = 0, tg_pick = 0;
+    sk_kctx_stats tg_st = {0};
     for (long r = 0; r < reps; r++) {
         sk_model_ctx_reset(ctx);
-        double t0 = sk_time_sec();
+        double t0 = sk_time_sec(), c0 = cpu_sec();
         if (sk_model_eval(ctx, toks, (int)n_prompt, logits, false, &e)) {
             fprintf(stderr, "seek bench: prompt: %s\n", e.msg);
             goto done;
         }
         double pp = (double)n_prompt / (sk_time_sec() - t0);
+        double ppc = (cpu_sec() - c0) / (double)n_prompt;
+        double pick = 0;
+        sk_kctx_stats_reset(kc);
         t0 = sk_time_sec();
+        c0 = cpu_sec();
         for (long i = 0; i < n_gen; i++) {
+            double ta = sk_time_sec();
             int32_t next = 0;
             for (int v = 1; v < c->n_vocab; v++)
                 if (logits[v] > logits[next]) next = v;
             plain_out[i] = next;
+            pick += sk_time_sec() - ta;
             if (sk_model_eval(ctx, &next, 1, logits, false, &e)) {
                 fprintf(stderr, "seek bench: decode: %s\n", e.msg);
                 goto done;
             }
         }
-        double tg = (double)n_gen / (sk_time_sec() - t0);
-        if (pp > best_pp) best_pp = pp;
-        if (tg > best_tg) best_tg = tg;
+        double wall = sk_time_sec() - t0;
+        double tg = (double)n_gen / wall, tgc = (cpu_sec() - c0) / (double)n_gen;
+        if (pp > best_pp) best_pp = pp, pp_cpu = ppc;
+        if (tg > best_tg) {
+            best_tg = tg, tg_cpu = tgc, tg_wall = wall, tg_pick = pick;
+            sk_kctx_stats_get(kc, &tg_st);
+        }
+        /* bandwidth passes right after each repetition: the same load on the machine */
+        for (int b = 0; probe && b < 3; b++) {
+            double cb = cpu_sec();
+            double g = sk_bw_probe_run(probe);
+            double gc = (double)((size_t)bw_mib << 20) / 1e9 / (cpu_sec() - cb);
+            if (g > bw) bw = g;
+            if (gc > bw_cpu) bw_cpu = gc;
+        }
     }
     mtp_result mr = {0};
     for (long r = 0; mtp && r < reps; r++) {
@@ -282,21 +358,33 @@ int sk_bench_model(int argc, char **argv) {
         bpt = bpt - krows + wb;
     }
     double achieved = (double)bpt * best_tg / 1e9;
-    double bw = -1;
-    if (bw_mib > 0) {
-        bw = sk_bench_read_bandwidth(sk_model_kctx(m), (size_t)bw_mib << 20, 3, &e);
-        if (bw < 0) fprintf(stderr, "seek bench: bandwidth probe: %s\n", e.msg);
-    }
     printf("model:       %s (%d layers, %d threads)\n", model, c->n_layer,
            sk_kctx_threads(sk_model_kctx(m)));
-    printf("prompt:      %ld tokens, %.2f tokens/s\n", n_prompt, best_pp);
-    printf("generation:  %ld tokens, %.2f tokens/s\n", n_gen, best_tg);
+    printf("prompt:      %ld tokens, %.2f tokens/s (%.1f ms CPU per token)\n", n_prompt, best_pp,
+           1e3 * pp_cpu);
+    printf("generation:  %ld tokens, %.2f tokens/s (%.1f ms CPU per token)\n", n_gen, best_tg,
+           1e3 * tg_cpu);
     printf("weights/tok: %.1f MB read per generated token%s\n", (double)bpt / 1e6,
            c->n_routed > 0 ? " (dense + routed experts used)" : "");
     printf("achieved:    %.2f GB/s of weight reads\n", achieved);
     if (bw > 0)
         printf("bandwidth:   %.2f GB/s measured (%zu MiB read), %.1f%% achieved\n", bw,
                (size_t)bw_mib, 100.0 * achieved / bw);
+    if (bw_cpu > 0 && tg_cpu > 0)
+        printf("per CPU-s:   decode %.2f GB of weights per CPU-second, bandwidth probe %.2f, "
+               "%.1f%% (steadier under load)\n",
+               (double)bpt / 1e9 / tg_cpu, bw_cpu, 100.0 * (double)bpt / 1e9 / tg_cpu / bw_cpu);
+    if (tg_wall > 0) {
+        double per = 1e3 * tg_wall / (double)n_gen, mv = 1e3 * tg_st.seconds / (double)n_gen;
+        double pk = 1e3 * tg_pick / (double)n_gen;
+        printf("breakdown:   %.2f ms per generated token: %.2f ms in %.0f products (%.0f "
+               "dispatches, %.1f MB at %.2f GB/s), %.2f ms choosing the token, %.2f ms other "
+               "(attention, norms, RoPE, routing, embedding)\n",
+               per, mv, (double)tg_st.ops / (double)n_gen, (double)tg_st.dispatches / (double)n_gen,
+               (double)tg_st.weight_bytes / 1e6 / (double)n_gen,
+               tg_st.seconds > 0 ? (double)tg_st.weight_bytes / tg_st.seconds / 1e9 : 0.0, pk,
+               per - mv - pk);
+    }
     if (mtp) {
         bool same = !memcmp(plain_out, mtp_out, (size_t)n_gen * sizeof *mtp_out);
         printf("mtp:         %ld tokens, %.2f tokens/s (%.2fx), %d drafts, %d accepted (%.1f%%), "
@@ -313,6 +401,7 @@ done:
     free(plain_out);
     free(mtp_out);
     free(logits);
+    sk_bw_probe_free(probe);
     sk_model_ctx_free(ctx);
     sk_model_close(m);
     return ret;

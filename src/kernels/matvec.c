@@ -5,13 +5,20 @@
  * thread; the output rows are handed out in chunks of a multiple of 4 rows (≈32 KiB of
  * weights) from an atomic counter, so every thread streams its own part of the matrix and a
  * thread slowed by a neighbour process does not hold up the others.
- * sk_matmul: every thread prepares its share of the n activation rows, then (after a barrier)
- * takes row chunks (≈128 KiB of weights, kept in L2) and multiplies each by the tokens in
+ * sk_matmul: the threads take the n activation rows to prepare from a counter and wait until
+ * all are prepared (not for every thread: one that is not running holds nothing up), then
+ * take row chunks (≈128 KiB of weights, kept in L2) and multiply each by the tokens in
  * tiles of 16, so each weight row comes from memory once per call, not once per token.
  * Both use the same dot kernels, so sk_matmul equals n sk_matvec calls bit for bit.
+ * sk_matmul_multi runs several products in one dispatch: each op's rows are chunked as
+ * above (chunks start at multiples of 4 rows of that op, so the dot/dot4 pattern per row is
+ * the one sk_matvec uses), and the chunks of all ops form one sequence behind one counter.
+ * sk_matvec and sk_matmul are the one-op case of it. All of it runs as a dynamic pool task
+ * (sk_pool_run_dynamic): the caller never waits for a worker that has not started.
  */
 #include "kernels_internal.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +28,18 @@ struct sk_kctx {
     int n_threads;
     void *scratch;
     size_t scratch_cap;
+    struct mm_op *ops; /* per-call product descriptors, reused */
+    int ops_cap;
+    sk_kctx_stats st;
 };
+
+void sk_kctx_stats_get(const sk_kctx *k, sk_kctx_stats *out) {
+    *out = k->st;
+}
+
+void sk_kctx_stats_reset(sk_kctx *k) {
+    memset(&k->st, 0, sizeof k->st);
+}
 
 sk_kctx *sk_kctx_new(int n_threads, sk_err *e) {
     sk_kctx *k = sk_calloc(1, sizeof *k, e);
@@ -40,6 +58,7 @@ void sk_kctx_free(sk_kctx *k) {
     if (!k) return;
     sk_pool_free(k->pool);
     free(k->scratch);
+    free(k->ops);
     free(k);
 }
 
@@ -94,37 +113,51 @@ static int check_weight(const sk_tensor *W, int *kt, size_t *row_bytes, sk_err *
     return SK_OK;
 }
 
-typedef struct mm_job {
-    const sk_kfuncs *f;
+/* One product of a call: W's rows, its prepared activations and its output. */
+typedef struct mm_op {
     int kt;
-    sk_act act;
     const uint8_t *w;
     size_t wstride;
     const float *wscale; /* F8 grid or NULL */
     int64_t scale_cols;  /* ceil(ncols/128) */
     int64_t ncols, nrows;
-    const float *x; /* matmul: raw activations [ntok][ncols] */
-    uint8_t *xa;    /* prepared activations [ntok] rows of xstride bytes */
+    const float *x; /* raw activations [ntok][ncols] */
+    uint8_t *xa;    /* prepared activations [ntok] rows of xstride bytes (maybe another op's) */
     size_t xstride;
-    int64_t ntok;
+    bool prep; /* this op prepares xa (the first op with this x) */
+    int src;   /* else: the op whose xa it shares */
+    sk_act act;
     float *y;
-    int64_t ldy; /* matvec: 0 (y[r]); matmul: nrows (Y[t][r]) */
-    int64_t chunk_rows;
+    int64_t ldy;        /* 1 token: 0 (y[r]); n tokens: nrows (Y[t][r]) */
+    int64_t chunk_rows; /* a multiple of 4 */
+    int64_t chunk0;     /* index of its first chunk in the call's chunk sequence */
+} mm_op;
+
+typedef struct mm_job {
+    const sk_kfuncs *f;
+    mm_op *ops;
+    int nops;
+    int64_t ntok;
+    int64_t nchunks; /* over all ops */
+    bool prep_in_task;
+    int64_t prep_rows; /* activation rows to prepare in the task */
+    atomic_llong prep_next, prep_done;
     atomic_llong next;
     sk_pool *pool;
 } mm_job;
 
-static inline const float *row_scale(const mm_job *j, int64_t r) {
-    return j->wscale ? j->wscale + (r / 128) * j->scale_cols : NULL;
+static inline const float *row_scale(const mm_op *o, int64_t r) {
+    return o->wscale ? o->wscale + (r / 128) * o->scale_cols : NULL;
 }
 
 /* y[t*ldy + r] for rows [r0, r1) and tokens [t0, t1). Several tokens: each row is decoded
  * once per 4 tokens (gemm4) while it sits in L1; one token: 4 rows share the activation
  * loads (dot4). */
-static void mm_block(const mm_job *j, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-    sk_dot_fn dot = j->f->dot[j->kt];
-    sk_dot4_fn dot4 = j->f->dot4[j->kt];
-    sk_gemm4_fn gemm4 = j->f->gemm4[j->kt];
+static void mm_block(const sk_kfuncs *f, const mm_op *j, int64_t r0, int64_t r1, int64_t t0,
+                     int64_t t1) {
+    sk_dot_fn dot = f->dot[j->kt];
+    sk_dot4_fn dot4 = f->dot4[j->kt];
+    sk_gemm4_fn gemm4 = f->gemm4[j->kt];
     int64_t r = r0;
     if (gemm4 && t1 - t0 >= 4) {
         for (; r < r1; r++) {
@@ -165,21 +198,51 @@ static void mm_block(const mm_job *j, int64_t r0, int64_t r1, int64_t t0, int64_
 #define TOK_TILE   16
 #define SMALL_WORK ((size_t)128 << 10) /* weight bytes × tokens run on the caller alone */
 
-static void mm_task(void *ctx, int ith, int nth) {
-    mm_job *j = ctx;
-    if (j->x) { /* matmul: prepare this thread's share of the activation rows */
-        size_t lo, hi;
-        sk_split_range((size_t)j->ntok, ith, nth, &lo, &hi);
-        for (size_t t = lo; t < hi; t++)
-            sk_act_quantize(j->act, j->x + t * (size_t)j->ncols, j->xa + t * j->xstride, j->ncols);
-        if (nth > 1) sk_pool_barrier(j->pool);
+/* Prepares the activation rows [lo, hi) of the (preparing op, token) sequence. */
+static void mm_prepare(const mm_job *j, size_t lo, size_t hi) {
+    size_t at = 0;
+    for (int i = 0; i < j->nops && at < hi; i++) {
+        const mm_op *o = &j->ops[i];
+        if (!o->prep) continue;
+        for (int64_t t = 0; t < j->ntok; t++, at++)
+            if (at >= lo && at < hi)
+                sk_act_quantize(o->act, o->x + t * o->ncols, o->xa + (size_t)t * o->xstride,
+                                o->ncols);
     }
+}
+
+static void mm_task(void *ctx, int ith, int nth) {
+    (void)ith;
+    (void)nth;
+    mm_job *j = ctx;
+    if (j->prep_in_task) {
+        /* the threads present take activation rows to prepare from a counter, then wait
+         * for the rows still in progress (no barrier over all threads: a worker that is
+         * not running does not hold this up) */
+        for (;;) {
+            int64_t r = atomic_fetch_add_explicit(&j->prep_next, 1, memory_order_relaxed);
+            if (r >= j->prep_rows) break;
+            mm_prepare(j, (size_t)r, (size_t)r + 1);
+            atomic_fetch_add_explicit(&j->prep_done, 1, memory_order_release);
+        }
+        for (int spins = 0;
+             atomic_load_explicit(&j->prep_done, memory_order_acquire) < j->prep_rows; spins++) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+            if ((spins & 4095) == 4095) sched_yield();
+        }
+    }
+    int i = 0; /* chunks are handed out in increasing order: the op index only advances */
     for (;;) {
-        int64_t r0 = atomic_fetch_add_explicit(&j->next, j->chunk_rows, memory_order_relaxed);
-        if (r0 >= j->nrows) break;
-        int64_t r1 = r0 + j->chunk_rows < j->nrows ? r0 + j->chunk_rows : j->nrows;
+        int64_t c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (c >= j->nchunks) break;
+        while (i + 1 < j->nops && c >= j->ops[i + 1].chunk0) i++;
+        const mm_op *o = &j->ops[i];
+        int64_t r0 = (c - o->chunk0) * o->chunk_rows;
+        int64_t r1 = r0 + o->chunk_rows < o->nrows ? r0 + o->chunk_rows : o->nrows;
         for (int64_t t0 = 0; t0 < j->ntok; t0 += TOK_TILE)
-            mm_block(j, r0, r1, t0, t0 + TOK_TILE < j->ntok ? t0 + TOK_TILE : j->ntok);
+            mm_block(j->f, o, r0, r1, t0, t0 + TOK_TILE < j->ntok ? t0 + TOK_TILE : j->ntok);
     }
 }
 
@@ -191,55 +254,106 @@ static int64_t pick_chunk(size_t row_bytes, int64_t nrows, int nth, size_t targe
     return c < 4 ? 4 : c;
 }
 
-static int run_mm(sk_kctx *k, const sk_tensor *W, const float *x, int64_t n, float *y,
-                  int prepare_in_task, sk_err *e) {
-    int kt = -1;
-    size_t row_bytes = 0;
+static mm_op *ops_get(sk_kctx *k, int n, sk_err *e) {
+    if (n <= k->ops_cap) return k->ops;
+    mm_op *p = sk_calloc((size_t)n, sizeof *p, e);
+    if (!p) return NULL;
+    free(k->ops);
+    k->ops = p;
+    k->ops_cap = n;
+    return p;
+}
+
+/* The products of ops for n tokens in one pool dispatch (see sk_matmul_multi). */
+static int run_mm(sk_kctx *k, const sk_mv_op *in, int nops, int64_t n, sk_err *e) {
     if (!k) return sk_err_set(e, SK_ERR_INVALID, "matvec: no kernel context");
-    int rc = check_weight(W, &kt, &row_bytes, e);
-    if (rc) return rc;
-    if (!x || !y) return sk_err_set(e, SK_ERR_INVALID, "matvec: NULL input or output");
-    mm_job *j = sk_calloc(1, sizeof *j, e);
-    if (!j) return SK_ERR_NOMEM;
-    j->f = sk_kfuncs_active();
-    j->kt = kt;
-    j->act = sk_kt_act(kt);
-    j->w = W->data;
-    j->wstride = row_bytes;
-    j->wscale = kt == SK_KT_F8 ? W->scale : NULL;
-    j->scale_cols = (W->ne[0] + 127) / 128;
-    j->ncols = W->ne[0];
-    j->nrows = W->ne[1];
-    j->ntok = n;
-    j->y = y;
-    j->ldy = n > 1 ? j->nrows : 0;
-    j->xstride = sk_act_row_bytes(j->act, j->ncols);
-    j->pool = k->pool;
-    size_t need;
-    if (!sk_mul_ok(j->xstride, (size_t)n, &need)) {
-        free(j);
-        return sk_err_set(e, SK_ERR_RANGE, "matmul: %lld activation rows overflow", (long long)n);
+    double t0 = sk_time_sec();
+    if (nops < 0 || (nops > 0 && !in))
+        return sk_err_set(e, SK_ERR_INVALID, "matvec: bad list of %d products", nops);
+    if (nops == 0 || n == 0) return SK_OK;
+    mm_op *ops = ops_get(k, nops, e);
+    if (!ops) return e ? e->code : SK_ERR_NOMEM;
+    size_t need = 0, work = 0;
+    uint64_t wbytes = 0;
+    int64_t nchunks = 0;
+    const size_t target = n > 1 ? (size_t)128 << 10 : (size_t)32 << 10;
+    for (int i = 0; i < nops; i++) {
+        mm_op *o = &ops[i];
+        const sk_tensor *W = in[i].W;
+        size_t row_bytes = 0;
+        int rc = check_weight(W, &o->kt, &row_bytes, e);
+        if (rc) return rc;
+        if (!in[i].x || !in[i].y)
+            return sk_err_set(e, SK_ERR_INVALID, "matvec: NULL input or output for weight %s",
+                              W->name ? W->name : "(unnamed)");
+        o->w = W->data;
+        o->wstride = row_bytes;
+        o->wscale = o->kt == SK_KT_F8 ? W->scale : NULL;
+        o->scale_cols = (W->ne[0] + 127) / 128;
+        o->ncols = W->ne[0];
+        o->nrows = W->ne[1];
+        o->x = in[i].x;
+        o->y = in[i].y;
+        o->ldy = n > 1 ? o->nrows : 0;
+        o->act = sk_kt_act(o->kt);
+        o->xstride = sk_act_row_bytes(o->act, o->ncols);
+        o->prep = true;
+        o->xa = NULL;
+        for (int p = 0; p < i; p++) /* the same input prepared the same way: share it */
+            if (ops[p].prep && ops[p].x == o->x && ops[p].act == o->act &&
+                ops[p].ncols == o->ncols) {
+                o->prep = false;
+                o->src = p; /* xa resolved below, once the scratch is known */
+                break;
+            }
+        size_t bytes, wb;
+        if (o->prep) {
+            if (!sk_mul_ok(o->xstride, (size_t)n, &bytes) || !sk_add_ok(need, bytes, &need))
+                return sk_err_set(e, SK_ERR_RANGE, "matmul: %lld activation rows overflow",
+                                  (long long)n);
+        }
+        if (sk_mul_ok(row_bytes, (size_t)o->nrows, &wb)) wbytes += wb;
+        if (!sk_mul_ok(row_bytes, (size_t)o->nrows, &wb) || !sk_mul_ok(wb, (size_t)n, &wb) ||
+            !sk_add_ok(work, wb, &work))
+            work = SIZE_MAX;
+        o->chunk_rows = pick_chunk(row_bytes, o->nrows, k->n_threads, target);
+        o->chunk0 = nchunks;
+        nchunks += (o->nrows + o->chunk_rows - 1) / o->chunk_rows;
     }
-    j->xa = scratch_get(k, need, e);
-    if (!j->xa) {
-        free(j);
-        return e ? e->code : SK_ERR_NOMEM;
+    uint8_t *xa = scratch_get(k, need ? need : 64, e);
+    if (!xa) return e ? e->code : SK_ERR_NOMEM;
+    size_t off = 0;
+    for (int i = 0; i < nops; i++) {
+        mm_op *o = &ops[i];
+        if (o->prep) {
+            o->xa = xa + off;
+            off += o->xstride * (size_t)n;
+        } else {
+            o->xa = ops[o->src].xa;
+        }
     }
-    if (prepare_in_task) {
-        j->x = x;
-    } else {
-        for (int64_t t = 0; t < n; t++)
-            sk_act_quantize(j->act, x + t * j->ncols, j->xa + (size_t)t * j->xstride, j->ncols);
-    }
-    j->chunk_rows = pick_chunk(row_bytes, j->nrows, k->n_threads, n > 1 ? 128 << 10 : 32 << 10);
-    atomic_init(&j->next, 0);
-    size_t work;
-    if (!sk_mul_ok(row_bytes * (size_t)j->nrows, (size_t)n, &work)) work = SIZE_MAX;
-    if (work < SMALL_WORK || k->n_threads == 1)
-        mm_task(j, 0, 1); /* waking the pool costs more than this product */
-    else
-        sk_pool_run(k->pool, mm_task, j);
-    free(j);
+    mm_job j = {.f = sk_kfuncs_active(),
+                .ops = ops,
+                .nops = nops,
+                .ntok = n,
+                .nchunks = nchunks,
+                .pool = k->pool};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.prep_next, 0);
+    atomic_init(&j.prep_done, 0);
+    for (int i = 0; i < nops; i++) j.prep_rows += ops[i].prep ? n : 0;
+    bool alone = work < SMALL_WORK || k->n_threads == 1; /* waking the pool costs more */
+    j.prep_in_task = n > 1 && !alone;                    /* one token: too little to share */
+    if (!j.prep_in_task) mm_prepare(&j, 0, (size_t)j.prep_rows);
+    if (alone)
+        mm_task(&j, 0, 1);
+    else /* all work from counters: whichever threads are running share it */
+        sk_pool_run_dynamic(k->pool, mm_task, &j);
+    k->st.calls++;
+    k->st.ops += (uint64_t)nops;
+    k->st.dispatches += !alone;
+    k->st.weight_bytes += wbytes;
+    k->st.seconds += sk_time_sec() - t0;
     return SK_OK;
 }
 
@@ -248,15 +362,21 @@ bool sk_matvec_supports(int type) {
 }
 
 int sk_matvec(sk_kctx *k, const sk_tensor *W, const float *x, float *y, sk_err *e) {
-    return run_mm(k, W, x, 1, y, 0, e);
+    sk_mv_op op = {W, x, y};
+    return run_mm(k, &op, 1, 1, e);
 }
 
 int sk_matmul(sk_kctx *k, const sk_tensor *W, const float *X, int64_t n, float *Y, sk_err *e) {
     if (n < 0)
         return sk_err_set(e, SK_ERR_INVALID, "matmul: negative token count %lld", (long long)n);
-    if (n == 0) return SK_OK;
-    if (n == 1) return sk_matvec(k, W, X, Y, e);
-    return run_mm(k, W, X, n, Y, 1, e);
+    sk_mv_op op = {W, X, Y};
+    return run_mm(k, &op, 1, n, e);
+}
+
+int sk_matmul_multi(sk_kctx *k, const sk_mv_op *ops, int nops, int64_t n, sk_err *e) {
+    if (n < 0)
+        return sk_err_set(e, SK_ERR_INVALID, "matmul: negative token count %lld", (long long)n);
+    return run_mm(k, ops, nops, n, e);
 }
 
 /* ---- memory read bandwidth ---- */

@@ -56,6 +56,30 @@ int sk_kctx_threads(const sk_kctx *k);
 int sk_matvec(sk_kctx *k, const sk_tensor *W, const float *x, float *y, sk_err *e);
 /* Y[n][ne1] = X[n][ne0] · Wᵀ (row-major), for prompt batches. */
 int sk_matmul(sk_kctx *k, const sk_tensor *W, const float *X, int64_t n, float *Y, sk_err *e);
+/* Several products in one pool dispatch: for each op, Y[n][ne1] = X[n][ne0] · Wᵀ (n = 1:
+ * y = W x). Ops whose x is the same pointer (same width and activation format) share one
+ * quantization of it; the output rows of all ops form one sequence of chunks that the
+ * threads take from a shared counter, so both stream about the same bytes and nobody waits
+ * between the ops. Each op's result equals sk_matmul (sk_matvec for n = 1) bit for bit.
+ * Use it for products of one input (q/k/v, gate/up) and for independent products (the
+ * selected experts); outputs must not overlap any op's input. */
+typedef struct sk_mv_op {
+    const sk_tensor *W;
+    const float *x; /* [n][W->ne[0]] */
+    float *y;       /* [n][W->ne[1]] */
+} sk_mv_op;
+int sk_matmul_multi(sk_kctx *k, const sk_mv_op *ops, int nops, int64_t n, sk_err *e);
+
+/* Counters of the products run through k since it was made or last reset (benchmarks). */
+typedef struct sk_kctx_stats {
+    uint64_t calls;      /* sk_matvec / sk_matmul / sk_matmul_multi calls */
+    uint64_t ops;        /* products in them */
+    uint64_t dispatches; /* calls that woke the pool (the others ran on the caller alone) */
+    uint64_t weight_bytes; /* weight bytes streamed (once per call, whatever n) */
+    double seconds;      /* wall time inside these calls, on the calling thread */
+} sk_kctx_stats;
+void sk_kctx_stats_get(const sk_kctx *k, sk_kctx_stats *out);
+void sk_kctx_stats_reset(sk_kctx *k);
 
 /* True if sk_matvec/sk_matmul have a kernel for this weight type (F32, F16, BF16, Q8_0,
  * Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K, IQ4_NL, IQ4_XS, F8_E4M3). */

@@ -29,8 +29,8 @@
 void skm_route(const sk_model_config *c, const float *logits, const float *bias, int32_t *sel,
                float *w, float *scratch) {
     const int NR = c->n_routed, K = c->n_active;
-    float *s = scratch;         /* [NR] unbiased scores (weights) */
-    float *choice = s + NR;     /* [NR] selection scores */
+    float *s = scratch;          /* [NR] unbiased scores (weights) */
+    float *choice = s + NR;      /* [NR] selection scores */
     float *gscore = choice + NR; /* [n_group] */
     memcpy(s, logits, (size_t)NR * sizeof(float));
     if (c->gating == SK_GATING_SIGMOID) {
@@ -101,6 +101,41 @@ static int wv_apply(sk_model *m, const sk_layer_weights *y, int h, const float *
     return skm_matmul_rows(m, &y->kv_b, h * (nope + vd) + nope, vd, X, T, Y, e);
 }
 
+/* All heads' att[t][h] = Wv[h] olat[h][t] in one dispatch; *done = false when this layout
+ * cannot (an FP8 kv_b with head rows off its 128-row scale blocks, too many heads, or
+ * v_head_dim > kv_lora for T > 1): the caller then goes head by head. T > 1 writes
+ * [H][T][v] into qlat (free once the scores are done) and scatters it into att. */
+static int wv_all(sk_model_ctx *c, const sk_layer_weights *y, int T, bool *done, sk_err *e) {
+    sk_model *m = c->m;
+    const sk_model_config *cfg = &m->w.cfg;
+    const int64_t H = cfg->n_head, R = cfg->kv_lora_rank, nope = cfg->qk_nope_dim,
+                  vd = cfg->v_head_dim;
+    *done = false;
+    if (H > SKM_MAX_HEADS || (T > 1 && vd > R)) return SK_OK;
+    const bool kvb = sk_tensor_present(&y->kv_b);
+    if (kvb && y->kv_b.type == SK_TYPE_F8_E4M3 && (nope % 128 || vd % 128)) return SK_OK;
+    sk_tensor views[SKM_MAX_HEADS];
+    sk_mv_op ops[SKM_MAX_HEADS];
+    for (int64_t h = 0; h < H; h++) {
+        if (kvb)
+            views[h] = sk_tensor_rows(&y->kv_b, h * (nope + vd) + nope, vd);
+        else
+            views[h] = y->v_b.n_dims == 3 || y->v_b.ne[2] > 1 ? sk_tensor_slice3(&y->v_b, h)
+                                                              : sk_tensor_rows(&y->v_b, h * vd, vd);
+        float *out = T == 1 ? c->att + h * vd : c->qlat + h * T * vd;
+        ops[h] = (sk_mv_op){&views[h], c->olat + h * T * R, out};
+    }
+    int rc = skm_matmul_multi(m, ops, (int)H, T, e);
+    if (rc) return rc;
+    if (T > 1)
+        for (int64_t h = 0; h < H; h++)
+            for (int t = 0; t < T; t++)
+                memcpy(c->att + (t * H + h) * vd, c->qlat + (h * T + t) * vd,
+                       (size_t)vd * sizeof(float));
+    *done = true;
+    return SK_OK;
+}
+
 /* Wk[h]ᵀ as a view of kv_lora rows of nope values, from attn_k_b, or false: then qlat comes
  * from the k rows of kv_b (qlat_worker, f32 math on dequantized rows). attn_k_b is used when
  * kv_b is absent, and for speed when both exist, except in exact_f32 mode: in a quantized
@@ -123,24 +158,23 @@ typedef struct qlat_task {
     int rc;
 } qlat_task;
 
-static void qlat_worker(void *arg, int ith, int nth) {
+/* item = head */
+static void qlat_item(void *arg, int64_t h, int ith) {
     qlat_task *tk = arg;
     sk_model_ctx *c = tk->c;
     const sk_model_config *cfg = &c->m->w.cfg;
     const int64_t H = cfg->n_head, R = cfg->kv_lora_rank, nope = cfg->qk_nope_dim,
                   vd = cfg->v_head_dim, qk = nope + cfg->qk_rope_dim;
     float *row = c->tscratch + (size_t)ith * (size_t)(c->n_ctx + R + qk + 16);
-    for (int64_t h = ith; h < H; h += nth) {
-        for (int t = 0; t < tk->T; t++) memset(c->qlat + (t * H + h) * R, 0, (size_t)R * sizeof(float));
-        for (int64_t j = 0; j < nope; j++) {
-            sk_err e = {0};
-            if (sk_tensor_dequant_row(&tk->y->kv_b, h * (nope + vd) + j, row, &e)) {
-                __atomic_store_n(&tk->rc, SK_ERR_FORMAT, __ATOMIC_RELAXED);
-                return;
-            }
-            for (int t = 0; t < tk->T; t++)
-                sk_vec_mad(c->qlat + (t * H + h) * R, row, c->q[(t * H + h) * qk + j], R);
+    for (int t = 0; t < tk->T; t++) memset(c->qlat + (t * H + h) * R, 0, (size_t)R * sizeof(float));
+    for (int64_t j = 0; j < nope; j++) {
+        sk_err e = {0};
+        if (sk_tensor_dequant_row(&tk->y->kv_b, h * (nope + vd) + j, row, &e)) {
+            __atomic_store_n(&tk->rc, SK_ERR_FORMAT, __ATOMIC_RELAXED);
+            return;
         }
+        for (int t = 0; t < tk->T; t++)
+            sk_vec_mad(c->qlat + (t * H + h) * R, row, c->q[(t * H + h) * qk + j], R);
     }
 }
 
@@ -151,7 +185,8 @@ typedef struct attn_task {
     const float *ka, *kb; /* [p0+T][R], [p0+T][rope] */
 } attn_task;
 
-static void attn_worker(void *arg, int ith, int nth) {
+/* item = t*H + h */
+static void attn_item(void *arg, int64_t it, int ith) {
     attn_task *tk = arg;
     sk_model_ctx *c = tk->c;
     const sk_model_config *cfg = &c->m->w.cfg;
@@ -159,20 +194,18 @@ static void attn_worker(void *arg, int ith, int nth) {
                   qk = cfg->qk_nope_dim + rope;
     const float scale = c->m->attn_scale;
     float *sc = c->tscratch + (size_t)ith * (size_t)(c->n_ctx + R + qk + 16);
-    for (int64_t it = ith; it < (int64_t)tk->T * H; it += nth) {
-        int t = (int)(it / H);
-        int64_t h = it % H;
-        const float *ql = c->qlat + (t * H + h) * R;
-        const float *qr = c->q + (t * H + h) * qk + cfg->qk_nope_dim;
-        int n = tk->p0 + t + 1;
-        for (int s = 0; s < n; s++)
-            sc[s] = scale * (sk_vec_dot_f32(ql, tk->ka + (size_t)s * R, R) +
-                             sk_vec_dot_f32(qr, tk->kb + (size_t)s * rope, rope));
-        sk_softmax(sc, n);
-        float *o = c->olat + (h * tk->T + t) * R;
-        memset(o, 0, (size_t)R * sizeof(float));
-        for (int s = 0; s < n; s++) sk_vec_mad(o, tk->ka + (size_t)s * R, sc[s], R);
-    }
+    int t = (int)(it / H);
+    int64_t h = it % H;
+    const float *ql = c->qlat + (t * H + h) * R;
+    const float *qr = c->q + (t * H + h) * qk + cfg->qk_nope_dim;
+    int n = tk->p0 + t + 1;
+    for (int s = 0; s < n; s++)
+        sc[s] = scale * (sk_vec_dot_f32(ql, tk->ka + (size_t)s * R, R) +
+                         sk_vec_dot_f32(qr, tk->kb + (size_t)s * rope, rope));
+    sk_softmax(sc, n);
+    float *o = c->olat + (h * tk->T + t) * R;
+    memset(o, 0, (size_t)R * sizeof(float));
+    for (int s = 0; s < n; s++) sk_vec_mad(o, tk->ka + (size_t)s * R, sc[s], R);
 }
 
 /* Expanded ("naive") MLA for one head: k_nope/v of every cached position decompressed from
@@ -184,7 +217,8 @@ typedef struct xattn_task {
     const float *kb;
 } xattn_task;
 
-static void xattn_worker(void *arg, int ith, int nth) {
+/* item = token */
+static void xattn_item(void *arg, int64_t ti, int ith) {
     xattn_task *tk = arg;
     sk_model_ctx *c = tk->c;
     const sk_model_config *cfg = &c->m->w.cfg;
@@ -192,17 +226,16 @@ static void xattn_worker(void *arg, int ith, int nth) {
                   nope = cfg->qk_nope_dim, qk = nope + rope, vd = cfg->v_head_dim, h = tk->h;
     const float scale = c->m->attn_scale;
     float *sc = c->tscratch + (size_t)ith * (size_t)(c->n_ctx + R + qk + 16);
-    for (int t = ith; t < tk->T; t += nth) {
-        const float *qn = c->q + (t * H + h) * qk, *qr = qn + nope;
-        int n = tk->p0 + t + 1;
-        for (int s = 0; s < n; s++)
-            sc[s] = scale * (sk_vec_dot_f32(qn, c->knope + (size_t)s * nope, nope) +
-                             sk_vec_dot_f32(qr, tk->kb + (size_t)s * rope, rope));
-        sk_softmax(sc, n);
-        float *o = c->att + (t * H + h) * vd;
-        memset(o, 0, (size_t)vd * sizeof(float));
-        for (int s = 0; s < n; s++) sk_vec_mad(o, c->vexp + (size_t)s * vd, sc[s], vd);
-    }
+    const int t = (int)ti;
+    const float *qn = c->q + (t * H + h) * qk, *qr = qn + nope;
+    int n = tk->p0 + t + 1;
+    for (int s = 0; s < n; s++)
+        sc[s] = scale * (sk_vec_dot_f32(qn, c->knope + (size_t)s * nope, nope) +
+                         sk_vec_dot_f32(qr, tk->kb + (size_t)s * rope, rope));
+    sk_softmax(sc, n);
+    float *o = c->att + (t * H + h) * vd;
+    memset(o, 0, (size_t)vd * sizeof(float));
+    for (int s = 0; s < n; s++) sk_vec_mad(o, c->vexp + (size_t)s * vd, sc[s], vd);
 }
 
 static bool use_expanded(const sk_model_ctx *c, const sk_layer_weights *y, int p0_, int T) {
@@ -224,17 +257,17 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
     const int64_t E = cfg->n_embd, H = cfg->n_head, R = cfg->kv_lora_rank, rope = cfg->qk_rope_dim,
                   nope = cfg->qk_nope_dim, qk = nope + rope, vd = cfg->v_head_dim;
     int rc;
-    /* queries [T][H][qk] */
-    if (sk_tensor_present(&y->q_a)) {
-        if ((rc = skm_matmul(m, &y->q_a, c->xn, T, c->qa, e))) return rc;
+    /* queries [T][H][qk] (through q_a when present), latent + rope key [T][R+rope]: the
+     * products of xn in one dispatch */
+    const bool lora = sk_tensor_present(&y->q_a);
+    sk_mv_op in[2] = {{lora ? &y->q_a : &y->q, c->xn, lora ? c->qa : c->q},
+                      {&y->kv_a, c->xn, c->kva}};
+    if ((rc = skm_matmul_multi(m, in, 2, T, e))) return rc;
+    if (lora) {
         rmsnorm_rows(c->qa, c->qa, cfg->q_lora_rank, cfg->q_lora_rank, T, cfg->q_lora_rank,
                      &y->q_a_norm, cfg->rms_eps);
         if ((rc = skm_matmul(m, &y->q_b, c->qa, T, c->q, e))) return rc;
-    } else {
-        if ((rc = skm_matmul(m, &y->q, c->xn, T, c->q, e))) return rc;
     }
-    /* latent + rope key [T][R+rope] */
-    if ((rc = skm_matmul(m, &y->kv_a, c->xn, T, c->kva, e))) return rc;
     uint8_t *lc = c->cache + (size_t)layer * c->layer_bytes;
     uint8_t *ca = lc, *cb = lc + (size_t)c->n_ctx * c->fa.row_bytes;
     for (int t = 0; t < T; t++) {
@@ -251,7 +284,8 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
     const float *ka = (const float *)ca, *kb = (const float *)cb;
     if (c->fa.type != SK_CACHE_F32) {
         for (int s = 0; s < n_all; s++)
-            skm_row_decode(c->fa.type, ca + (size_t)s * c->fa.row_bytes, (int)R, c->ka + (size_t)s * R);
+            skm_row_decode(c->fa.type, ca + (size_t)s * c->fa.row_bytes, (int)R,
+                           c->ka + (size_t)s * R);
         ka = c->ka;
     }
     if (c->fb.type != SK_CACHE_F32) {
@@ -271,7 +305,7 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
                 return rc;
             if ((rc = wv_apply(m, y, (int)h, ka, n_all, c->vexp, e))) return rc;
             xattn_task xt = {.c = c, .T = T, .p0 = p0, .h = h, .kb = kb};
-            sk_pool_run(sk_kctx_pool(m->k), xattn_worker, &xt);
+            skm_for(m, T, (double)T * (p0 + T) * (double)(nope + rope + vd), xattn_item, &xt);
         }
         goto out_proj;
     }
@@ -279,6 +313,15 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
     sk_tensor wkt;
     if (skm_wkt_apply(c, layer, T)) {
         /* the F16 Wk[h]ᵀ cache built at load time (mla_wkt.c) */
+    } else if (T == 1 && H <= SKM_MAX_HEADS && wkt_view(m, y, 0, &wkt)) {
+        /* one token: the heads' q_nope are contiguous inputs; all heads in one dispatch */
+        sk_tensor views[SKM_MAX_HEADS];
+        sk_mv_op ops[SKM_MAX_HEADS];
+        for (int64_t h = 0; h < H; h++) {
+            wkt_view(m, y, (int)h, &views[h]);
+            ops[h] = (sk_mv_op){&views[h], c->q + h * qk, c->qlat + h * R};
+        }
+        if ((rc = skm_matmul_multi(m, ops, (int)H, 1, e))) return rc;
     } else if (wkt_view(m, y, 0, &wkt)) {
         for (int64_t h = 0; h < H; h++) {
             wkt_view(m, y, (int)h, &wkt);
@@ -290,13 +333,16 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
         }
     } else {
         qlat_task qt = {.c = c, .y = y, .T = T};
-        sk_pool_run(sk_kctx_pool(m->k), qlat_worker, &qt);
+        skm_for(m, H, (double)H * (double)nope * (double)R * (T + 1), qlat_item, &qt);
         if (qt.rc) return sk_err_set(e, qt.rc, "layer %d: cannot decode attn_kv_b rows", layer);
     }
     attn_task at = {.c = c, .T = T, .p0 = p0, .ka = ka, .kb = kb};
-    sk_pool_run(sk_kctx_pool(m->k), attn_worker, &at);
+    bool done = false;
+    skm_for(m, (int64_t)T * H, (double)T * (double)H * (p0 + T) * (double)(2 * R + rope), attn_item,
+            &at);
     /* per head: att[t][h] = Wv[h] olat[h][t] */
-    for (int64_t h = 0; h < H; h++) {
+    if ((rc = wv_all(c, y, T, &done, e))) return rc;
+    for (int64_t h = 0; h < H && !done; h++) {
         if ((rc = wv_apply(m, y, (int)h, c->olat + h * T * R, T, c->vtmp, e))) return rc;
         for (int t = 0; t < T; t++)
             memcpy(c->att + (t * H + h) * vd, c->vtmp + t * vd, (size_t)vd * sizeof(float));
@@ -313,10 +359,70 @@ static int swiglu_mlp(sk_model_ctx *c, const sk_tensor *g, const sk_tensor *u, c
                       const float *X, int n, float *Y, sk_err *e) {
     int rc;
     const int64_t F = g->ne[1];
-    if ((rc = skm_matmul(c->m, g, X, n, c->ffn_g, e))) return rc;
-    if ((rc = skm_matmul(c->m, u, X, n, c->ffn_u, e))) return rc;
+    sk_mv_op gu[2] = {{g, X, c->ffn_g}, {u, X, c->ffn_u}};
+    if ((rc = skm_matmul_multi(c->m, gu, 2, n, e))) return rc;
     sk_swiglu(c->ffn_g, c->ffn_g, c->ffn_u, (int64_t)n * F);
     return skm_matmul(c->m, d, c->ffn_g, n, Y, e);
+}
+
+/* MoE of one token in three dispatches: router + shared gate/up; every selected expert's
+ * gate/up + shared down; every selected expert's down. The sum runs over the experts in
+ * increasing id, as in the batched path (so both give the same bits). *done = false when
+ * the scratch does not fit this layer (the caller then takes the general path). */
+static int moe_one(sk_model_ctx *c, const sk_layer_weights *y, bool *done, sk_err *e) {
+    sk_model *m = c->m;
+    const sk_model_config *cfg = &m->w.cfg;
+    const int64_t E = cfg->n_embd, FE = cfg->moe_ff;
+    const int NR = cfg->n_routed, K = cfg->n_active;
+    const bool shared = cfg->n_shared > 0;
+    const int64_t FS = shared ? y->shexp_gate.ne[1] : 0;
+    *done = false;
+    if (!c->eg || K > SKM_MAX_ACTIVE || FS > c->eg_shared) return SK_OK;
+    for (int x = 0; x < NR; x++) /* all experts must fit the [K][FE] scratch rows */
+        if (y->exp_gate[x].ne[1] > FE || y->exp_up[x].ne[1] > FE) return SK_OK;
+    float *gs = c->eg + K * FE, *us = c->eu + K * FE; /* shared expert after the routed ones */
+    sk_mv_op ops[2 * SKM_MAX_ACTIVE + 3];
+    int n = 0, rc;
+    ops[n++] = (sk_mv_op){&y->gate_inp, c->xn, c->router};
+    if (shared) {
+        ops[n++] = (sk_mv_op){&y->shexp_gate, c->xn, gs};
+        ops[n++] = (sk_mv_op){&y->shexp_up, c->xn, us};
+    }
+    if ((rc = skm_matmul_multi(m, ops, n, 1, e))) return rc;
+    const float *bias = sk_tensor_present(&y->exp_bias) ? y->exp_bias.data : NULL;
+    skm_route(cfg, c->router, bias, c->sel, c->selw, c->rscratch);
+    for (int i = 1; i < K; i++) /* experts in increasing id (insertion sort, K is small) */
+        for (int j = i; j > 0 && c->sel[j - 1] > c->sel[j]; j--) {
+            int32_t ts = c->sel[j];
+            float tw = c->selw[j];
+            c->sel[j] = c->sel[j - 1];
+            c->selw[j] = c->selw[j - 1];
+            c->sel[j - 1] = ts;
+            c->selw[j - 1] = tw;
+        }
+    n = 0;
+    for (int k = 0; k < K; k++) {
+        ops[n++] = (sk_mv_op){&y->exp_gate[c->sel[k]], c->xn, c->eg + k * FE};
+        ops[n++] = (sk_mv_op){&y->exp_up[c->sel[k]], c->xn, c->eu + k * FE};
+    }
+    if (shared) {
+        sk_swiglu(gs, gs, us, FS);
+        ops[n++] = (sk_mv_op){&y->shexp_down, gs, c->moe_y};
+    } else {
+        memset(c->moe_y, 0, (size_t)E * sizeof(float));
+    }
+    if ((rc = skm_matmul_multi(m, ops, n, 1, e))) return rc;
+    n = 0;
+    for (int k = 0; k < K; k++) {
+        const int64_t F = y->exp_gate[c->sel[k]].ne[1];
+        sk_swiglu(c->eg + k * FE, c->eg + k * FE, c->eu + k * FE, F);
+        ops[n++] = (sk_mv_op){&y->exp_down[c->sel[k]], c->eg + k * FE, c->ed + k * E};
+    }
+    if ((rc = skm_matmul_multi(m, ops, n, 1, e))) return rc;
+    for (int k = 0; k < K; k++) sk_vec_mad(c->moe_y, c->ed + k * E, c->selw[k], E);
+    sk_vec_add(c->x, c->x, c->moe_y, E);
+    *done = true;
+    return SK_OK;
 }
 
 static int moe(sk_model_ctx *c, const sk_layer_weights *y, int T, sk_err *e) {
@@ -325,6 +431,10 @@ static int moe(sk_model_ctx *c, const sk_layer_weights *y, int T, sk_err *e) {
     const int64_t E = cfg->n_embd;
     const int NR = cfg->n_routed, K = cfg->n_active;
     int rc;
+    if (T == 1) {
+        bool done;
+        if ((rc = moe_one(c, y, &done, e)) || done) return rc;
+    }
     if ((rc = skm_matmul(m, &y->gate_inp, c->xn, T, c->router, e))) return rc;
     const float *bias = sk_tensor_present(&y->exp_bias) ? y->exp_bias.data : NULL;
     for (int t = 0; t < T; t++)
@@ -344,7 +454,8 @@ static int moe(sk_model_ctx *c, const sk_layer_weights *y, int T, sk_err *e) {
     c->cnt[0] = 0;
     /* shared experts (weight 1) start the sum */
     if (cfg->n_shared > 0) {
-        if ((rc = swiglu_mlp(c, &y->shexp_gate, &y->shexp_up, &y->shexp_down, c->xn, T, c->moe_y, e)))
+        if ((rc = swiglu_mlp(c, &y->shexp_gate, &y->shexp_up, &y->shexp_down, c->xn, T, c->moe_y,
+                             e)))
             return rc;
     } else {
         memset(c->moe_y, 0, (size_t)(T * E) * sizeof(float));
@@ -372,7 +483,8 @@ static int block(sk_model_ctx *c, int layer, int p0, int T, sk_err *e) {
     const int64_t E = cfg->n_embd;
     int rc;
     rmsnorm_rows(c->xn, c->x, E, E, T, E, &y->attn_norm, cfg->rms_eps);
-    if ((rc = attention(c, y, layer, p0, T, e))) return sk_err_prefix(e, "layer %d attention", layer);
+    if ((rc = attention(c, y, layer, p0, T, e)))
+        return sk_err_prefix(e, "layer %d attention", layer);
     rmsnorm_rows(c->xn, c->x, E, E, T, E, &y->ffn_norm, cfg->rms_eps);
     if (sk_model_is_moe_layer(cfg, layer)) {
         rc = moe(c, y, T, e);

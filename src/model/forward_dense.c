@@ -23,25 +23,24 @@ typedef struct dattn_task {
     const float *K, *V; /* [p0+T][KV*D] */
 } dattn_task;
 
-static void dattn_worker(void *arg, int ith, int nth) {
+/* item = t*H + h */
+static void dattn_item(void *arg, int64_t it, int ith) {
     dattn_task *tk = arg;
     sk_model_ctx *c = tk->c;
     const sk_model_config *cfg = &c->m->w.cfg;
     const int64_t H = cfg->n_head, KV = cfg->n_head_kv, D = cfg->head_dim, group = H / KV;
     const float scale = c->m->attn_scale;
     float *sc = c->tscratch + (size_t)ith * (size_t)(c->n_ctx + D + 16);
-    for (int64_t it = ith; it < (int64_t)tk->T * H; it += nth) {
-        int t = (int)(it / H);
-        int64_t h = it % H, kh = h / group;
-        const float *q = c->q + (t * H + h) * D;
-        int n = tk->p0 + t + 1;
-        for (int s = 0; s < n; s++)
-            sc[s] = scale * sk_vec_dot_f32(q, tk->K + (size_t)s * KV * D + kh * D, D);
-        sk_softmax(sc, n);
-        float *o = c->att + (t * H + h) * D;
-        memset(o, 0, (size_t)D * sizeof(float));
-        for (int s = 0; s < n; s++) sk_vec_mad(o, tk->V + (size_t)s * KV * D + kh * D, sc[s], D);
-    }
+    int t = (int)(it / H);
+    int64_t h = it % H, kh = h / group;
+    const float *q = c->q + (t * H + h) * D;
+    int n = tk->p0 + t + 1;
+    for (int s = 0; s < n; s++)
+        sc[s] = scale * sk_vec_dot_f32(q, tk->K + (size_t)s * KV * D + kh * D, D);
+    sk_softmax(sc, n);
+    float *o = c->att + (t * H + h) * D;
+    memset(o, 0, (size_t)D * sizeof(float));
+    for (int s = 0; s < n; s++) sk_vec_mad(o, tk->V + (size_t)s * KV * D + kh * D, sc[s], D);
 }
 
 static void add_bias(float *y, const sk_tensor *b, int T, int64_t n) {
@@ -62,9 +61,8 @@ int skm_forward_dense(sk_model_ctx *c, const int32_t *tokens, int T, float *logi
         const sk_layer_weights *y = &m->w.layers[l];
         for (int t = 0; t < T; t++)
             sk_rmsnorm(c->xn + t * E, c->x + t * E, y->attn_norm.data, E, cfg->rms_eps);
-        if ((rc = skm_matmul(m, &y->q, c->xn, T, c->q, e))) goto fail;
-        if ((rc = skm_matmul(m, &y->k, c->xn, T, c->kva, e))) goto fail;
-        if ((rc = skm_matmul(m, &y->v, c->xn, T, c->vv, e))) goto fail;
+        sk_mv_op qkv[3] = {{&y->q, c->xn, c->q}, {&y->k, c->xn, c->kva}, {&y->v, c->xn, c->vv}};
+        if ((rc = skm_matmul_multi(m, qkv, 3, T, e))) goto fail;
         add_bias(c->q, &y->q_bias, T, H * D);
         add_bias(c->kva, &y->k_bias, T, nkv);
         add_bias(c->vv, &y->v_bias, T, nkv);
@@ -92,14 +90,15 @@ int skm_forward_dense(sk_model_ctx *c, const int32_t *tokens, int T, float *logi
             V = c->kb;
         }
         dattn_task at = {.c = c, .T = T, .p0 = p0, .K = K, .V = V};
-        sk_pool_run(sk_kctx_pool(m->k), dattn_worker, &at);
+        skm_for(m, (int64_t)T * H, 2.0 * (double)T * (double)H * (p0 + T) * (double)D, dattn_item,
+                &at);
         if ((rc = skm_matmul(m, &y->o, c->att, T, c->xn, e))) goto fail;
         for (int t = 0; t < T; t++) {
             sk_vec_add(c->x + t * E, c->x + t * E, c->xn + t * E, E);
             sk_rmsnorm(c->xn + t * E, c->x + t * E, y->ffn_norm.data, E, cfg->rms_eps);
         }
-        if ((rc = skm_matmul(m, &y->ffn_gate, c->xn, T, c->ffn_g, e))) goto fail;
-        if ((rc = skm_matmul(m, &y->ffn_up, c->xn, T, c->ffn_u, e))) goto fail;
+        sk_mv_op gu[2] = {{&y->ffn_gate, c->xn, c->ffn_g}, {&y->ffn_up, c->xn, c->ffn_u}};
+        if ((rc = skm_matmul_multi(m, gu, 2, T, e))) goto fail;
         sk_swiglu(c->ffn_g, c->ffn_g, c->ffn_u, (int64_t)T * cfg->n_ff);
         if ((rc = skm_matmul(m, &y->ffn_down, c->ffn_g, T, c->vtmp, e))) goto fail;
         for (int t = 0; t < T; t++) sk_vec_add(c->x + t * E, c->x + t * E, c->vtmp + t * E, E);

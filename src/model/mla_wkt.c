@@ -28,8 +28,8 @@ static float dot_f16_scalar(const sk_fp16 *w, const float *x, int64_t n) {
 }
 
 #ifdef SKM_X86
-__attribute__((target("avx2,fma,f16c"))) static float dot_f16_avx2(const sk_fp16 *w,
-                                                                    const float *x, int64_t n) {
+__attribute__((target("avx2,fma,f16c"))) static float dot_f16_avx2(const sk_fp16 *w, const float *x,
+                                                                   int64_t n) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -136,27 +136,31 @@ typedef struct apply_task {
     dot_fn dot;
 } apply_task;
 
-static void apply_worker(void *arg, int ith, int nth) {
+/* item = t*H + h */
+static void apply_item(void *arg, int64_t it, int ith) {
+    (void)ith;
     apply_task *tk = arg;
     sk_model_ctx *c = tk->c;
     const sk_model_config *cfg = &c->m->w.cfg;
     const int64_t H = cfg->n_head, R = cfg->kv_lora_rank, nope = cfg->qk_nope_dim,
                   qk = nope + cfg->qk_rope_dim;
-    /* split (head, token) pairs so that both threads work when T·H is small */
-    for (int64_t it = ith; it < (int64_t)tk->T * H; it += nth) {
-        int64_t h = it % H, t = it / H;
-        const sk_fp16 *w = tk->w + h * R * nope;
-        const float *q = c->q + (t * H + h) * qk;
-        float *o = c->qlat + (t * H + h) * R;
-        for (int64_t r = 0; r < R; r++) o[r] = tk->dot(w + r * nope, q, nope);
-    }
+    /* (head, token) pairs, so that both threads work when T·H is small */
+    int64_t h = it % H, t = it / H;
+    const sk_fp16 *w = tk->w + h * R * nope;
+    const float *q = c->q + (t * H + h) * qk;
+    float *o = c->qlat + (t * H + h) * R;
+    for (int64_t r = 0; r < R; r++) o[r] = tk->dot(w + r * nope, q, nope);
 }
 
 bool skm_wkt_apply(sk_model_ctx *c, int layer, int T) {
     sk_model *m = c->m;
     if (!m->wkt || !m->wkt[layer]) return false;
     apply_task t = {.c = c, .w = m->wkt[layer], .T = T, .dot = pick_dot()};
-    sk_pool_run(sk_kctx_pool(m->k), apply_worker, &t);
+    const sk_model_config *cfg = &m->w.cfg;
+    const int64_t H = cfg->n_head;
+    skm_for(m, (int64_t)T * H,
+            (double)T * (double)H * (double)cfg->kv_lora_rank * (double)cfg->qk_nope_dim,
+            apply_item, &t);
     return true;
 }
 

@@ -3,6 +3,8 @@
  * matrix products (kernels, or exact f32 for quantized weights), embedding and head. */
 #include "model_internal.h"
 
+#include <stdatomic.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +32,16 @@ int sk_cache_type_from_name(const char *name) {
 
 const char *sk_cache_type_name(int t) {
     switch (t) {
-    case SK_CACHE_F32: return "f32";
-    case SK_CACHE_F16: return "f16";
-    case SK_CACHE_BF16: return "bf16";
-    case SK_CACHE_Q8_0: return "q8_0";
-    default: return "?";
+    case SK_CACHE_F32:
+        return "f32";
+    case SK_CACHE_F16:
+        return "f16";
+    case SK_CACHE_BF16:
+        return "bf16";
+    case SK_CACHE_Q8_0:
+        return "q8_0";
+    default:
+        return "?";
     }
 }
 
@@ -42,17 +49,23 @@ const char *sk_cache_type_name(int t) {
 
 size_t skm_row_bytes(int t, int n) {
     switch (t) {
-    case SK_CACHE_F32: return (size_t)n * 4;
+    case SK_CACHE_F32:
+        return (size_t)n * 4;
     case SK_CACHE_F16:
-    case SK_CACHE_BF16: return (size_t)n * 2;
-    case SK_CACHE_Q8_0: return (size_t)(n / 32) * sizeof(sk_block_q8_0);
-    default: return 0;
+    case SK_CACHE_BF16:
+        return (size_t)n * 2;
+    case SK_CACHE_Q8_0:
+        return (size_t)(n / 32) * sizeof(sk_block_q8_0);
+    default:
+        return 0;
     }
 }
 
 void skm_row_encode(int t, const float *x, int n, void *dst) {
     switch (t) {
-    case SK_CACHE_F32: memcpy(dst, x, (size_t)n * 4); break;
+    case SK_CACHE_F32:
+        memcpy(dst, x, (size_t)n * 4);
+        break;
     case SK_CACHE_F16: {
         sk_fp16 *d = dst;
         for (int i = 0; i < n; i++) d[i] = sk_f32_to_fp16(x[i]);
@@ -63,13 +76,17 @@ void skm_row_encode(int t, const float *x, int n, void *dst) {
         for (int i = 0; i < n; i++) d[i] = sk_f32_to_bf16(x[i]);
         break;
     }
-    case SK_CACHE_Q8_0: sk_quant(SK_TYPE_Q8_0, x, dst, n, NULL); break; /* n % 32 == 0 */
+    case SK_CACHE_Q8_0:
+        sk_quant(SK_TYPE_Q8_0, x, dst, n, NULL);
+        break; /* n % 32 == 0 */
     }
 }
 
 void skm_row_decode(int t, const void *src, int n, float *y) {
     switch (t) {
-    case SK_CACHE_F32: memcpy(y, src, (size_t)n * 4); break;
+    case SK_CACHE_F32:
+        memcpy(y, src, (size_t)n * 4);
+        break;
     case SK_CACHE_F16: {
         const sk_fp16 *s = src;
         for (int i = 0; i < n; i++) y[i] = sk_fp16_to_f32(s[i]);
@@ -80,7 +97,9 @@ void skm_row_decode(int t, const void *src, int n, float *y) {
         for (int i = 0; i < n; i++) y[i] = sk_bf16_to_f32(s[i]);
         break;
     }
-    case SK_CACHE_Q8_0: sk_dequant(SK_TYPE_Q8_0, src, y, n, NULL); break;
+    case SK_CACHE_Q8_0:
+        sk_dequant(SK_TYPE_Q8_0, src, y, n, NULL);
+        break;
     }
 }
 
@@ -139,6 +158,16 @@ int skm_matmul(sk_model *m, const sk_tensor *W, const float *X, int64_t n, float
     return sk_matmul(m->k, W, X, n, Y, e);
 }
 
+int skm_matmul_multi(sk_model *m, const sk_mv_op *ops, int nops, int64_t n, sk_err *e) {
+    if (n <= 0) return SK_OK;
+    if (!m->opts.exact_f32) return sk_matmul_multi(m->k, ops, nops, n, e);
+    for (int i = 0; i < nops; i++) {
+        int rc = skm_matmul(m, ops[i].W, ops[i].x, n, ops[i].y, e);
+        if (rc) return rc;
+    }
+    return SK_OK;
+}
+
 int skm_matmul_rows(sk_model *m, const sk_tensor *W, int64_t r0, int64_t nr, const float *X,
                     int64_t n, float *Y, sk_err *e) {
     if (W->type != SK_TYPE_F8_E4M3 || r0 % 128 == 0) {
@@ -150,6 +179,39 @@ int skm_matmul_rows(sk_model *m, const sk_tensor *W, int64_t r0, int64_t nr, con
     sk_pool_run(sk_kctx_pool(m->k), exact_worker, &t);
     if (t.rc) return sk_err_set(e, t.rc, "cannot decode rows of %s", W->name ? W->name : "tensor");
     return SK_OK;
+}
+
+/* ---- item loops ---- */
+
+typedef struct for_task {
+    skm_item_fn fn;
+    void *ctx;
+    int64_t n;
+    atomic_llong next;
+} for_task;
+
+static void for_worker(void *arg, int ith, int nth) {
+    (void)nth;
+    for_task *t = arg;
+    for (;;) {
+        int64_t i = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed);
+        if (i >= t->n) return;
+        t->fn(t->ctx, i, ith);
+    }
+}
+
+#define SKM_FOR_SMALL 65536.0 /* multiply-adds: below this, waking the pool costs more */
+
+void skm_for(sk_model *m, int64_t n, double work, skm_item_fn fn, void *ctx) {
+    if (n <= 0) return;
+    sk_pool *p = sk_kctx_pool(m->k);
+    if (n == 1 || work < SKM_FOR_SMALL || sk_pool_size(p) == 1) {
+        for (int64_t i = 0; i < n; i++) fn(ctx, i, 0);
+        return;
+    }
+    for_task t = {.fn = fn, .ctx = ctx, .n = n};
+    atomic_init(&t.next, 0);
+    sk_pool_run_dynamic(p, for_worker, &t);
 }
 
 /* ---- embedding and head ---- */
@@ -184,7 +246,8 @@ static int f32_vector(sk_model *m, sk_tensor *t, sk_err *e) {
     if (!sk_tensor_present(t) || t->type == SK_TYPE_F32) return SK_OK;
     int64_t n = sk_tensor_nelements(t);
     if (t->n_dims != 1 && t->ne[1] != 1)
-        return sk_err_set(e, SK_ERR_FORMAT, "tensor %s: expected a vector", t->name ? t->name : "?");
+        return sk_err_set(e, SK_ERR_FORMAT, "tensor %s: expected a vector",
+                          t->name ? t->name : "?");
     float *d = sk_arena_alloc(&m->arena, (size_t)n * sizeof(float), 64, e);
     if (!d) return SK_ERR_NOMEM;
     int rc = sk_tensor_dequant_row(t, 0, d, e);
@@ -202,9 +265,9 @@ static int prepare(sk_model *m, sk_err *e) {
     int rc = f32_vector(m, &w->output_norm, e);
     for (int l = 0; l < c->n_layer + c->n_mtp && !rc; l++) {
         sk_layer_weights *y = &w->layers[l];
-        sk_tensor *vs[] = {&y->attn_norm, &y->ffn_norm, &y->q_a_norm, &y->kv_a_norm, &y->q_bias,
-                           &y->k_bias,    &y->v_bias,   &y->exp_bias, &y->enorm,     &y->hnorm,
-                           &y->head_norm};
+        sk_tensor *vs[] = {&y->attn_norm, &y->ffn_norm, &y->q_a_norm, &y->kv_a_norm,
+                           &y->q_bias,    &y->k_bias,   &y->v_bias,   &y->exp_bias,
+                           &y->enorm,     &y->hnorm,    &y->head_norm};
         for (size_t i = 0; i < sizeof vs / sizeof vs[0] && !rc; i++) rc = f32_vector(m, vs[i], e);
     }
     if (rc) return rc;
@@ -227,8 +290,9 @@ static int prepare(sk_model *m, sk_err *e) {
             float dv;
             memcpy(&dv, div + i, sizeof dv);
             if (!(dv > 0) || !isfinite(dv))
-                return sk_err_set(e, SK_ERR_FORMAT, "rope_freqs.weight[%d] = %g is not a positive divisor",
-                                  i, (double)dv);
+                return sk_err_set(e, SK_ERR_FORMAT,
+                                  "rope_freqs.weight[%d] = %g is not a positive divisor", i,
+                                  (double)dv);
             f[i] /= dv;
         }
     } else if (c->rope_scaling == SK_ROPE_SCALING_YARN) {
@@ -256,8 +320,10 @@ int sk_model_open(const char *path, const sk_model_opts *opts, sk_model **out, s
     sk_model *m = sk_calloc(1, sizeof *m, e);
     if (!m) return SK_ERR_NOMEM;
     sk_arena_init(&m->arena, 1 << 16);
-    if (opts) m->opts = *opts;
-    else sk_model_opts_init(&m->opts);
+    if (opts)
+        m->opts = *opts;
+    else
+        sk_model_opts_init(&m->opts);
     int rc;
     if (sk_is_dir(path)) {
         char *cfgp = sk_path_join(path, "config.json", e);
@@ -326,7 +392,8 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
     if (p->cache_type < SK_CACHE_F32 || p->cache_type > SK_CACHE_Q8_0)
         return sk_err_set(e, SK_ERR_INVALID, "unknown cache type %d", p->cache_type);
     int n_ctx = p->n_ctx > 0 ? p->n_ctx : (c->max_ctx > 0 && c->max_ctx < 4096 ? c->max_ctx : 4096);
-    if (n_ctx > (1 << 24)) return sk_err_set(e, SK_ERR_RANGE, "context size %d is too large", n_ctx);
+    if (n_ctx > (1 << 24))
+        return sk_err_set(e, SK_ERR_RANGE, "context size %d is too large", n_ctx);
     int B = p->n_batch > 0 ? p->n_batch : 64;
     if (B > n_ctx) B = n_ctx;
     if (B > 4096) B = 4096;
@@ -371,10 +438,13 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
     int64_t vd = mla ? c->v_head_dim : c->head_dim;
     int64_t R = mla ? c->kv_lora_rank : 0;
     int64_t ff = c->n_ff;
-    if (c->moe_ff * (c->n_shared > 0 ? c->n_shared : 1) > ff) ff = (int64_t)c->moe_ff * (c->n_shared > 0 ? c->n_shared : 1);
+    if (c->moe_ff * (c->n_shared > 0 ? c->n_shared : 1) > ff)
+        ff = (int64_t)c->moe_ff * (c->n_shared > 0 ? c->n_shared : 1);
     if (c->moe_ff > ff) ff = c->moe_ff;
     int64_t NR = c->n_routed, K = c->n_active;
     int64_t vt = vd > E ? vd : E;
+    const int64_t eshared = (int64_t)c->moe_ff * (c->n_shared > 0 ? c->n_shared : 0);
+    x->eg_shared = eshared;
     if (mla && c->qk_nope_dim > vt) vt = c->qk_nope_dim;
     struct {
         float **p;
@@ -403,9 +473,13 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
         {&x->yg, NR ? B * E : 0},
         {&x->rscratch, 2 * NR + c->n_group + 2},
         {&x->mtp_cat, c->n_mtp > 0 ? B * 2 * E : 0},
+        {&x->eg, NR ? K * c->moe_ff + eshared : 0},
+        {&x->eu, NR ? K * c->moe_ff + eshared : 0},
+        {&x->ed, NR ? K * E : 0},
     };
     size_t tot = 0;
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) tot += (size_t)((parts[i].n + 15) & ~15);
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        tot += (size_t)((parts[i].n + 15) & ~15);
     x->scratch = sk_aligned_alloc(64, tot * sizeof(float), e);
     size_t ni = (size_t)(B * K * 2 + NR + 2);
     x->sel = sk_calloc(ni, sizeof(int32_t), e);
@@ -477,7 +551,8 @@ static int check_tokens(const sk_model_ctx *c, const int32_t *tokens, int n, int
                           pos, n, c->n_ctx);
     for (int i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= cfg->n_vocab)
-            return sk_err_set(e, SK_ERR_RANGE, "eval: token %d (index %d) is outside the vocabulary [0, %d)",
+            return sk_err_set(e, SK_ERR_RANGE,
+                              "eval: token %d (index %d) is outside the vocabulary [0, %d)",
                               tokens[i], i, cfg->n_vocab);
     return SK_OK;
 }
@@ -493,8 +568,8 @@ int sk_model_mtp_eval(sk_model_ctx *c, int k, const int32_t *tokens, const float
     if (rc) return rc;
     if (c->mtp_pos[k - 1] + n > c->n_pos)
         return sk_err_set(e, SK_ERR_RANGE,
-                          "MTP depth %d: positions %d..%d are ahead of the main model (%d tokens)", k,
-                          c->mtp_pos[k - 1], c->mtp_pos[k - 1] + n - 1, c->n_pos);
+                          "MTP depth %d: positions %d..%d are ahead of the main model (%d tokens)",
+                          k, c->mtp_pos[k - 1], c->mtp_pos[k - 1] + n - 1, c->n_pos);
     const size_t E = (size_t)cfg->n_embd, V = (size_t)cfg->n_vocab;
     for (int done = 0; done < n;) {
         int chunk = n - done < c->n_batch ? n - done : c->n_batch;
@@ -507,7 +582,8 @@ int sk_model_mtp_eval(sk_model_ctx *c, int k, const int32_t *tokens, const float
             lg = logits;
             ho = hidden_out;
         }
-        rc = skm_forward_mtp(c, k, tokens + done, hidden + (size_t)done * E, chunk, lg, all_rows, ho, e);
+        rc = skm_forward_mtp(c, k, tokens + done, hidden + (size_t)done * E, chunk, lg, all_rows,
+                             ho, e);
         if (rc) return rc;
         c->mtp_pos[k - 1] += chunk;
         done += chunk;

@@ -70,6 +70,10 @@ struct sk_model_ctx {
     int32_t *sel;    /* [n_batch][n_active] */
     int32_t *tok_of; /* [n_batch*n_active] tokens grouped by expert */
     int32_t *cnt;    /* [n_routed+1] */
+    /* one-token MoE: gate / up results [n_active][moe_ff] then the shared expert's
+     * [eg_shared], down results [n_active][n_embd]; NULL without routed experts */
+    float *eg, *eu, *ed;
+    int64_t eg_shared;
 };
 
 /* ---- cache rows ---- */
@@ -78,7 +82,14 @@ void skm_row_encode(int cache_type, const float *x, int n, void *dst);
 void skm_row_decode(int cache_type, const void *src, int n, float *y);
 
 /* ---- matrix products honouring opts.exact_f32 ---- */
+/* Per-head products fused into one dispatch up to this many heads (DeepSeek-V3: 128). */
+#define SKM_MAX_HEADS 128
+/* One-token MoE fuses the selected experts' products up to this many (V3: 8). */
+#define SKM_MAX_ACTIVE 32
 int skm_matmul(sk_model *m, const sk_tensor *W, const float *X, int64_t n, float *Y, sk_err *e);
+/* Several products of n tokens in one dispatch (sk_matmul_multi), or one by one in exact_f32
+ * mode; each result equals skm_matmul's. */
+int skm_matmul_multi(sk_model *m, const sk_mv_op *ops, int nops, int64_t n, sk_err *e);
 /* The same on rows [r0, r0+nr) of a 2-D W (any r0, also inside an FP8 scale block). */
 int skm_matmul_rows(sk_model *m, const sk_tensor *W, int64_t r0, int64_t nr, const float *X,
                     int64_t n, float *Y, sk_err *e);
@@ -100,6 +111,14 @@ int skm_forward_mtp(sk_model_ctx *c, int k, const int32_t *tokens, const float *
  * has none (the caller then uses attn_k_b or the kv_b rows). */
 int skm_wkt_build(sk_model *m, sk_err *e);
 bool skm_wkt_apply(sk_model_ctx *c, int layer, int T);
+
+/* Runs fn(ctx, item, ith) for every item in [0, n) on the model's pool, the items taken
+ * from a shared counter (sk_pool_run_dynamic: a descheduled worker never holds it up), or
+ * on the caller alone when `work` (about the multiply-adds of all items) is too small to
+ * be worth waking the pool. ith < the pool size, unique per running thread (per-thread
+ * scratch). */
+typedef void (*skm_item_fn)(void *ctx, int64_t item, int ith);
+void skm_for(sk_model *m, int64_t n, double work, skm_item_fn fn, void *ctx);
 
 /* Embedding lookup of n tokens into x (dequantizing rows of tok_embd). */
 int skm_embed(sk_model *m, const int32_t *tokens, int n, float *x, sk_err *e);

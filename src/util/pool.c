@@ -1,26 +1,51 @@
-/* pool.c — a persistent pthread pool. Every task runs on all n threads (thread 0 is the
- * caller); workers spin briefly on a generation counter, then sleep on a condition
- * variable. The barrier is a sense-reversing counter. */
+/* pool.c — a persistent pthread pool; thread 0 of every task is the caller.
+ *
+ * A task is published in one atomic word, `state` = generation << 32 | OPEN << 31 | number
+ * of workers running it. A worker joins the task of a generation it has not run yet by a
+ * compare-and-swap that adds 1 to the running count while OPEN is set; fn and ctx are
+ * written before the state is published and not changed while any worker runs, so a worker
+ * that joined reads the right ones.
+ *   sk_pool_run: the caller runs its part, then waits until all n-1 workers have run the
+ *     task (static splits by ith and sk_pool_barrier need every thread), then closes it.
+ *   sk_pool_run_dynamic: the caller runs its part, then closes the task at once and waits
+ *     only for the workers already inside; a worker that was asleep or descheduled never
+ *     holds up the caller, which matters on a loaded machine (decode dispatches a few
+ *     hundred small tasks per token).
+ * Idle workers spin with `pause` for PAUSE_NS (longer than the gaps between a decode step's
+ * dispatches), then with sched_yield up to SPIN_NS (on a loaded machine this hands the CPU to
+ * a runnable thread, maybe our own caller), then sleep on a condition variable; the caller
+ * signals it only when a worker sleeps. Waits inside a task (barrier, join) spin with `pause`
+ * and yield only after YIELD_AFTER rounds, when the thread waited on was likely preempted. */
 #include "sk_util.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#define OPEN_BIT     ((uint64_t)1 << 31)
+#define RUNNING_MASK (OPEN_BIT - 1)
+#define PAUSE_NS     20000  /* an idle worker spins with pause this long (decode's gaps) */
+#define SPIN_NS      200000 /* then spins with sched_yield up to this long, then sleeps */
+#define YIELD_AFTER  256    /* pause rounds of a wait inside a task before yielding */
 
 struct sk_pool {
     int n;
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    atomic_uint gen;      /* bumped for each task */
-    atomic_int pending;   /* workers still running the current task */
+    _Alignas(64) atomic_uint_fast64_t state; /* generation | OPEN | running workers */
+    atomic_int finished;                     /* workers done with the current task */
+    atomic_int sleepers;                     /* workers waiting on cv */
     atomic_int stop;
     sk_pool_fn fn;
     void *ctx;
+    uint32_t gen;
     /* barrier */
-    atomic_int bar_count;
+    _Alignas(64) atomic_int bar_count;
     atomic_uint bar_phase;
 };
 
@@ -29,40 +54,76 @@ typedef struct {
     int ith;
 } worker_arg;
 
-static void spin_pause(int i) {
+static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (i < 64) { __builtin_ia32_pause(); return; }
-#else
-    (void)i;
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
 #endif
-    sched_yield();
+}
+
+/* One round of a wait inside a task. */
+static inline void wait_round(int *spins) {
+    if (++*spins < YIELD_AFTER) {
+        cpu_relax();
+    } else {
+        *spins = YIELD_AFTER / 2;
+        sched_yield();
+    }
+}
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A task of a generation other than `seen` is open: worth trying to join. */
+static inline bool joinable(uint64_t s, uint32_t seen) {
+    return (s & OPEN_BIT) && (uint32_t)(s >> 32) != seen;
 }
 
 static void *worker_main(void *arg) {
     worker_arg wa = *(worker_arg *)arg;
     free(arg);
     sk_pool *p = wa.p;
-    unsigned seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        unsigned g;
-        int spins = 0;
-        while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
-               !atomic_load(&p->stop)) {
-            if (++spins < 2000) {
-                spin_pause(spins);
-                continue;
+        uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
+        if (!joinable(s, seen)) {
+            /* spin, then sleep until the state changes */
+            uint64_t t0 = 0;
+            for (int i = 0;; i++) {
+                if (atomic_load_explicit(&p->stop, memory_order_relaxed)) return NULL;
+                s = atomic_load_explicit(&p->state, memory_order_acquire);
+                if (joinable(s, seen)) break;
+                if (t0 && now_ns() - t0 >= PAUSE_NS) {
+                    sched_yield();
+                } else {
+                    cpu_relax();
+                    if ((i & 63) != 63) continue;
+                }
+                uint64_t t = now_ns();
+                if (!t0) t0 = t;
+                if (t - t0 < SPIN_NS) continue;
+                pthread_mutex_lock(&p->mu);
+                atomic_fetch_add(&p->sleepers, 1);
+                while (!atomic_load(&p->stop) && !joinable(atomic_load(&p->state), seen))
+                    pthread_cond_wait(&p->cv, &p->mu);
+                atomic_fetch_sub(&p->sleepers, 1);
+                pthread_mutex_unlock(&p->mu);
+                t0 = 0;
             }
-            pthread_mutex_lock(&p->mu);
-            while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
-                pthread_cond_wait(&p->cv, &p->mu);
-            pthread_mutex_unlock(&p->mu);
         }
-        if (atomic_load(&p->stop)) break;
-        seen = g;
+        /* join: count ourselves in while the task is still open */
+        if (!atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acquire,
+                                                   memory_order_relaxed))
+            continue;
+        seen = (uint32_t)(s >> 32);
         p->fn(p->ctx, wa.ith, p->n);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        atomic_fetch_add_explicit(&p->finished, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&p->state, 1, memory_order_release);
     }
-    return NULL;
 }
 
 int sk_cpu_count(void) {
@@ -73,13 +134,15 @@ int sk_cpu_count(void) {
 sk_pool *sk_pool_new(int n_threads, sk_err *e) {
     if (n_threads <= 0) n_threads = sk_cpu_count();
     if (n_threads > 512) n_threads = 512;
-    sk_pool *p = sk_calloc(1, sizeof *p, e);
+    sk_pool *p = sk_aligned_alloc(64, sizeof *p, e);
     if (!p) return NULL;
+    memset(p, 0, sizeof *p);
     p->n = n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    atomic_init(&p->gen, 0);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->state, 0);
+    atomic_init(&p->finished, 0);
+    atomic_init(&p->sleepers, 0);
     atomic_init(&p->stop, 0);
     atomic_init(&p->bar_count, 0);
     atomic_init(&p->bar_phase, 0);
@@ -107,21 +170,47 @@ int sk_pool_size(const sk_pool *p) {
     return p ? p->n : 1;
 }
 
+/* Publishes fn/ctx as a new open task (no worker runs one now) and wakes sleepers. */
+static void publish(sk_pool *p, sk_pool_fn fn, void *ctx) {
+    p->fn = fn;
+    p->ctx = ctx;
+    p->gen = p->gen + 1 ? p->gen + 1 : 1; /* generation 0 is "none yet" for the workers */
+    atomic_store_explicit(&p->finished, 0, memory_order_relaxed);
+    atomic_store(&p->state, (uint64_t)p->gen << 32 | OPEN_BIT); /* seq_cst: see sleepers */
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+/* Closes the task and waits until no worker runs it. */
+static void close_task(sk_pool *p) {
+    atomic_fetch_and_explicit(&p->state, ~OPEN_BIT, memory_order_acq_rel);
+    int spins = 0;
+    while (atomic_load_explicit(&p->state, memory_order_acquire) & RUNNING_MASK) wait_round(&spins);
+}
+
 void sk_pool_run(sk_pool *p, sk_pool_fn fn, void *ctx) {
     if (!p || p->n == 1) {
         fn(ctx, 0, 1);
         return;
     }
-    p->fn = fn;
-    p->ctx = ctx;
-    atomic_store(&p->pending, p->n - 1);
-    pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    publish(p, fn, ctx);
     fn(ctx, 0, p->n);
     int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) spin_pause(++spins);
+    while (atomic_load_explicit(&p->finished, memory_order_acquire) < p->n - 1) wait_round(&spins);
+    close_task(p);
+}
+
+void sk_pool_run_dynamic(sk_pool *p, sk_pool_fn fn, void *ctx) {
+    if (!p || p->n == 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    publish(p, fn, ctx);
+    fn(ctx, 0, p->n);
+    close_task(p);
 }
 
 void sk_pool_barrier(sk_pool *p) {
@@ -133,7 +222,7 @@ void sk_pool_barrier(sk_pool *p) {
         return;
     }
     int spins = 0;
-    while (atomic_load_explicit(&p->bar_phase, memory_order_acquire) == phase) spin_pause(++spins);
+    while (atomic_load_explicit(&p->bar_phase, memory_order_acquire) == phase) wait_round(&spins);
 }
 
 void sk_pool_free(sk_pool *p) {

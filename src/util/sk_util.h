@@ -103,6 +103,11 @@ typedef void (*sk_pool_fn)(void *ctx, int ith, int nth);
 sk_pool *sk_pool_new(int n_threads, sk_err *e); /* n_threads ≤ 0 → number of online CPUs */
 int sk_pool_size(const sk_pool *p);
 void sk_pool_run(sk_pool *p, sk_pool_fn fn, void *ctx); /* blocks until every thread is done */
+/* The same for a task whose threads take their work from shared counters (no split by ith,
+ * no sk_pool_barrier): any subset of the threads may run it, the caller always. Returns once
+ * the caller's part is done and no other thread is still inside, without waiting for a
+ * worker that has not started (asleep or descheduled): the caller then did its share. */
+void sk_pool_run_dynamic(sk_pool *p, sk_pool_fn fn, void *ctx);
 void sk_pool_barrier(sk_pool *p);                         /* call from inside a task only */
 void sk_pool_free(sk_pool *p);
 int sk_cpu_count(void);
