@@ -1,5 +1,6 @@
 /* cmd_train.c — `seek train`: pre-train (or continue training) a DeepSeek-V3-architecture
- * model on a token file with AdamW; checkpoints resume bit for bit. */
+ * model with AdamW on token shards (packed, shuffled) or a token-line file (with an optional
+ * loss mask); checkpoints hold the data position and resume bit for bit. */
 #include "sk_train.h"
 
 #include <errno.h>
@@ -9,14 +10,20 @@
 
 static void train_usage(FILE *f) {
     fprintf(f,
-            "usage: seek train --config MODEL.json --data D.txt --out DIR [options]\n\n"
-            "Trains the model described by a Hugging Face config.json (DeepseekV3/V2) on D.txt\n"
-            "(one training sequence of T+1 token ids per line, all lines the same length; step s\n"
-            "uses lines s*B .. s*B+B-1 modulo the number of lines). Writes DIR/metrics.jsonl,\n"
-            "DIR/ckpt.bin (weights, Adam moments, step, RNG and data position; atomic) and at\n"
-            "the end DIR/model.safetensors + DIR/config.json and DIR/model.gguf (deepseek2,\n"
-            "llama.cpp names; without the MTP layers), loadable by `seek` inference. DIR/loss.svg\n"
-            "charts the main and MTP losses over the steps (refreshed at every checkpoint).\n\n"
+            "usage: seek train --config MODEL.json --data D --out DIR [options]\n\n"
+            "Trains the model described by a Hugging Face config.json (DeepseekV3/V2) on D:\n"
+            "  - a token file in the BATCH.txt line format (one training sequence of T+1 ids per\n"
+            "    line, all lines the same length; step s uses lines s*B .. s*B+B-1 modulo the\n"
+            "    number of lines), optionally with --mask MASK.txt of the same shape; or\n"
+            "  - a token shard set written by `seek data tokenize` (PREFIX for PREFIX-00000.bin\n"
+            "    ..., or one of its files): documents packed into sequences of --seq-len T + 1\n"
+            "    ids (BOS doc EOS BOS doc ...; a BOS is never a target), every epoch in an order\n"
+            "    shuffled by --seed.\n"
+            "Writes DIR/metrics.jsonl, DIR/ckpt.bin (weights, Adam moments, step, RNG and data\n"
+            "loader position; atomic) and at the end DIR/model.safetensors + DIR/config.json and\n"
+            "DIR/model.gguf (deepseek2, llama.cpp names; without the MTP layers), loadable by\n"
+            "`seek` inference. DIR/loss.svg charts the main and MTP losses over the steps\n"
+            "(refreshed at every checkpoint).\n\n"
             "options:\n"
             "  --steps N          optimizer steps (default 100)\n"
             "  --batch B          sequences per step (default 8)\n"
@@ -35,7 +42,14 @@ static void train_usage(FILE *f) {
             "  --init W.safetensors  start from these weights instead of a random init\n"
             "  --ckpt-every N     checkpoint every N steps (default: at the end only)\n"
             "  --stop-after N     stop after step N with a checkpoint (resume later)\n"
-            "  --resume           continue from DIR/ckpt.bin (same data, --batch and --accum)\n"
+            "  --resume           continue from DIR/ckpt.bin, bit for bit; refused unless the\n"
+            "                     data, --mask, --seq-len, --batch, --accum, --threads, --bf16\n"
+            "                     (and --seed for shuffled shards) are those of the checkpoint\n"
+            "  --seq-len T        shards: sequence length (T+1 ids per sequence; required);\n"
+            "                     line files: must equal the lines' length - 1 if given\n"
+            "  --mask MASK.txt    line files: 0/1 per token as a target (as `seek grad --mask`;\n"
+            "                     column 0 unused); default: every target counts\n"
+            "  --no-shuffle       shards: visit the packed sequences in order every epoch\n"
             "  --threads N        threads for OpenBLAS and the trainer loops (default: all CPUs)\n"
             "  --tokenizer DIR    copy DIR/tokenizer.json (+ tokenizer_config.json) next to the\n"
             "                     model and into model.gguf\n"
@@ -84,6 +98,10 @@ int sk_cmd_train(int argc, char **argv) {
             o.gguf = false;
             continue;
         }
+        if (!strcmp(a, "--no-shuffle")) {
+            o.no_shuffle = true;
+            continue;
+        }
         if (i + 1 >= argc) {
             fprintf(stderr, "seek train: %s needs a value (or is unknown)\n\n", a);
             train_usage(stderr);
@@ -109,6 +127,10 @@ int sk_cmd_train(int argc, char **argv) {
         }
         if (!strcmp(a, "--init")) {
             o.init_weights = v;
+            continue;
+        }
+        if (!strcmp(a, "--mask")) {
+            o.mask_path = v;
             continue;
         }
         if (parse_num(a, v, &d)) return 2;
@@ -144,7 +166,13 @@ int sk_cmd_train(int argc, char **argv) {
             o.ckpt_every = (int)d;
         else if (!strcmp(a, "--stop-after"))
             o.stop_after = (int64_t)d;
-        else if (!strcmp(a, "--threads")) {
+        else if (!strcmp(a, "--seq-len")) {
+            if (d < 1 || d > (1 << 24) || d != (int)d) {
+                fprintf(stderr, "seek train: --seq-len %s must be an integer in 1..16777216\n", v);
+                return 2;
+            }
+            o.seq_len = (int)d;
+        } else if (!strcmp(a, "--threads")) {
             sk_train_set_threads((int)d);
             o.threads = (int)d;
         } else {
@@ -179,8 +207,10 @@ int sk_cmd_train(int argc, char **argv) {
             fprintf(stderr, "stopped after step %lld; continue with --resume\n",
                     (long long)o.stop_after);
         else
-            fprintf(stderr, "model written to %s/model.safetensors (+ config.json)%s; loss curve %s/loss.svg\n",
-                    o.out_dir, o.gguf ? " and model.gguf" : "", o.out_dir);
+            fprintf(
+                stderr,
+                "model written to %s/model.safetensors (+ config.json)%s; loss curve %s/loss.svg\n",
+                o.out_dir, o.gguf ? " and model.gguf" : "", o.out_dir);
     }
     return 0;
 }

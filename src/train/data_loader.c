@@ -63,8 +63,9 @@ static int read_lines(const char *path, int T, int32_t n_vocab, sk_data_loader *
     int rc = sk_tokfile_read_bounded(path, n_vocab, (uint64_t)1 << 36, 2, 1L << 24, &f, e);
     if (rc) return rc;
     if (T > 0 && f.S != T + 1) {
-        rc = sk_err_set(e, SK_ERR_INVALID, "%s: lines have %d ids but the sequence length %d needs %d",
-                        path, f.S, T, T + 1);
+        rc = sk_err_set(e, SK_ERR_INVALID,
+                        "%s: lines have %d ids but the sequence length %d needs %d", path, f.S, T,
+                        T + 1);
         sk_tokfile_free(&f);
         return rc;
     }
@@ -76,7 +77,7 @@ static int read_lines(const char *path, int T, int32_t n_vocab, sk_data_loader *
 
 /* ---- open / close ---- */
 
-static bool is_shard_path(const char *path) {
+bool sk_data_path_is_shards(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         size_t n = strlen(path) + 16;
@@ -114,7 +115,7 @@ int sk_data_loader_open(const char *path, int T, int batch, uint64_t seed, unsig
     l->flags = flags;
     int rc;
     uint64_t fp = SK_FNV_BASIS;
-    if (is_shard_path(path)) {
+    if (sk_data_path_is_shards(path)) {
         if (T < 1) {
             rc = sk_err_set(e, SK_ERR_INVALID,
                             "%s: a shard set needs a sequence length T >= 1 (got %d)", path, T);

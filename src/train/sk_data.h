@@ -224,6 +224,9 @@ typedef struct sk_data_loader sk_data_loader;
 int sk_data_loader_open(const char *path, int T, int batch, uint64_t seed, unsigned flags,
                         int32_t n_vocab, sk_data_loader **out, sk_err *e);
 void sk_data_loader_close(sk_data_loader *l);
+/* True when path names a shard set as sk_data_loader_open detects it: a file starting with the
+ * shard magic, or a missing path P for which P-00000.bin exists. */
+bool sk_data_path_is_shards(const char *path);
 int sk_data_loader_T(const sk_data_loader *l);
 int sk_data_loader_batch(const sk_data_loader *l);
 uint64_t sk_data_loader_n_seq(const sk_data_loader *l); /* sequences per epoch */

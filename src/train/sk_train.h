@@ -24,13 +24,19 @@
  * eh_proj; not norms, not biases), `buffer` marks e_score_correction_bias (no gradient,
  * no Adam; moved by the bias update).
  *
- * Threads: with a pool of more than one thread (sk_tmodel_set_threads), a forward/backward
- * call runs OpenBLAS single-threaded and splits every product of projections, experts and head
- * into row blocks over the pool, and the pool also runs cross-entropy, AdamW, RMSNorm, RoPE,
- * SwiGLU and the attention of the batch's sequences (one sequence per thread). Without a pool
- * the products use OpenBLAS's own threads (sk_train_set_threads). Results are bit-identical
- * for a fixed thread count (so --resume with the same --threads continues bit for bit); across
- * thread counts they agree to float rounding (~1e-7 relative).
+ * Threads: with a pool of P > 1 threads (sk_tmodel_set_threads), a forward/backward call on
+ * B >= 2 sequences is data-parallel: the batch is split into min(P, B) shares of whole
+ * sequences, each run start to finish on one pool thread (single-threaded OpenBLAS) with its
+ * own activations and gradient buffer; the buffers are then added into `grads` in share order
+ * and the expert loads summed. Every loss keeps the whole batch's normalisation (token means
+ * over the batch's counted targets, the balance loss averaged over its B sequences), so the
+ * result is the serial pass's to float rounding. With one sequence (or bf16 products) the call
+ * instead runs OpenBLAS single-threaded and splits every product of projections, experts and
+ * head into row blocks over the pool, and the pool also runs cross-entropy, RMSNorm, RoPE,
+ * SwiGLU and attention. AdamW always runs over the pool. Without a pool the products use
+ * OpenBLAS's own threads (sk_train_set_threads). Results are bit-identical for a fixed thread
+ * count (so --resume with the same --threads continues bit for bit); across thread counts
+ * they agree to float rounding (~1e-6 relative).
  *
  * Memory: activations live in scratch chunks the model keeps between calls (freed with the
  * model), so repeated steps of the same shape allocate and fault in nothing new.
@@ -178,13 +184,20 @@ typedef struct sk_trainer_opts {
     int ckpt_every;     /* steps between checkpoints (0 = only at the end) */
     int64_t stop_after; /* stop (with a checkpoint) after this step count (0 = run to steps) */
     bool resume;
-    bool quiet;               /* no progress line */
-    int threads;              /* trainer loop threads (sk_tmodel_set_threads; 0 = all CPUs) */
-    const char *init_weights; /* optional safetensors to start from */
+    bool quiet;                /* no progress line */
+    int threads;               /* trainer loop threads (sk_tmodel_set_threads; 0 = all CPUs) */
+    const char *init_weights;  /* optional safetensors to start from */
     bool bf16;                 /* bf16 matrix products (sk_train_set_bf16) */
     bool gguf;                 /* also write DIR/model.gguf at the end (default true) */
     const char *tokenizer_dir; /* tokenizer.json (+ tokenizer_config.json) copied into DIR
                                 * and into the GGUF; NULL = none */
+    /* data: data_path is a line file (BATCH.txt format) or a shard set (sk_data.h) */
+    int seq_len;           /* T (sequences of T+1 ids); required for shards; line files: 0 = from
+                            * the file, else must match */
+    const char *mask_path; /* line files only: MASK.txt of the data's shape (0/1; conventions 3);
+                            * NULL = every target counts (shards: the loader's packing mask) */
+    bool no_shuffle;       /* shards: visit the packed sequences in order (default: a permutation
+                            * per epoch seeded by `seed`); line files are never shuffled */
 } sk_trainer_opts;
 void sk_trainer_opts_defaults(sk_trainer_opts *o);
 /* Runs (or resumes) training of cfg on the data; writes DIR/metrics.jsonl, DIR/loss.svg (at

@@ -10,7 +10,8 @@
 
 /* The pool tr_mm_fwd / tr_mm_bwd split their products over (row blocks of the output, one
  * single-threaded OpenBLAS call each; NULL = one OpenBLAS call). Set by sk_tmodel_grad /
- * sk_tmodel_loss for their duration, with OpenBLAS at 1 thread meanwhile. */
+ * sk_tmodel_loss for their duration when they are not data-parallel (one sequence, bf16),
+ * with OpenBLAS at 1 thread meanwhile. */
 void tr_set_mm_pool(sk_pool *pool);
 /* y[N,out] = beta*y + x[N,in] · W[out,in]ᵀ */
 void tr_mm_fwd(float *y, const float *x, const float *W, int N, int in, int out, float beta);
@@ -96,6 +97,11 @@ void tr_par_items(sk_pool *pool, int n, const int *cost, tr_item_fn fn, void *ct
 
 /* Rounds n floats to bfloat16 precision (nearest even), dst may equal src. */
 void tr_bf16_round(float *dst, const float *src, size_t n);
+
+/* Data parallelism of sk_tmodel_grad / sk_tmodel_loss over the model's pool (the batch split
+ * into shares of whole sequences, one per thread; tmodel.c): on by default; off = every
+ * product split by rows over the pool instead. Process-wide; for tests and benchmarks. */
+void tr_set_data_parallel(bool on);
 
 /* Frees the activation scratch of a model (sk_tmodel_free). */
 void tr_scratch_free(struct tr_scratch *s);

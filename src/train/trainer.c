@@ -1,14 +1,26 @@
 /* trainer.c — the `seek train` loop: data order, gradient accumulation, AdamW, bias update,
  * metrics (JSON lines), progress line, atomic checkpoints and bit-exact resume.
  *
+ * Data: o->data_path is read by the data loader (sk_data.h): a line file (BATCH.txt format,
+ * never shuffled, so step s uses lines s*B .. s*B+B-1 modulo the number of lines; an optional
+ * --mask file of the same shape) or a shard set packed into sequences of T+1 ids (--seq-len T),
+ * shuffled per epoch with --seed unless --no-shuffle, with the loader's packing mask (BOS is
+ * never a target). With --accum A the loader hands out A micro-batches of B/A sequences in
+ * order, so the sequence order does not depend on A.
+ *
  * Checkpoint DIR/ckpt.bin (little-endian, written to ckpt.bin.tmp, fsync'd, renamed):
- *   "SKCKPT01", u64 header words (see ck_hdr), f32 params[n], f32 adam_m[n], f32 adam_v[n],
- *   u64 FNV-1a-64 of everything before it.
- * The data position is derived from the step (step s uses lines s*B .. s*B+B-1 modulo the
- * number of lines) and stored for checking; the RNG state (xoshiro seed words) is stored so
- * that future stochastic parts (dropout, shuffling) resume identically — the current loop
- * draws no random numbers after init. */
+ *   "SKCKPT01", the 256-byte header ck_hdr (version 2), f32 params[n], f32 adam_m[n],
+ *   f32 adam_v[n], u64 checksum of everything before it (fnv below).
+ * The header holds the step, the run's settings that a bit-exact resume needs (batch, accum,
+ * thread count, bf16, seed, data kind, shuffle, sequence length, sequences per epoch, the mask
+ * file's hash) and the loader position (sk_data_pos_encode: epoch, index and the data's
+ * fingerprint). --resume refuses any difference with a message naming it: other --batch,
+ * --accum, --threads (a different split of the float sums), --bf16, --seq-len, --seed (for
+ * shuffled shards), other data or mask. The RNG words are kept for future stochastic parts;
+ * the loop draws no random numbers after init. Version-1 checkpoints (before the loader) are
+ * refused. */
 #include "sk_convert.h"
+#include "sk_data.h"
 #include "sk_json.h"
 #include "sk_tokenizer_export.h"
 #include "train_internal.h"
@@ -92,11 +104,26 @@ static double flops_per_token(const sk_tmodel *m, int T) {
 }
 
 /* ---- checkpoint ---- */
+#define CK_VERSION 2
+enum { CK_DATA_LINES = 1, CK_DATA_SHARDS = 2 };
 typedef struct ck_hdr {
-    uint64_t version, step, n_floats, n_tp, layout_hash, batch, n_lines, seq_len, data_pos,
-        metrics_bytes, seed, rng[4], accum;
+    /* words 0..15 (version 1 had only these) */
+    uint64_t version, step, n_floats, n_tp, layout_hash, batch, n_lines /* sequences per epoch */,
+        seq_len /* T+1 */, data_pos /* loader index */, metrics_bytes, seed, rng[4], accum;
+    /* version 2 */
+    uint64_t threads;   /* trainer pool threads (1 = no pool) */
+    uint64_t data_kind; /* CK_DATA_LINES / CK_DATA_SHARDS */
+    uint64_t shuffle;   /* 1: shards permuted per epoch */
+    uint64_t mask_hash; /* FNV-1a of the --mask file's ids, 0 = no mask file */
+    uint64_t bf16;
+    uint64_t epoch; /* loader epoch (also inside dpos) */
+    uint64_t reserved[2];
+    uint8_t dpos[SK_DATA_POS_BYTES]; /* sk_data_pos_encode of the loader position */
+    uint8_t pad[24];
 } ck_hdr;
-_Static_assert(sizeof(ck_hdr) == 128, "ck_hdr layout (tests rely on the 128-byte header)");
+/* test_train_cli compares checkpoints from byte 136 on (past metrics_bytes, which depends on
+ * the timing fields of metrics.jsonl): everything after word 9 must be deterministic. */
+_Static_assert(sizeof(ck_hdr) == 256, "ck_hdr layout: 256-byte header");
 
 /* Checksum: 64-bit words mixed multiplicatively (tail bytes one by one). Save and load hash
  * the same pieces (magic, header, params, moments), so piece tails line up. */
@@ -210,16 +237,31 @@ static int ckpt_load(const char *dir, sk_tmodel *m, float *mv, ck_hdr *hd, sk_er
     }
     size_t nb = m->n_floats * sizeof(float);
     uint64_t want = 8 + sizeof *hd + 3 * (uint64_t)nb + 8;
-    if (mp.size < 8 + sizeof *hd || memcmp(mp.data, "SKCKPT01", 8) != 0) {
-        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: not a Seek checkpoint (bad magic)", path);
+    if (mp.size < 16 || memcmp(mp.data, "SKCKPT01", 8) != 0) {
+        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: not a Seek checkpoint (%s)", path,
+                        mp.size < 8 ? "truncated: shorter than the magic" : "bad magic");
+        goto done;
+    }
+    uint64_t ver;
+    memcpy(&ver, mp.data + 8, 8);
+    if (ver == 1) {
+        rc = sk_err_set(e, SK_ERR_UNSUPPORTED,
+                        "%s: checkpoint version 1 (written before the data loader position was "
+                        "stored) cannot be resumed by this version; start a new run",
+                        path);
+        goto done;
+    }
+    if (ver != CK_VERSION) {
+        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: checkpoint version %llu is not supported", path,
+                        (unsigned long long)ver);
+        goto done;
+    }
+    if (mp.size < 8 + sizeof *hd) {
+        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: truncated: %llu bytes, shorter than the header",
+                        path, (unsigned long long)mp.size);
         goto done;
     }
     memcpy(hd, mp.data + 8, sizeof *hd);
-    if (hd->version != 1) {
-        rc = sk_err_set(e, SK_ERR_FORMAT, "%s: checkpoint version %llu is not supported", path,
-                        (unsigned long long)hd->version);
-        goto done;
-    }
     if (hd->n_floats != m->n_floats || hd->n_tp != (uint64_t)m->n_tp ||
         hd->layout_hash != layout_hash(m)) {
         rc = sk_err_set(e, SK_ERR_FORMAT,
@@ -331,6 +373,55 @@ int sk_train_check_config_json(const char *path, const sk_model_config *cfg, sk_
     return SK_OK;
 }
 
+/* --resume: the settings a bit-exact continuation needs must equal the checkpoint's. */
+static int check_resume(const ck_hdr *hd, const sk_trainer_opts *o, bool shards, unsigned dflags,
+                        uint64_t n_seq, int S, uint64_t n_threads, uint64_t mask_hash, sk_err *e) {
+    const char *kind = shards ? "a shard set" : "a line file";
+    const char *ck_kind = hd->data_kind == CK_DATA_SHARDS ? "a shard set" : "a line file";
+    if (hd->batch != (uint64_t)o->batch || hd->accum != (uint64_t)o->accum)
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "--resume: the checkpoint used --batch %llu --accum %llu; now --batch %d "
+                          "--accum %d (the data order and the gradient sums would change)",
+                          (unsigned long long)hd->batch, (unsigned long long)hd->accum, o->batch,
+                          o->accum);
+    if (hd->data_kind != (shards ? CK_DATA_SHARDS : CK_DATA_LINES))
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "--resume: the checkpoint was trained on %s, --data %s is %s", ck_kind,
+                          o->data_path, kind);
+    if (hd->seq_len != (uint64_t)S || hd->n_lines != n_seq)
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "--resume: the checkpoint's data had %llu sequences of %llu ids; --data "
+                          "%s gives %llu sequences of %d ids (other data or --seq-len)",
+                          (unsigned long long)hd->n_lines, (unsigned long long)hd->seq_len,
+                          o->data_path, (unsigned long long)n_seq, S);
+    if (hd->shuffle != ((dflags & SK_DATA_SHUFFLE) ? 1u : 0u))
+        return sk_err_set(e, SK_ERR_INVALID, "--resume: the checkpoint was trained %s; now %s",
+                          hd->shuffle ? "with shuffling" : "with --no-shuffle",
+                          hd->shuffle ? "--no-shuffle" : "with shuffling");
+    if (hd->shuffle && hd->seed != o->seed)
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "--resume: the checkpoint shuffled the shards with --seed %llu; now "
+                          "--seed %llu (the data order would change)",
+                          (unsigned long long)hd->seed, (unsigned long long)o->seed);
+    if (hd->mask_hash != mask_hash)
+        return sk_err_set(e, SK_ERR_INVALID, "--resume: %s",
+                          !hd->mask_hash ? "the checkpoint was trained without --mask"
+                          : !mask_hash   ? "the checkpoint was trained with a --mask file"
+                                         : "the --mask file differs from the checkpoint's");
+    if (hd->threads != n_threads)
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "--resume: the checkpoint was trained with %llu threads, now %llu: the "
+                          "float sums would be split differently and the run would not continue "
+                          "bit for bit; resume with --threads %llu",
+                          (unsigned long long)hd->threads, (unsigned long long)n_threads,
+                          (unsigned long long)hd->threads);
+    if (hd->bf16 != (o->bf16 ? 1u : 0u))
+        return sk_err_set(e, SK_ERR_INVALID, "--resume: the checkpoint was trained %s; now %s",
+                          hd->bf16 ? "with --bf16" : "without --bf16",
+                          o->bf16 ? "with --bf16" : "without it");
+    return SK_OK;
+}
+
 static void fmt_hms(char *b, size_t n, double s) {
     if (!(s >= 0) || s > 1e7) s = 0;
     int t = (int)(s + 0.5);
@@ -344,20 +435,60 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
                  sk_err *e) {
     int rc;
     sk_tmodel *m = NULL;
-    sk_tokfile data = {0};
+    sk_data_loader *dl = NULL;
+    sk_tokfile maskf = {0};
+    uint64_t mask_hash = 0;
     float *mv = NULL;
     FILE *mf = NULL;
     char *mpath = NULL, *fpath = NULL, *cpath = NULL, *svgpath = NULL;
     int32_t *ids = NULL;
+    uint8_t *mask = NULL;
     if (o->batch <= 0 || o->accum <= 0 || o->batch % o->accum != 0)
         return sk_err_set(e, SK_ERR_INVALID, "--batch %d must be a positive multiple of --accum %d",
                           o->batch, o->accum);
     if (o->steps <= 0) return sk_err_set(e, SK_ERR_INVALID, "--steps must be positive");
-    if ((rc = sk_tokfile_read(o->data_path, cfg->n_vocab, &data, e))) return rc;
-    if (data.S - 1 <= cfg->n_mtp) {
-        rc = sk_err_set(e, SK_ERR_INVALID, "%s: lines of %d ids are too short for MTP depth %d",
-                        o->data_path, data.S, cfg->n_mtp);
+    if (o->seq_len < 0) return sk_err_set(e, SK_ERR_INVALID, "--seq-len must be positive");
+    const bool shards = sk_data_path_is_shards(o->data_path);
+    const int mb = o->batch / o->accum;
+    if (shards && o->seq_len <= 0)
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "%s is a token shard set: --seq-len T is required (sequences of T+1 "
+                          "packed ids)",
+                          o->data_path);
+    if (shards && o->mask_path)
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "--mask applies to a line-format --data file; a shard set carries its "
+                          "own packing mask");
+    const unsigned dflags = shards && !o->no_shuffle ? SK_DATA_SHUFFLE : 0;
+    /* line files: the seed plays no part in the order, so it is left out of the fingerprint */
+    if ((rc = sk_data_loader_open(o->data_path, o->seq_len, mb, shards ? o->seed : 0, dflags,
+                                  cfg->n_vocab, &dl, e))) {
+        sk_err_prefix(e, "--data");
+        return rc;
+    }
+    const int T = sk_data_loader_T(dl), S = T + 1;
+    const uint64_t n_seq = sk_data_loader_n_seq(dl);
+    if (T <= cfg->n_mtp) {
+        rc = sk_err_set(e, SK_ERR_INVALID, "%s: sequences of %d ids are too short for MTP depth %d",
+                        o->data_path, S, cfg->n_mtp);
         goto done;
+    }
+    if (o->mask_path) {
+        if ((rc = sk_tokfile_read(o->mask_path, 2, &maskf, e))) {
+            sk_err_prefix(e, "--mask");
+            goto done;
+        }
+        if ((uint64_t)maskf.n_lines != n_seq || maskf.S != S) {
+            rc = sk_err_set(e, SK_ERR_INVALID,
+                            "--mask %s: %d lines of %d values, but the data %s has %llu lines of "
+                            "%d ids (the mask must have the data's shape)",
+                            o->mask_path, maskf.n_lines, maskf.S, o->data_path,
+                            (unsigned long long)n_seq, S);
+            goto done;
+        }
+        mask_hash = sk_data_fnv1a(SK_FNV_BASIS, maskf.ids,
+                                  (size_t)maskf.n_lines * (size_t)S * sizeof(int32_t)) |
+                    1u; /* never 0 (0 = no mask) */
     }
     if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST) {
         rc = sk_err_set(e, SK_ERR_IO, "%s: cannot create directory: %s", o->out_dir,
@@ -392,17 +523,23 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         rc = SK_ERR_NOMEM;
         goto done;
     }
+    const uint64_t n_threads = m->pool ? (uint64_t)sk_pool_size(m->pool) : 1;
     if (o->resume) {
         if ((rc = ckpt_load(o->out_dir, m, mv, &hd, e))) goto done;
-        if (hd.batch != (uint64_t)o->batch || hd.n_lines != (uint64_t)data.n_lines ||
-            hd.seq_len != (uint64_t)data.S || hd.accum != (uint64_t)o->accum) {
-            rc = sk_err_set(
-                e, SK_ERR_INVALID,
-                "--resume: the checkpoint used --batch %llu --accum %llu on %llu lines of "
-                "%llu ids; now --batch %d --accum %d on %d lines of %d ids",
-                (unsigned long long)hd.batch, (unsigned long long)hd.accum,
-                (unsigned long long)hd.n_lines, (unsigned long long)hd.seq_len, o->batch, o->accum,
-                data.n_lines, data.S);
+        if ((rc = check_resume(&hd, o, shards, dflags, n_seq, S, n_threads, mask_hash, e)))
+            goto done;
+        sk_data_pos pos;
+        if ((rc = sk_data_pos_decode(hd.dpos, sizeof hd.dpos, &pos, e)) ||
+            (rc = sk_data_loader_set_pos(dl, &pos, e))) {
+            sk_err_prefix(e, "--resume: %s/ckpt.bin", o->out_dir);
+            goto done;
+        }
+        if (pos.epoch * n_seq + pos.index != hd.step * (uint64_t)o->batch) {
+            rc = sk_err_set(e, SK_ERR_FORMAT,
+                            "--resume: %s/ckpt.bin: data position (epoch %llu, sequence %llu) "
+                            "does not match step %llu of batch %d",
+                            o->out_dir, (unsigned long long)pos.epoch,
+                            (unsigned long long)pos.index, (unsigned long long)hd.step, o->batch);
             goto done;
         }
         step0 = (int64_t)hd.step;
@@ -429,19 +566,25 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         rc = sk_err_set(e, SK_ERR_IO, "%s: cannot open: %s", mpath, strerror(errno));
         goto done;
     }
-    hd.version = 1;
+    hd.version = CK_VERSION;
     hd.n_floats = m->n_floats;
     hd.n_tp = (uint64_t)m->n_tp;
     hd.layout_hash = layout_hash(m);
     hd.batch = (uint64_t)o->batch;
     hd.accum = (uint64_t)o->accum;
-    hd.n_lines = (uint64_t)data.n_lines;
-    hd.seq_len = (uint64_t)data.S;
+    hd.n_lines = n_seq;
+    hd.seq_len = (uint64_t)S;
+    hd.threads = n_threads;
+    hd.data_kind = shards ? CK_DATA_SHARDS : CK_DATA_LINES;
+    hd.shuffle = (dflags & SK_DATA_SHUFFLE) ? 1 : 0;
+    hd.mask_hash = mask_hash;
+    hd.bf16 = o->bf16 ? 1 : 0;
     sk_adamw_cfg opt = o->opt;
     if (opt.total <= 0) opt.total = (int)o->steps;
-    int mb = o->batch / o->accum, S = data.S, T = S - 1;
+    const bool use_mask = shards || maskf.ids;
     ids = malloc(sizeof(int32_t) * (size_t)mb * S);
-    if (!ids) {
+    mask = malloc((size_t)mb * S);
+    if (!ids || !mask) {
         rc = sk_err_set(e, SK_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -466,13 +609,19 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         memset(&acc, 0, sizeof acc);
         int64_t ntok = 0;
         for (int a = 0; a < o->accum; a++) {
-            for (int i = 0; i < mb; i++) {
-                uint64_t line =
-                    ((uint64_t)s * (uint64_t)o->batch + (uint64_t)a * mb + (uint64_t)i) %
-                    (uint64_t)data.n_lines;
-                memcpy(ids + (size_t)i * S, data.ids + line * (uint64_t)S, sizeof(int32_t) * S);
+            sk_data_pos p0;
+            sk_data_loader_get_pos(dl, &p0);
+            if ((rc = sk_data_loader_next(dl, ids, shards ? mask : NULL, e))) {
+                sk_err_prefix(e, "step %lld: --data", (long long)s);
+                goto done;
             }
-            sk_tbatch bt = {.B = mb, .S = S, .ids = ids, .mask = NULL};
+            if (maskf.ids) /* line files are not shuffled: the batch is lines p0.index + i */
+                for (int i = 0; i < mb; i++) {
+                    uint64_t line = (p0.index + (uint64_t)i) % n_seq;
+                    for (int j = 0; j < S; j++)
+                        mask[(size_t)i * S + j] = (uint8_t)maskf.ids[line * (uint64_t)S + j];
+                }
+            sk_tbatch bt = {.B = mb, .S = S, .ids = ids, .mask = use_mask ? mask : NULL};
             sk_tstats st;
             if ((rc = sk_tmodel_grad(m, &bt, 1.0f / (float)o->accum, &st, e))) {
                 sk_err_prefix(e, "step %lld", (long long)s);
@@ -543,7 +692,11 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         bool last = s + 1 == end;
         if (last || (o->ckpt_every > 0 && (s + 1) % o->ckpt_every == 0)) {
             hd.step = (uint64_t)(s + 1);
-            hd.data_pos = (uint64_t)((s + 1) * (int64_t)o->batch % data.n_lines);
+            sk_data_pos dp;
+            sk_data_loader_get_pos(dl, &dp);
+            hd.data_pos = dp.index;
+            hd.epoch = dp.epoch;
+            sk_data_pos_encode(&dp, hd.dpos);
             long pos = ftell(mf);
             hd.metrics_bytes = pos > 0 ? (uint64_t)pos : 0;
             if ((rc = ckpt_save(o->out_dir, m, mv, &hd, e))) goto done;
@@ -574,8 +727,10 @@ done:
     free(fpath);
     free(cpath);
     free(ids);
+    free(mask);
     free(mv);
     sk_tmodel_free(m);
-    sk_tokfile_free(&data);
+    sk_tokfile_free(&maskf);
+    sk_data_loader_close(dl);
     return rc;
 }

@@ -5,7 +5,11 @@
  * while a checkpoint is being written when the poll catches ckpt.bin.tmp, the others
  * anywhere), each time continued with --resume, until a run finishes on its own. The loss
  * trajectory (metrics.jsonl without the timing fields), the final weights
- * (model.safetensors) and the loss chart must equal the uninterrupted run's byte for byte. */
+ * (model.safetensors) and the loss chart must equal the uninterrupted run's byte for byte.
+ * Two data inputs: a line file (120 steps, --ckpt-every 4) and a shuffled token shard set
+ * (60 steps, --seq-len 16, --accum 2, --ckpt-every 1, several epochs), whose loader position
+ * travels in the checkpoint. */
+#include "sk_data.h"
 #include "sk_test.h"
 #include "sk_train.h"
 
@@ -17,7 +21,11 @@
 
 int sk_cmd_train(int argc, char **argv);
 
-static char tmpdir[256], cfgp[512], datap[512];
+static char tmpdir[256], cfgp[512], datap[512], shardp[512];
+/* the run's settings: data, step count and the extra flags of the current case */
+static const char *run_data;
+static const char *run_steps;
+static const char *const *run_extra;
 static const char *self_exe = "/proc/self/exe";
 
 static bool exists(const char *dir, const char *name) {
@@ -30,10 +38,13 @@ static bool exists(const char *dir, const char *name) {
 static pid_t spawn_train(const char *out, bool resume) {
     pid_t pid = fork();
     if (pid == 0) {
-        const char *args[] = {self_exe, "--child", "train", "--config", cfgp, "--data", datap,
-                              "--out", out, "--steps", "120", "--batch", "4", "--ckpt-every", "4",
-                              "--threads", "2", "--seed", "7", "--quiet",
-                              resume ? "--resume" : NULL, NULL};
+        const char *args[40] = {self_exe, "--child",   "train", "--config", cfgp,      "--data",
+                                run_data, "--out",     out,     "--steps",  run_steps, "--batch",
+                                "4",      "--threads", "2",     "--seed",   "7",       "--quiet"};
+        int n = 18;
+        for (int i = 0; run_extra[i] && n < 37; i++) args[n++] = run_extra[i];
+        if (resume) args[n++] = "--resume";
+        args[n] = NULL;
         execv(self_exe, (char **)args);
         _exit(127);
     }
@@ -106,10 +117,10 @@ static double urand(void) {
     return (double)(rng >> 11) / 9007199254740992.0;
 }
 
-static void test_sigkill_resume(void) {
+static void sigkill_case(const char *name, int n_steps) {
     char ref[300], run[300];
-    snprintf(ref, sizeof ref, "%s/ref", tmpdir);
-    snprintf(run, sizeof run, "%s/killed", tmpdir);
+    snprintf(ref, sizeof ref, "%s/%s-ref", tmpdir, name);
+    snprintf(run, sizeof run, "%s/%s-killed", tmpdir, name);
     double t0 = now_s();
     pid_t pid = spawn_train(ref, false);
     int st = 0;
@@ -145,7 +156,7 @@ static void test_sigkill_resume(void) {
                 }
                 usleep(200);
             }
-            double until = now_s() + urand() * t_ref / 120;
+            double until = now_s() + urand() * t_ref / n_steps;
             while (!exited && now_s() < until) {
                 if (waitpid(pid, &st, WNOHANG) == pid) exited = true;
                 usleep(50);
@@ -171,8 +182,8 @@ static void test_sigkill_resume(void) {
             exited = true; /* it finished before the signal landed */
         }
         if (!exited) CHECK(waitpid(pid, &st, 0) == pid);
-        CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "round %d: run failed (status %d)",
-                  rounds, st);
+        CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "round %d: run failed (status %d)", rounds,
+                  st);
         finished = WIFEXITED(st) && WEXITSTATUS(st) == 0;
         if (!finished) break;
     }
@@ -180,7 +191,7 @@ static void test_sigkill_resume(void) {
     CHECK_MSG(kills >= 1, "no run was killed (t_ref %.3f s)", t_ref);
     int na = 0, nb = 0;
     char *a = metrics_canon(ref, &na), *b = metrics_canon(run, &nb);
-    CHECK(a && b && na == 120 && nb == 120);
+    CHECK(a && b && na == n_steps && nb == n_steps);
     CHECK_MSG(a && b && strcmp(a, b) == 0, "metrics differ after SIGKILL + resume");
     const char *files[] = {"model.safetensors", "loss.svg"};
     for (int i = 0; i < 2; i++) {
@@ -190,11 +201,46 @@ static void test_sigkill_resume(void) {
         free(p);
         free(q);
     }
-    printf("uninterrupted run %.2f s; %d rounds, %d SIGKILLs (%d while ckpt.bin.tmp existed); "
-           "120 metric lines and model.safetensors identical\n",
-           t_ref, rounds, kills, during_write);
+    printf("%s: uninterrupted run %.2f s; %d rounds, %d SIGKILLs (%d while ckpt.bin.tmp "
+           "existed); %d metric lines and model.safetensors identical\n",
+           name, t_ref, rounds, kills, during_write, n_steps);
     free(a);
     free(b);
+}
+
+static void test_sigkill_resume(void) {
+    static const char *const extra[] = {"--ckpt-every", "4", NULL};
+    run_data = datap;
+    run_steps = "120";
+    run_extra = extra;
+    sigkill_case("lines", 120);
+}
+
+/* 31 documents of 4..40 ids (BOS 0, EOS 1), shards of at most 300 tokens */
+static void write_shards(void) {
+    sk_err e = {0};
+    sk_shard_writer *w = NULL;
+    CHECK_OK(sk_shard_writer_open(shardp, 48, 0, 1, 300, &w, &e), &e);
+    if (!w) return;
+    uint32_t s = 99;
+    int32_t doc[64];
+    for (int d = 0; d < 31; d++) {
+        s = s * 1103515245u + 12345u;
+        int len = 4 + (int)((s >> 16) % 37), a = (int)((s >> 8) % 46), st = 1 + (int)(s % 5);
+        for (int j = 0; j < len; j++) doc[j] = 2 + (a + st * j) % 46;
+        CHECK_OK(sk_shard_writer_add(w, doc, (size_t)len, &e), &e);
+    }
+    CHECK_OK(sk_shard_writer_finish(w, NULL, NULL, NULL, &e), &e);
+}
+
+static void test_sigkill_resume_shards(void) {
+    write_shards();
+    static const char *const extra[] = {"--seq-len",    "16", "--accum", "2",
+                                        "--ckpt-every", "1",  NULL};
+    run_data = shardp;
+    run_steps = "60";
+    run_extra = extra;
+    sigkill_case("shards", 60);
 }
 
 int main(int argc, char **argv) {
@@ -206,6 +252,7 @@ int main(int argc, char **argv) {
     }
     snprintf(cfgp, sizeof cfgp, "%s/trainref/v3-mtp1/config.json", SEEK_TEST_DATA);
     snprintf(datap, sizeof datap, "%s/data.txt", tmpdir);
+    snprintf(shardp, sizeof shardp, "%s/shards/tok", tmpdir);
     FILE *f = fopen(datap, "w");
     uint32_t s = 4242;
     for (int i = 0; i < 64; i++) {
@@ -216,6 +263,7 @@ int main(int argc, char **argv) {
     }
     fclose(f);
     RUN(test_sigkill_resume);
+    RUN(test_sigkill_resume_shards);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
