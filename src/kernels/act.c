@@ -3,7 +3,17 @@
  * reference quantizers: Q8_0/Q8_1 round half away from zero (roundf) with d = amax/127
  * stored as fp16 and 1/d (from the f32 d) as the multiplier; Q8_K rounds half to even with
  * iscale = -127/max (max = the value of largest magnitude), q = min(127, rint(iscale*x)),
- * d = 1/iscale in f32, and bsums[j] = sum of q[16j..16j+15]. */
+ * d = 1/iscale in f32, and bsums[j] = sum of q[16j..16j+15].
+ * Q8_0 rows carry, after the blocks, two f32 arrays of n/32: at sk_act_q8_0_fscale_offset
+ * the block scales d, and right after them d·Σq per block (the AVX2 Q4_0/Q5_0 dots use
+ * unsigned codes, Σ(u − c)·q = Σu·q − c·Σq, and take c·d·Σq from there); then, 32-byte
+ * aligned relative to the row, the qs of each pair of blocks (2i, 2i+1) again, rearranged as
+ * q_2i[0..15] q_2i+1[0..15] q_2i[16..31] q_2i+1[16..31] (64 bytes per pair; an odd last
+ * block has none), the order of the AVX2 Q4_0/Q5_0 two-block vectors. Q8_K rows carry after
+ * their blocks 8 int16 per block, the sums of q per 32 values (bsums[2j] + bsums[2j+1]), for
+ * the AVX2 Q4_K min term. The offsets are
+ * sk_act_q8_0_xsum_offset, sk_act_q8_0_xpair_offset and sk_act_q8_K_s32_offset
+ * (kernels_internal.h). */
 #include "kernels_internal.h"
 
 #include <math.h>
@@ -73,11 +83,12 @@ sk_act sk_kt_act(int kt) {
 size_t sk_act_row_bytes(sk_act a, int64_t n) {
     switch (a) {
     case SK_ACT_Q8_0:
-        return sk_act_q8_0_fscale_offset(n) + (size_t)(n / 32) * sizeof(float);
+        if (n < 64) return sk_act_q8_0_xsum_offset(n) + (size_t)(n / 32) * sizeof(float);
+        return sk_act_q8_0_xpair_offset(n) + (size_t)(n / 64) * 64;
     case SK_ACT_Q8_1:
         return (size_t)(n / 32) * sizeof(sk_block_q8_1);
     case SK_ACT_Q8_K:
-        return (size_t)(n / 256) * sizeof(sk_block_q8_K);
+        return (size_t)(n / 256) * (sizeof(sk_block_q8_K) + 8 * sizeof(int16_t));
     default:
         return (size_t)n * sizeof(float);
     }
@@ -146,15 +157,34 @@ void sk_act_quantize(sk_act a, const float *x, void *dst, int64_t n) {
         quant_q8_0(x, dst, n, NULL);
         const sk_block_q8_0 *b = dst;
         float *fs = (float *)((uint8_t *)dst + sk_act_q8_0_fscale_offset(n));
-        for (int64_t i = 0; i < n / 32; i++) fs[i] = sk_fp16_to_f32(b[i].d);
+        float *sx = (float *)((uint8_t *)dst + sk_act_q8_0_xsum_offset(n));
+        int8_t *xp = (int8_t *)((uint8_t *)dst + sk_act_q8_0_xpair_offset(n));
+        for (int64_t i = 0; i < n / 64; i++) {
+            memcpy(xp + 64 * i, b[2 * i].qs, 16);
+            memcpy(xp + 64 * i + 16, b[2 * i + 1].qs, 16);
+            memcpy(xp + 64 * i + 32, b[2 * i].qs + 16, 16);
+            memcpy(xp + 64 * i + 48, b[2 * i + 1].qs + 16, 16);
+        }
+        for (int64_t i = 0; i < n / 32; i++) {
+            int sum = 0;
+            for (int j = 0; j < 32; j++) sum += b[i].qs[j];
+            fs[i] = sk_fp16_to_f32(b[i].d);
+            sx[i] = fs[i] * (float)sum;
+        }
         break;
     }
     case SK_ACT_Q8_1:
         quant_q8_0(x, NULL, n, dst);
         break;
-    case SK_ACT_Q8_K:
+    case SK_ACT_Q8_K: {
         quant_q8_K(x, dst, n);
+        const sk_block_q8_K *b = dst;
+        int16_t *s32 = (int16_t *)((uint8_t *)dst + sk_act_q8_K_s32_offset(n));
+        for (int64_t i = 0; i < n / 256; i++)
+            for (int j = 0; j < 8; j++)
+                s32[8 * i + j] = (int16_t)(b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
         break;
+    }
     default:
         memcpy(dst, x, (size_t)n * sizeof(float));
         break;

@@ -6,7 +6,12 @@
  * every format: |u8|·|s8| pairs ≤ 2·128·127), then each lane is scaled in f32, so results
  * differ from the scalar reference only in the order of the float additions.
  * signed·signed products use the sign trick: maddubs(|w|, sign(x, w)).
- * Q6_K / Q3_K use Σ(u−c)·x = Σu·x − c·Σx with Σx per 16 values from the Q8_K bsums.
+ * Q6_K / Q3_K use Σ(u−c)·x = Σu·x − c·Σx with Σx per 16 values from the Q8_K bsums; Q4_0 /
+ * Q5_0 the same with d_x·Σx per block, which the Q8_0 activation row carries (act.c), so
+ * their products are maddubs(u, x) with no sign operations, two blocks per vector; they also
+ * read a copy of the activations that act.c appends in the order of those two-block vectors.
+ * A pair of Q4_K blocks takes its min term in one madd from the Q8_K sums per 32 values that
+ * act.c appends to the row.
  *
  * Memory order. On the 2-core EPYC (Zen 3) these kernels were tuned on, streaming several rows
  * at once (4 or even 2 interleaved row streams per thread) ran at 0.3-0.5 of the read
@@ -14,8 +19,9 @@
  * after the other (one sequential stream per thread), although interleaving is faster with the
  * weights in cache (it shares the activation loads). So only Q8_0 rows longer than SK_SEQ_MAX
  * bytes are multiplied 4 at a time; every other matvec reads one row after the other (dot4
- * NULL), and the single-row dots carry their own ILP (two accumulators for the 32-blocks,
- * two Q4_K blocks' scales decoded together) and an in-row software prefetch.
+ * NULL), and the single-row dots carry their own ILP (two accumulators for Q8_0, four blocks
+ * per step for Q4_0 / Q5_0, two Q4_K blocks' scales and mins together) and an in-row
+ * software prefetch.
  */
 #if defined(SEEK_HAVE_X86_KERNELS)
 #include "kernels_internal.h"
@@ -331,45 +337,114 @@ static inline uint32_t le32(const uint8_t *p) {
     return v;
 }
 
-/* Q4_0 / Q5_0 block products (signed codes: q − 8, q − 16) into acc. */
-static inline __m256 q4_0_blk(const sk_block_q4_0 *a, const sk_block_q8_0 *b, float dx,
-                              __m256 acc) {
-    __m256i q = _mm256_sub_epi8(nib32(a->qs), _mm256_set1_epi8(8));
-    __m256i p = dot_ss(q, ld256(b->qs));
-    return _mm256_fmadd_ps(_mm256_set1_ps(fp16(a->d) * dx), _mm256_cvtepi32_ps(p), acc);
+/* Q4_0 / Q5_0 with unsigned codes u (the nibble, or nibble | high bit << 4) and the offset c
+ * (8, 16) taken out of the loop: Σ(u − c)·q = Σu·q − c·Σq, with d_x·Σq per block from the
+ * activation row (see act.c). Two blocks share one vector: the 16 code bytes of block a in the
+ * low 128-bit lane and of block b in the high lane (low nibbles = elements 0..15, high nibbles
+ * = 16..31), the activations rearranged to match; maddubs(u ≤ 31, q) pairs stay ≤ 2·31·128,
+ * and the low + high sums ≤ 2^14, so one madd gives 4 int32 per block (lanes 0..3: a, 4..7:
+ * b), converted and scaled once for both. Per 4 blocks the 4 fp16 weight scales go through one
+ * cvtph. */
+
+/* Σu·q of two blocks (4 int32 each) from their code vectors lo (elements 0..15 of a | of b)
+ * and hi (16..31), with xp the pair's 64 rearranged activation bytes (see act.c). */
+static inline __m256i q32_pair(__m256i lo, __m256i hi, const int8_t *xp) {
+    __m256i pl = _mm256_maddubs_epi16(lo, ld256(xp));
+    __m256i ph = _mm256_maddubs_epi16(hi, ld256(xp + 32));
+    return _mm256_madd_epi16(_mm256_add_epi16(pl, ph), _mm256_set1_epi16(1));
 }
 
-static inline __m256 q5_0_blk(const sk_block_q5_0 *a, const sk_block_q8_0 *b, float dx,
-                              __m256 acc) {
-    /* q − 16 = nibble + (high bit set ? 0 : −16) */
-    __m256i q = _mm256_add_epi8(nib32(a->qs),
-                                _mm256_andnot_si256(bits32(le32(a->qh)), _mm256_set1_epi8(-16)));
-    __m256i p = dot_ss(q, ld256(b->qs));
-    return _mm256_fmadd_ps(_mm256_set1_ps(fp16(a->d) * dx), _mm256_cvtepi32_ps(p), acc);
+/* The 16 code bytes of two adjacent blocks (qb − qa = the block size, > 16) as [qa | qb]: two
+ * 32-byte loads, qa.. and qb − 16.., blended by dwords (no shuffle-port operation). */
+static inline __m256i qs_pair(const uint8_t *qa, const uint8_t *qb) {
+    return _mm256_blend_epi32(ld256(qa), ld256(qb - 16), 0xF0);
 }
 
-/* The row dot of a 32-block type paired with Q8_0 activations, in the order of dot_q8_0 (two
- * accumulators: even and odd blocks). No 4-row variant: the rows of one call are streamed one
- * after the other (see dot4_q8_0). */
-#define SK_DEF_Q32(NAME, BT, BLK, PF)                                                              \
+static inline __m256i q4_0_pair(const sk_block_q4_0 *a, const int8_t *x) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256i v = qs_pair(a[0].qs, a[1].qs);
+    return q32_pair(_mm256_and_si256(v, m4), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4), x);
+}
+
+/* Q5_0 high bits of a pair: the shuffle source holds, in both lanes, u = qh_a | qh_b << 32
+ * (bytes 0..7) and u << 4 (bytes 8..15: the high nibble of byte 8 + k is the low nibble of
+ * u's byte k). Element j takes bit j % 8 of its qh byte from u << 4 when j % 8 < 4, else from
+ * u, so the selected bit is one of bits 4..7 and min(byte & bit, 0x10) is the 0x10 of the
+ * 5-bit code (one operation less than compare-and-mask). Lane 0 reads block a, lane 1 b. */
+static const uint8_t k_q5_hb[2][32] = {
+    {8,  8,  8,  8,  0, 0, 0, 0, 9,  9,  9,  9,  1, 1, 1, 1,
+     12, 12, 12, 12, 4, 4, 4, 4, 13, 13, 13, 13, 5, 5, 5, 5},
+    {10, 10, 10, 10, 2, 2, 2, 2, 11, 11, 11, 11, 3, 3, 3, 3,
+     14, 14, 14, 14, 6, 6, 6, 6, 15, 15, 15, 15, 7, 7, 7, 7},
+};
+
+static inline __m256i q5_0_pair(const sk_block_q5_0 *a, const int8_t *x) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
+    const __m256i bit = _mm256_set1_epi32((int)0x80402010u);
+    __m256i v = qs_pair(a[0].qs, a[1].qs);
+    __m256i h = _mm256_sllv_epi64(
+        _mm256_set1_epi64x((long long)((uint64_t)le32(a[0].qh) | (uint64_t)le32(a[1].qh) << 32)),
+        _mm256_setr_epi64x(0, 4, 0, 4));
+    __m256i hl =
+        _mm256_min_epu8(_mm256_and_si256(_mm256_shuffle_epi8(h, ld256(k_q5_hb[0])), bit), b4);
+    __m256i hh =
+        _mm256_min_epu8(_mm256_and_si256(_mm256_shuffle_epi8(h, ld256(k_q5_hb[1])), bit), b4);
+    __m256i lo = _mm256_or_si256(_mm256_and_si256(v, m4), hl);
+    __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), hh);
+    return q32_pair(lo, hi, x);
+}
+
+/* One block alone (row tails): Σu·q as 8 int32. */
+static inline __m256i q4_0_one(const sk_block_q4_0 *a, const sk_block_q8_0 *x) {
+    return dot_us(nib32(a->qs), ld256(x->qs));
+}
+static inline __m256i q5_0_one(const sk_block_q5_0 *a, const sk_block_q8_0 *x) {
+    __m256i u = _mm256_or_si256(nib32(a->qs),
+                                _mm256_and_si256(bits32(le32(a->qh)), _mm256_set1_epi8(0x10)));
+    return dot_us(u, ld256(x->qs));
+}
+
+/* The row dot of Q4_0 / Q5_0 (code offset C) with a Q8_0 activation row: acc += the 8 lanes of
+ * two blocks scaled by d_w·d_x ([a a a a b b b b]), bias += d_w·(d_x·Σq) per block. */
+#define SK_DEF_Q32(NAME, BT, PAIR, ONE, C, PF)                                                     \
     static float dot_##NAME(int64_t n, const void *w, const void *x, const float *ws) {            \
         (void)ws;                                                                                  \
         const BT *a = w;                                                                           \
         const sk_block_q8_0 *b = x;                                                                \
         const float *dx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));      \
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                                            \
+        const float *sx = (const float *)((const uint8_t *)x + sk_act_q8_0_xsum_offset(n));        \
+        const int8_t *xp = (const int8_t *)x + sk_act_q8_0_xpair_offset(n);                        \
+        const __m256i i01 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1),                             \
+                      i23 = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);                             \
+        __m256 acc = _mm256_setzero_ps();                                                          \
+        __m128 bias = _mm_setzero_ps();                                                            \
         int64_t nb = n / 32, ib = 0;                                                               \
-        for (; ib + 2 <= nb; ib += 2) {                                                            \
+        for (; ib + 4 <= nb; ib += 4) {                                                            \
             _mm_prefetch((const char *)(a + ib) + (PF), _MM_HINT_T0);                              \
-            acc0 = BLK(a + ib, b + ib, dx[ib], acc0);                                              \
-            acc1 = BLK(a + ib + 1, b + ib + 1, dx[ib + 1], acc1);                                  \
+            _mm_prefetch((const char *)(a + ib) + (PF) + 64, _MM_HINT_T0);                         \
+            uint64_t h4 = (uint64_t)a[ib].d | (uint64_t)a[ib + 1].d << 16 |                        \
+                          (uint64_t)a[ib + 2].d << 32 | (uint64_t)a[ib + 3].d << 48;               \
+            __m128 dw = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)h4));                            \
+            __m256 s = _mm256_castps128_ps256(_mm_mul_ps(dw, _mm_loadu_ps(dx + ib)));              \
+            bias = _mm_fmadd_ps(dw, _mm_loadu_ps(sx + ib), bias);                                  \
+            __m256i p01 = PAIR(a + ib, xp + 32 * ib), p23 = PAIR(a + ib + 2, xp + 32 * ib + 64);   \
+            acc = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, i01), _mm256_cvtepi32_ps(p01), acc); \
+            acc = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, i23), _mm256_cvtepi32_ps(p23), acc); \
         }                                                                                          \
-        if (ib < nb) acc0 = BLK(a + ib, b + ib, dx[ib], acc0);                                     \
-        return hsum8(_mm256_add_ps(acc0, acc1));                                                   \
+        float bt = 0.0f;                                                                           \
+        for (; ib < nb; ib++) {                                                                    \
+            float d = fp16(a[ib].d);                                                               \
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * dx[ib]),                                      \
+                                  _mm256_cvtepi32_ps(ONE(a + ib, b + ib)), acc);                   \
+            bt += d * sx[ib];                                                                      \
+        }                                                                                          \
+        __m128 bs = _mm_add_ps(bias, _mm_movehl_ps(bias, bias));                                   \
+        bs = _mm_add_ss(bs, _mm_movehdup_ps(bs));                                                  \
+        return hsum8(acc) - (float)(C) * (_mm_cvtss_f32(bs) + bt);                                 \
     }
 
-SK_DEF_Q32(q4_0, sk_block_q4_0, q4_0_blk, 256)
-SK_DEF_Q32(q5_0, sk_block_q5_0, q5_0_blk, 320)
+SK_DEF_Q32(q4_0, sk_block_q4_0, q4_0_pair, q4_0_one, 8, 256)
+SK_DEF_Q32(q5_0, sk_block_q5_0, q5_0_pair, q5_0_one, 16, 320)
 #undef SK_DEF_Q32
 
 static float dot_q5_1(int64_t n, const void *w, const void *x, const float *ws) {
@@ -423,10 +498,9 @@ static const uint8_t k_lane16[8][32] = {
 #undef SK_L
 };
 
-/* One Q4_K block · Q8_K block from its decoded scales: acc += dd·I − dm·M (8 lanes), with
- * S, m16 as from kscales and dd = d_x·d_w, dm = d_x·dmin_w broadcast. */
-static inline __m256 q4k_block_s(const sk_block_q4_K *a, const sk_block_q8_K *b, __m256i S,
-                                 __m256i m16, __m256 dd, __m256 dm, __m256 acc) {
+/* Σ_j sc_j·Σ u·q over the 8 sub-blocks of one Q4_K block · Q8_K block (8 int32 lanes), with S
+ * as from kscales. */
+static inline __m256i q4k_isum(const sk_block_q4_K *a, const sk_block_q8_K *b, __m256i S) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256i isum = _mm256_setzero_si256();
     for (int p = 0; p < 4; p++) {
@@ -438,6 +512,14 @@ static inline __m256 q4k_block_s(const sk_block_q4_K *a, const sk_block_q8_K *b,
         p1 = _mm256_madd_epi16(p1, _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p + 1])));
         isum = _mm256_add_epi32(isum, _mm256_add_epi32(p0, p1));
     }
+    return isum;
+}
+
+/* One Q4_K block · Q8_K block from its decoded scales: acc += dd·I − dm·M (8 lanes), with
+ * S, m16 as from kscales and dd = d_x·d_w, dm = d_x·dmin_w broadcast. */
+static inline __m256 q4k_block_s(const sk_block_q4_K *a, const sk_block_q8_K *b, __m256i S,
+                                 __m256i m16, __m256 dd, __m256 dm, __m256 acc) {
+    __m256i isum = q4k_isum(a, b, S);
     __m256i msum = _mm256_madd_epi16(ld256(b->bsums), m16);
     acc = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(isum), acc);
     return _mm256_fnmadd_ps(dm, _mm256_cvtepi32_ps(msum), acc);
@@ -449,6 +531,19 @@ static inline __m256 q4k_block(const sk_block_q4_K *a, const sk_block_q8_K *b, _
     kscales(a->scales, &S, &m16);
     return q4k_block_s(a, b, S, m16, _mm256_set1_ps(b->d * fp16(a->d)),
                        _mm256_set1_ps(b->d * fp16(a->dmin)), acc);
+}
+
+/* Q8_K rows: after the n/256 blocks, 8 int16 per block: the sums of q per 32 (act.c). A pair
+ * of Q4_K blocks takes its min term in one madd of both blocks' sums by [mins a | mins b]. */
+static inline const int16_t *q8k_s32(const void *x, int64_t n) {
+    return (const int16_t *)((const uint8_t *)x + sk_act_q8_K_s32_offset(n));
+}
+/* The 8 mins of a Q4_K block as bytes (as kscales). */
+static inline uint64_t kmins(const uint8_t *s) {
+    uint32_t B = le32(s + 4), C = le32(s + 8);
+    uint32_t mn0 = B & 0x3f3f3f3fu;
+    uint32_t mn1 = ((C >> 4) & 0x0f0f0f0fu) | (((B >> 6) & 0x03030303u) << 4);
+    return (uint64_t)mn0 | (uint64_t)mn1 << 32;
 }
 
 /* The scales of two Q4_K blocks (any two) at once in vector registers, the same values as
@@ -464,12 +559,12 @@ static const uint8_t k_q4k_dec[4][32] = {
     /* → S: sc0..7 as int16, in both lanes (after the lane broadcast) */
     {0, 0x80, 1, 0x80, 2, 0x80, 3, 0x80, 4, 0x80, 5, 0x80, 6, 0x80, 7, 0x80,
      0, 0x80, 1, 0x80, 2, 0x80, 3, 0x80, 4, 0x80, 5, 0x80, 6, 0x80, 7, 0x80},
-    /* → m16: mn0..7 as int16, each twice */
-    {8,  0x80, 8,  0x80, 9,  0x80, 9,  0x80, 10, 0x80, 10, 0x80, 11, 0x80, 11, 0x80,
-     12, 0x80, 12, 0x80, 13, 0x80, 13, 0x80, 14, 0x80, 14, 0x80, 15, 0x80, 15, 0x80},
+    /* → M: mn0..7 as int16, per lane (lane 0: block a, lane 1: block b) */
+    {8, 0x80, 9, 0x80, 10, 0x80, 11, 0x80, 12, 0x80, 13, 0x80, 14, 0x80, 15, 0x80,
+     8, 0x80, 9, 0x80, 10, 0x80, 11, 0x80, 12, 0x80, 13, 0x80, 14, 0x80, 15, 0x80},
 };
-static inline void kscales2(const uint8_t *sa, const uint8_t *sb, __m256i *Sa, __m256i *Ma,
-                            __m256i *Sb, __m256i *Mb) {
+static inline void kscales2(const uint8_t *sa, const uint8_t *sb, __m256i *Sa, __m256i *Sb,
+                            __m256i *M) {
     __m256i raw = _mm256_inserti128_si256(_mm256_castsi128_si256(ld128(sa)), ld128(sb), 1);
     __m256i X = _mm256_shuffle_epi8(raw, ld256(k_q4k_dec[0]));
     __m256i Y = _mm256_shuffle_epi8(raw, ld256(k_q4k_dec[1]));
@@ -480,11 +575,10 @@ static inline void kscales2(const uint8_t *sa, const uint8_t *sb, __m256i *Sa, _
                                                                     0x30303030, 0, 0x30303030));
     __m256i o = _mm256_or_si256(X, Y);
     __m256i oa = _mm256_permute2x128_si256(o, o, 0x00), ob = _mm256_permute2x128_si256(o, o, 0x11);
-    __m256i ks = ld256(k_q4k_dec[2]), km = ld256(k_q4k_dec[3]);
+    __m256i ks = ld256(k_q4k_dec[2]);
     *Sa = _mm256_shuffle_epi8(oa, ks);
-    *Ma = _mm256_shuffle_epi8(oa, km);
     *Sb = _mm256_shuffle_epi8(ob, ks);
-    *Mb = _mm256_shuffle_epi8(ob, km);
+    *M = _mm256_shuffle_epi8(o, ld256(k_q4k_dec[3]));
 }
 
 #ifndef SK_PF_Q4K
@@ -495,8 +589,9 @@ static float dot_q4_K(int64_t n, const void *w, const void *x, const float *ws) 
     (void)ws;
     const sk_block_q4_K *a = w;
     const sk_block_q8_K *b = x;
-    const __m256i i0 = _mm256_set1_epi32(0), i1 = _mm256_set1_epi32(1), i2 = _mm256_set1_epi32(2),
-                  i3 = _mm256_set1_epi32(3);
+    const int16_t *s32 = q8k_s32(x, n);
+    const __m256i i0 = _mm256_set1_epi32(0), i2 = _mm256_set1_epi32(2),
+                  i13 = _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3);
     __m256 acc = _mm256_setzero_ps();
     int64_t nb = n / 256, ib = 0;
     for (; ib + 2 <= nb; ib += 2) {
@@ -504,71 +599,90 @@ static float dot_q4_K(int64_t n, const void *w, const void *x, const float *ws) 
             const char *pf = (const char *)(a + ib) + SK_PF_Q4K;
             for (int l = 0; l < 5; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
         }
-        __m256i S0, M0, S1, M1;
-        kscales2(a[ib].scales, a[ib + 1].scales, &S0, &M0, &S1, &M1);
+        __m256i S0, S1, M;
+        kscales2(a[ib].scales, a[ib + 1].scales, &S0, &S1, &M);
         __m128i h = _mm_insert_epi32(_mm_cvtsi32_si128((int)le32((const uint8_t *)(a + ib))),
                                      (int)le32((const uint8_t *)(a + ib + 1)), 1);
         __m256 d = _mm256_castps128_ps256(
             _mm_mul_ps(_mm_cvtph_ps(h), _mm_setr_ps(b[ib].d, b[ib].d, b[ib + 1].d, b[ib + 1].d)));
-        acc = q4k_block_s(a + ib, b + ib, S0, M0, _mm256_permutevar8x32_ps(d, i0),
-                          _mm256_permutevar8x32_ps(d, i1), acc);
-        acc = q4k_block_s(a + ib + 1, b + ib + 1, S1, M1, _mm256_permutevar8x32_ps(d, i2),
-                          _mm256_permutevar8x32_ps(d, i3), acc);
+        __m256i I0 = q4k_isum(a + ib, b + ib, S0), I1 = q4k_isum(a + ib + 1, b + ib + 1, S1);
+        __m256i ms = _mm256_madd_epi16(ld256(s32 + 8 * ib), M);
+        acc = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(d, i0), _mm256_cvtepi32_ps(I0), acc);
+        acc = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(d, i2), _mm256_cvtepi32_ps(I1), acc);
+        acc = _mm256_fnmadd_ps(_mm256_permutevar8x32_ps(d, i13), _mm256_cvtepi32_ps(ms), acc);
     }
     if (ib < nb) acc = q4k_block(a + ib, b + ib, acc);
     return hsum8(acc);
 }
 
 /* One Q4_K row, four tokens: nibbles, scale vectors and mins decoded once per block; per
- * token the same operations as q4k_block. */
+ * token the same float operations in the same order as dot_q4_K (pairs of blocks, the min
+ * term of a pair in one step; an odd last block as q4k_block). */
 static void gemm4_q4_K(int64_t n, const void *w, const void *x, size_t xstride, const float *ws,
                        float *y, int64_t ystride) {
     (void)ws;
     const sk_block_q4_K *a = w;
     const sk_block_q8_K *b[4];
-    for (int t = 0; t < 4; t++) b[t] = (const sk_block_q8_K *)((const uint8_t *)x + t * xstride);
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-    for (int64_t ib = 0; ib < n / 256; ib++) {
-        const sk_block_q4_K *blk = a + ib;
-        __m256i S, m16;
-        kscales(blk->scales, &S, &m16);
-        const int8_t *y0 = b[0][ib].qs, *y1 = b[1][ib].qs, *y2 = b[2][ib].qs, *y3 = b[3][ib].qs;
-        __m256i i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0;
-        for (int p = 0; p < 4; p++) {
-            __m256i q = ld256(blk->qs + 32 * p);
-            __m256i lo = _mm256_and_si256(q, m4),
-                    hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            __m256i slo = _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p]));
-            __m256i shi = _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p + 1]));
-#define SK_G(i, yy)                                                                                \
-    i = _mm256_add_epi32(                                                                          \
-        i, _mm256_add_epi32(                                                                       \
-               _mm256_madd_epi16(_mm256_maddubs_epi16(lo, ld256(yy + 64 * p)), slo),               \
-               _mm256_madd_epi16(_mm256_maddubs_epi16(hi, ld256(yy + 64 * p + 32)), shi)))
-            SK_G(i0, y0);
-            SK_G(i1, y1);
-            SK_G(i2, y2);
-            SK_G(i3, y3);
-#undef SK_G
-        }
-        float dw = fp16(blk->d), dm = fp16(blk->dmin);
-#define SK_F(c, i, t)                                                                              \
-    do {                                                                                           \
-        __m256i ms = _mm256_madd_epi16(ld256(b[t][ib].bsums), m16);                                \
-        c = _mm256_fmadd_ps(_mm256_set1_ps(b[t][ib].d * dw), _mm256_cvtepi32_ps(i), c);            \
-        c = _mm256_fnmadd_ps(_mm256_set1_ps(b[t][ib].d * dm), _mm256_cvtepi32_ps(ms), c);          \
-    } while (0)
-        SK_F(c0, i0, 0);
-        SK_F(c1, i1, 1);
-        SK_F(c2, i2, 2);
-        SK_F(c3, i3, 3);
-#undef SK_F
+    const int16_t *s32[4];
+    for (int t = 0; t < 4; t++) {
+        b[t] = (const sk_block_q8_K *)((const uint8_t *)x + t * xstride);
+        s32[t] = q8k_s32(b[t], n);
     }
-    y[0] = hsum8(c0);
-    y[ystride] = hsum8(c1);
-    y[2 * ystride] = hsum8(c2);
-    y[3 * ystride] = hsum8(c3);
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 c[4];
+    for (int t = 0; t < 4; t++) c[t] = _mm256_setzero_ps();
+    int64_t nb = n / 256, ib = 0;
+    /* I[t] += the sub-block sums of block blk for the 4 tokens */
+#define SK_I4(I, blk, jb)                                                                          \
+    do {                                                                                           \
+        for (int t = 0; t < 4; t++) I[t] = _mm256_setzero_si256();                                 \
+        for (int p = 0; p < 4; p++) {                                                              \
+            __m256i q = ld256((blk)->qs + 32 * p);                                                 \
+            __m256i lo = _mm256_and_si256(q, m4),                                                  \
+                    hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);                            \
+            __m256i slo = _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p]));                          \
+            __m256i shi = _mm256_shuffle_epi8(S, ld256(k_lane16[2 * p + 1]));                      \
+            for (int t = 0; t < 4; t++) {                                                          \
+                const int8_t *yy = b[t][jb].qs + 64 * p;                                           \
+                I[t] = _mm256_add_epi32(                                                           \
+                    I[t], _mm256_add_epi32(                                                        \
+                              _mm256_madd_epi16(_mm256_maddubs_epi16(lo, ld256(yy)), slo),         \
+                              _mm256_madd_epi16(_mm256_maddubs_epi16(hi, ld256(yy + 32)), shi)));  \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+    for (; ib + 2 <= nb; ib += 2) {
+        __m256i S, m16, Ia[4], Ib[4];
+        kscales(a[ib].scales, &S, &m16);
+        SK_I4(Ia, a + ib, ib);
+        kscales(a[ib + 1].scales, &S, &m16);
+        SK_I4(Ib, a + ib + 1, ib + 1);
+        __m256i M = _mm256_cvtepu8_epi16(
+            _mm_set_epi64x((long long)kmins(a[ib + 1].scales), (long long)kmins(a[ib].scales)));
+        float dwa = fp16(a[ib].d), dma = fp16(a[ib].dmin);
+        float dwb = fp16(a[ib + 1].d), dmb = fp16(a[ib + 1].dmin);
+        for (int t = 0; t < 4; t++) {
+            float xa = b[t][ib].d, xb = b[t][ib + 1].d;
+            __m256i ms = _mm256_madd_epi16(ld256(s32[t] + 8 * ib), M);
+            c[t] = _mm256_fmadd_ps(_mm256_set1_ps(dwa * xa), _mm256_cvtepi32_ps(Ia[t]), c[t]);
+            c[t] = _mm256_fmadd_ps(_mm256_set1_ps(dwb * xb), _mm256_cvtepi32_ps(Ib[t]), c[t]);
+            c[t] = _mm256_fnmadd_ps(_mm256_set_m128(_mm_set1_ps(dmb * xb), _mm_set1_ps(dma * xa)),
+                                    _mm256_cvtepi32_ps(ms), c[t]);
+        }
+    }
+    if (ib < nb) {
+        __m256i S, m16, I[4];
+        kscales(a[ib].scales, &S, &m16);
+        SK_I4(I, a + ib, ib);
+        float dw = fp16(a[ib].d), dm = fp16(a[ib].dmin);
+        for (int t = 0; t < 4; t++) {
+            __m256i ms = _mm256_madd_epi16(ld256(b[t][ib].bsums), m16);
+            c[t] = _mm256_fmadd_ps(_mm256_set1_ps(b[t][ib].d * dw), _mm256_cvtepi32_ps(I[t]), c[t]);
+            c[t] = _mm256_fnmadd_ps(_mm256_set1_ps(b[t][ib].d * dm), _mm256_cvtepi32_ps(ms), c[t]);
+        }
+    }
+#undef SK_I4
+    for (int t = 0; t < 4; t++) y[t * ystride] = hsum8(c[t]);
 }
 
 static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) {

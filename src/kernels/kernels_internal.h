@@ -54,6 +54,18 @@ int sk_kt_from_type(int type); /* -1 if the type has no matvec kernel */
 static inline size_t sk_act_q8_0_fscale_offset(int64_t n) {
     return ((size_t)(n / 32) * sizeof(sk_block_q8_0) + 3) & ~(size_t)3;
 }
+/* ... then d·Σq per block (f32, n/32) */
+static inline size_t sk_act_q8_0_xsum_offset(int64_t n) {
+    return sk_act_q8_0_fscale_offset(n) + (size_t)(n / 32) * sizeof(float);
+}
+/* ... then, 32-byte aligned, the qs of each pair of blocks rearranged (64 bytes per pair) */
+static inline size_t sk_act_q8_0_xpair_offset(int64_t n) {
+    return (sk_act_q8_0_xsum_offset(n) + (size_t)(n / 32) * sizeof(float) + 31) & ~(size_t)31;
+}
+/* Q8_K activation rows: after the n/256 blocks, 8 int16 per block (sums of q per 32). */
+static inline size_t sk_act_q8_K_s32_offset(int64_t n) {
+    return (size_t)(n / 256) * sizeof(sk_block_q8_K);
+}
 sk_act sk_kt_act(int kt);
 /* Bytes of one prepared activation row of n values (n a multiple of the act block). */
 size_t sk_act_row_bytes(sk_act a, int64_t n);

@@ -384,15 +384,37 @@ static void test_act_quant(void) {
     /* Q8_0 by hand: x = 1..32 → d = 32/127, q[k] = round((k+1)*127/32) */
     float x[512];
     for (int i = 0; i < 32; i++) x[i] = (float)(i + 1);
-    CHECK(sk_act_row_bytes(SK_ACT_Q8_0, 32) == 40); /* block + f32 copy of its scale */
+    /* block + f32 copy of its scale + f32 d·Σq */
+    CHECK(sk_act_row_bytes(SK_ACT_Q8_0, 32) == 44);
     union {
         sk_block_q8_0 b;
-        float f[10];
+        float f[11];
     } u0;
     sk_block_q8_0 q0;
     sk_act_quantize(SK_ACT_Q8_0, x, &u0, 32);
     q0 = u0.b;
     CHECK(u0.f[sk_act_q8_0_fscale_offset(32) / 4] == h2f(q0.d));
+    /* 64 values: two blocks, then 2 + 2 floats, then at 32-byte alignment the pair's qs
+     * rearranged (low halves of both blocks, then high halves) */
+    CHECK(sk_act_row_bytes(SK_ACT_Q8_0, 64) == 96 + 64);
+    {
+        float x64[64];
+        for (int i = 0; i < 64; i++) x64[i] = (float)((i * 37) % 64) - 31.5f;
+        uint8_t buf[160];
+        sk_act_quantize(SK_ACT_Q8_0, x64, buf, 64);
+        const sk_block_q8_0 *qb = (const sk_block_q8_0 *)buf;
+        const int8_t *xp = (const int8_t *)(buf + 96);
+        int okp = 1;
+        for (int j = 0; j < 16; j++)
+            okp &= xp[j] == qb[0].qs[j] && xp[16 + j] == qb[1].qs[j] &&
+                   xp[32 + j] == qb[0].qs[16 + j] && xp[48 + j] == qb[1].qs[16 + j];
+        CHECK(okp);
+    }
+    {
+        int qsum = 0;
+        for (int j = 0; j < 32; j++) qsum += q0.qs[j];
+        CHECK(u0.f[sk_act_q8_0_fscale_offset(32) / 4 + 1] == h2f(q0.d) * (float)qsum);
+    }
     CHECK_NEAR(h2f(q0.d), 32.0 / 127.0, 2e-4);
     CHECK(q0.qs[31] == 127);
     CHECK(q0.qs[0] == 4);   /* 3.97 */
@@ -409,9 +431,21 @@ static void test_act_quant(void) {
     CHECK(u0.b.d == 0 && u0.b.qs[3] == 0);
     /* Q8_K: max magnitude maps to −127·sign/−… ; bsums are the sums; round trip error ≤ d/2 */
     rnd_vec(x, 512, 2.0f);
-    x[100] = -7.0f; /* the largest magnitude, negative */
-    sk_block_q8_K k[2];
+    x[100] = -7.0f;     /* the largest magnitude, negative */
+    sk_block_q8_K k[3]; /* 2 blocks, then 8 int16 sums per 32 values per block */
+    CHECK(sk_act_row_bytes(SK_ACT_Q8_K, 512) == 2 * sizeof(sk_block_q8_K) + 32);
     sk_act_quantize(SK_ACT_Q8_K, x, k, 512);
+    {
+        int16_t s32[16];
+        memcpy(s32, &k[2], sizeof s32);
+        int oks = 1;
+        for (int j = 0; j < 16; j++) {
+            int s = 0;
+            for (int i = 0; i < 32; i++) s += k[j / 8].qs[32 * (j % 8) + i];
+            oks &= s32[j] == s;
+        }
+        CHECK(oks);
+    }
     CHECK(k[0].qs[100] == -127); /* iscale = -127/max: the extreme always maps to -127 */
     CHECK_NEAR(k[0].d, 7.0 / 127.0, 1e-7);
     for (int b = 0; b < 2; b++) {
@@ -572,7 +606,8 @@ static void test_levels_vs_scalar(void) {
  * reference up to float rounding (relative to Σ|w·x|). */
 static void test_row_lengths(void) {
     const sk_kfuncs *fs = sk_kfuncs_for_level(SK_CPU_SCALAR);
-    const int64_t cols_list[] = {1408, 1536, 2048, 4000, 7168, 8960};
+    /* plus 1344, 1376: 32-blocks leaving 2 and 3 blocks after the 4-block loop */
+    const int64_t cols_list[] = {1408, 1536, 2048, 4000, 7168, 8960, 1344, 1376};
     int tested = 0;
     for (int lvl = SK_CPU_AVX2; lvl <= SK_CPU_AVX512; lvl++) {
         const sk_kfuncs *f = sk_kfuncs_for_level((sk_cpu_level)lvl);
@@ -581,7 +616,7 @@ static void test_row_lengths(void) {
         for (int ti = 0; ti < N_TYPES; ti++) {
             int type = k_types[ti], kt = sk_kt_from_type(type);
             if (type == SK_TYPE_F8_E4M3) continue; /* per-element, covered above */
-            for (int ci = 0; ci < 6; ci++) {
+            for (int ci = 0; ci < (int)(sizeof cols_list / sizeof cols_list[0]); ci++) {
                 int64_t cols = cols_list[ci], rows = 8;
                 if (cols % block_of(type)) continue;
                 tmat m;
