@@ -41,11 +41,6 @@ int srv_check_tools(const json_t *tools, sk_err *e) {
     return SK_OK;
 }
 
-/* The server's callers (server.c) name JSON types with the format module's wording. */
-const char *srv_json_type(const json_t *v) {
-    return sk_json_type_name(v);
-}
-
 /* The server's own text of the tool prompt, between the caller-supplied pieces. */
 typedef struct trusted_list {
     sk_text_span *v;

@@ -459,7 +459,7 @@ static int parse_common(sk_server *s, const json_t *root, job *j, sk_err *e) {
         if (!json_is_object(so))
             return sk_err_set(e, SK_ERR_FORMAT,
                               "request: \"stream_options\" must be an object, got %s",
-                              srv_json_type(so));
+                              sk_json_type_name(so));
         bool iu = false;
         if ((rc = sk_json_get_bool(so, "include_usage", &iu, &found, "stream_options", e)))
             return rc;
@@ -530,7 +530,7 @@ static int parse_common(sk_server *s, const json_t *root, job *j, sk_err *e) {
         if (!json_is_integer(seed) || json_integer_value(seed) < 0)
             return sk_err_set(e, SK_ERR_FORMAT,
                               "request: \"seed\" must be a non-negative integer, got %s",
-                              srv_json_type(seed));
+                              sk_json_type_name(seed));
         sp.seed = (uint64_t)json_integer_value(seed);
     } else {
         sp.seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ j->seq;
@@ -552,13 +552,13 @@ static int parse_common(sk_server *s, const json_t *root, job *j, sk_err *e) {
                 if (!json_is_string(v))
                     return sk_err_set(e, SK_ERR_FORMAT,
                                       "request: stop[%zu] must be a string, got %s", i,
-                                      srv_json_type(v));
+                                      sk_json_type_name(v));
                 if (json_string_length(v)) j->gp.stop[k++] = json_string_value(v);
             }
         } else {
             return sk_err_set(e, SK_ERR_FORMAT,
                               "request: \"stop\" must be a string or an array of strings, got %s",
-                              srv_json_type(stop));
+                              sk_json_type_name(stop));
         }
     }
     return SK_OK;
@@ -576,7 +576,7 @@ static int build_chat(sk_server *s, const json_t *root, job *j, sk_err *e) {
     if (!msgs) return sk_err_set(e, SK_ERR_FORMAT, "request: \"messages\" is missing");
     if (!json_is_array(msgs))
         return sk_err_set(e, SK_ERR_FORMAT, "request: \"messages\" must be an array, got %s",
-                          srv_json_type(msgs));
+                          sk_json_type_name(msgs));
     if (!json_array_size(msgs))
         return sk_err_set(e, SK_ERR_FORMAT, "request: \"messages\" must not be empty");
     size_t i;
@@ -595,7 +595,7 @@ static int build_chat(sk_server *s, const json_t *root, job *j, sk_err *e) {
             return sk_err_set(e, SK_ERR_FORMAT,
                               "messages[%zu].content must be a string, an array of parts or null, "
                               "got %s",
-                              i, srv_json_type(c));
+                              i, sk_json_type_name(c));
     }
     const char *forced = NULL;
     bool tools_on = false;
@@ -717,7 +717,7 @@ static int build_completion(sk_server *s, const json_t *root, job *j, sk_err *e)
     if (!p) return sk_err_set(e, SK_ERR_FORMAT, "request: \"prompt\" is missing");
     if (!json_is_string(p))
         return sk_err_set(e, SK_ERR_FORMAT, "request: \"prompt\" must be a string, got %s",
-                          srv_json_type(p));
+                          sk_json_type_name(p));
     bool echo = false, found;
     int rc = sk_json_get_bool(root, "echo", &echo, &found, "request", e);
     if (rc) return rc;
@@ -770,7 +770,7 @@ static void handle_generate(sk_server *s, const sk_http_req *req, sk_http_resp *
     if (!rc) rc = sk_json_load_buf(req->body, req->body_len, "request body", &j->root, &e);
     if (!rc && !json_is_object(j->root))
         rc = sk_err_set(&e, SK_ERR_FORMAT, "request body must be a JSON object, got %s",
-                        srv_json_type(j->root));
+                        sk_json_type_name(j->root));
     if (!rc) rc = parse_common(s, j->root, j, &e);
     if (!rc)
         rc = type == JOB_CHAT ? build_chat(s, j->root, j, &e) : build_completion(s, j->root, j, &e);

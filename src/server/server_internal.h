@@ -16,7 +16,6 @@ void srv_buf_put(srv_buf *b, const char *s, size_t n);
 void srv_buf_puts(srv_buf *b, const char *s);
 void srv_buf_free(srv_buf *b);
 
-const char *srv_json_type(const json_t *v); /* "a string", "an array", … for messages */
 int srv_check_tools(const json_t *tools, sk_err *e);
 /* [{id, type, function:{name, arguments}}] (+ "index" for streaming deltas); NULL on OOM. */
 json_t *srv_tool_calls_json(const sk_chat_parsed *p, unsigned long call_seq, bool with_index);
