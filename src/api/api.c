@@ -112,16 +112,8 @@ void seek_model_params_init(seek_model_params *p) {
 }
 
 static const char *arch_name(sk_arch a) {
-    switch (a) {
-    case SK_ARCH_DEEPSEEK2:
-        return "deepseek2";
-    case SK_ARCH_QWEN2:
-        return "qwen2";
-    case SK_ARCH_LLAMA:
-        return "llama";
-    default:
-        return "unknown";
-    }
+    const char *n = sk_arch_name(a);
+    return n ? n : "unknown";
 }
 
 static bool ends_with(const char *s, const char *suffix) {

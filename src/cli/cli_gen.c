@@ -128,15 +128,6 @@ void cli_opts_usage(FILE *f, bool sampling) {
                "  --seed S                sampling seed (default 0)\n");
 }
 
-static const char *arch_name(sk_arch a) {
-    switch (a) {
-    case SK_ARCH_DEEPSEEK2: return "deepseek2";
-    case SK_ARCH_QWEN2: return "qwen2";
-    case SK_ARCH_LLAMA: return "llama";
-    default: return NULL;
-    }
-}
-
 int cli_llm_open(cli_llm *l, const cli_opts *o, bool with_gen, sk_err *e) {
     memset(l, 0, sizeof *l);
     if (!o->model) return sk_err_set(e, SK_ERR_INVALID, "no model given (-m PATH)");
@@ -163,7 +154,7 @@ int cli_llm_open(cli_llm *l, const cli_opts *o, bool with_gen, sk_err *e) {
         if (!tmpl)
             snprintf(l->kind_err, sizeof l->kind_err,
                      "%s has no chat template (use --chat-template NAME or --raw)", o->model);
-        else if (sk_chat_template_detect(tmpl, arch_name(sk_model_get_config(l->m)->arch),
+        else if (sk_chat_template_detect(tmpl, sk_arch_name(sk_model_get_config(l->m)->arch),
                                          &l->kind, &ke))
             snprintf(l->kind_err, sizeof l->kind_err, "%s", ke.msg);
     }

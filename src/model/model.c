@@ -30,6 +30,19 @@ int sk_cache_type_from_name(const char *name) {
     return -1;
 }
 
+const char *sk_arch_name(sk_arch a) {
+    switch (a) {
+    case SK_ARCH_DEEPSEEK2:
+        return "deepseek2";
+    case SK_ARCH_QWEN2:
+        return "qwen2";
+    case SK_ARCH_LLAMA:
+        return "llama";
+    default:
+        return NULL;
+    }
+}
+
 const char *sk_cache_type_name(int t) {
     switch (t) {
     case SK_CACHE_F32:

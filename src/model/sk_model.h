@@ -40,6 +40,8 @@ typedef enum sk_arch {
     SK_ARCH_QWEN2 = 2,
     SK_ARCH_LLAMA = 3,
 } sk_arch;
+/* The GGUF general.architecture name of a: "deepseek2", "qwen2", "llama"; NULL if unknown. */
+const char *sk_arch_name(sk_arch a);
 
 typedef enum sk_rope_scaling {
     SK_ROPE_SCALING_NONE = 0,

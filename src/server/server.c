@@ -933,19 +933,6 @@ void sk_server_opts_init(sk_server_opts *o) {
     o->max_queue = 16;
 }
 
-static const char *arch_name(sk_arch a) {
-    switch (a) {
-    case SK_ARCH_DEEPSEEK2:
-        return "deepseek2";
-    case SK_ARCH_QWEN2:
-        return "qwen2";
-    case SK_ARCH_LLAMA:
-        return "llama";
-    default:
-        return NULL;
-    }
-}
-
 static char *default_name(const char *path, sk_err *e) {
     size_t n = strlen(path);
     while (n > 1 && path[n - 1] == '/') n--;
@@ -1000,8 +987,8 @@ int sk_server_start(const sk_server_opts *o, sk_server **out, sk_err *e) {
         if (!tmpl)
             snprintf(s->kind_err, sizeof s->kind_err,
                      "the model has no chat template (start the server with --chat-template NAME)");
-        else if (sk_chat_template_detect(tmpl, arch_name(sk_model_get_config(s->m)->arch), &s->kind,
-                                         &ke))
+        else if (sk_chat_template_detect(tmpl, sk_arch_name(sk_model_get_config(s->m)->arch),
+                                         &s->kind, &ke))
             snprintf(s->kind_err, sizeof s->kind_err, "%s", ke.msg);
     }
     s->reasoner = s->kind != SK_CHAT_UNKNOWN && sk_chat_kind_forces_think(s->kind);
