@@ -13,6 +13,15 @@ case "${1:-build}" in
         fi ;;
   fuzz) want="$want clang libclang-rt-14-dev" ;;
 esac
+# Optional for `test`: python3-torch lets the train_ref_reproduce test re-run the PyTorch
+# reference (tests/ref); it is tried as root, and the test skips itself when it is absent.
+if [ "${1:-build}" = test ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null &&
+   ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed"; then
+  echo "seek: installing python3-torch (optional, for the PyTorch reference check)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch \
+    >/dev/null 2>&1 || echo "seek: python3-torch could not be installed; its check will skip" >&2
+fi
 missing=""
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -521,12 +521,14 @@ def run_case(name, spec, outdir):
 
 def main():
     what = sys.argv[1] if len(sys.argv) > 1 else "all"
+    # optional second argument: where the generated case folders go (default tests/data/trainref)
+    out_root = sys.argv[2] if len(sys.argv) > 2 else os.path.join(DATA, "trainref")
     ok = True
     if what in ("anchor", "all"):
         ok = anchor() and ok
     if what in ("generate", "all"):
         for name, spec in CASES.items():
-            ok = run_case(name, spec, os.path.join(DATA, "trainref", name)) and ok
+            ok = run_case(name, spec, os.path.join(out_root, name)) and ok
     return 0 if ok else 1
 
 
