@@ -215,6 +215,22 @@ static void expert_bwd(void *v, int x) {
 }
 
 /* ---------------------------------------------------------------- block forward */
+/* The attention core's dimensions and row strides for sequences of T tokens (q rows of
+ * nh*(dn+dr), kv rows of nh*(dn+dv), kva rows of kvr+dr, output rows of nh*dv). */
+static tr_attn_dims attn_dims(const sk_model_config *c, int T) {
+    int nh = c->n_head, dn = c->qk_nope_dim, dr = c->qk_rope_dim, dv = c->v_head_dim;
+    return (tr_attn_dims){.T = T,
+                          .nh = nh,
+                          .dn = dn,
+                          .dr = dr,
+                          .dv = dv,
+                          .qs = nh * (dn + dr),
+                          .kvs = nh * (dn + dv),
+                          .kps = c->kv_lora_rank + dr,
+                          .os = nh * dv,
+                          .scale = sk_model_attn_scale(c)};
+}
+
 static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, double *bal) {
     sk_tmodel *m = f->m;
     const sk_model_config *c = &m->cfg;
@@ -265,16 +281,7 @@ static void block_fwd(fb *f, blk *b, int l, const float *xin, int B, int T, doub
     tr_mm_fwd(b->kv, b->ckvn, F(w->kv_b), N, kvr, kvd, 0);
     tr_rope_rows_p(f->pool, b->q, N, qd, nh, dn + dr, dn, dr, T, f->cs, f->sn, 1);
     tr_rope_rows_p(f->pool, b->kva, N, kvr + dr, 1, 0, kvr, dr, T, f->cs, f->sn, 1);
-    tr_attn_dims ad = {.T = T,
-                       .nh = nh,
-                       .dn = dn,
-                       .dr = dr,
-                       .dv = dv,
-                       .qs = qd,
-                       .kvs = kvd,
-                       .kps = kvr + dr,
-                       .os = nh * dv,
-                       .scale = sk_model_attn_scale(c)};
+    tr_attn_dims ad = attn_dims(c, T);
     tr_attn_fwd_batch(f->pool, &ad, B, b->q, b->kv, b->kva + kvr, b->p, b->o);
     memcpy(b->h, xin, sizeof(float) * (size_t)N * H);
     tr_mm_fwd(b->h, b->o, F(w->o), N, nh * dv, H, 1.0f);
@@ -541,16 +548,7 @@ static void block_bwd(fb *f, blk *b, const float *dout, float *dx, float balw) {
           *dxn1 = alloc_u(f, (size_t)N * H);
     if (f->rc) return;
     tr_mm_bwd_set(dO, GR(f, g->o), dh, b->o, F(w->o), N, nh * dv, H);
-    tr_attn_dims ad = {.T = T,
-                       .nh = nh,
-                       .dn = dn,
-                       .dr = dr,
-                       .dv = dv,
-                       .qs = qd,
-                       .kvs = kvd,
-                       .kps = kvr + dr,
-                       .os = nh * dv,
-                       .scale = sk_model_attn_scale(c)};
+    tr_attn_dims ad = attn_dims(c, T);
     tr_attn_bwd_batch(f->pool, &ad, B, b->q, b->kv, b->kva + kvr, b->p, dO, dq, dkv, dkva + kvr,
                       scratch);
     tr_rope_rows_p(f->pool, dq, N, qd, nh, dn + dr, dn, dr, T, f->cs, f->sn, -1);
