@@ -550,6 +550,21 @@ size_t sk_model_ctx_cache_bytes_per_token(const sk_model_ctx *c) {
     return (c->fa.row_bytes + c->fb.row_bytes) * (size_t)c->n_cache_layers;
 }
 
+/* Where one chunk of an evaluation writes its logits [V] and hidden states [E] per row: the
+ * chunk's rows of the caller's arrays when every row is wanted (starting at row `done`),
+ * else the single row of the last chunk, else nothing. */
+static void chunk_outputs(bool all_rows, bool last, int done, float *logits, size_t V,
+                          float *hidden, size_t E, float **lg, float **ho) {
+    *lg = *ho = NULL;
+    if (all_rows) {
+        if (logits) *lg = logits + (size_t)done * V;
+        if (hidden) *ho = hidden + (size_t)done * E;
+    } else if (last) {
+        *lg = logits;
+        *ho = hidden;
+    }
+}
+
 int sk_model_eval(sk_model_ctx *c, const int32_t *tokens, int n, float *logits, bool all_rows,
                   sk_err *e) {
     return sk_model_eval_ex(c, tokens, n, logits, all_rows, NULL, e);
@@ -587,14 +602,8 @@ int sk_model_mtp_eval(sk_model_ctx *c, int k, const int32_t *tokens, const float
     for (int done = 0; done < n;) {
         int chunk = n - done < c->n_batch ? n - done : c->n_batch;
         bool last = done + chunk == n;
-        float *lg = NULL, *ho = NULL;
-        if (all_rows) {
-            if (logits) lg = logits + (size_t)done * V;
-            if (hidden_out) ho = hidden_out + (size_t)done * E;
-        } else if (last) {
-            lg = logits;
-            ho = hidden_out;
-        }
+        float *lg, *ho;
+        chunk_outputs(all_rows, last, done, logits, V, hidden_out, E, &lg, &ho);
         rc = skm_forward_mtp(c, k, tokens + done, hidden + (size_t)done * E, chunk, lg, all_rows,
                              ho, e);
         if (rc) return rc;
@@ -617,14 +626,8 @@ int sk_model_eval_ex(sk_model_ctx *c, const int32_t *tokens, int n, float *logit
     for (int done = 0; done < n;) {
         int chunk = n - done < c->n_batch ? n - done : c->n_batch;
         bool last = done + chunk == n;
-        float *lg = NULL, *ho = NULL;
-        if (all_rows) {
-            if (logits) lg = logits + (size_t)done * V;
-            if (hidden) ho = hidden + (size_t)done * E;
-        } else if (last) {
-            lg = logits;
-            ho = hidden;
-        }
+        float *lg, *ho;
+        chunk_outputs(all_rows, last, done, logits, V, hidden, E, &lg, &ho);
         rc = cfg->arch == SK_ARCH_DEEPSEEK2
                  ? skm_forward_deepseek2(c, tokens + done, chunk, lg, all_rows, ho, e)
                  : skm_forward_dense(c, tokens + done, chunk, lg, all_rows, ho, e);
