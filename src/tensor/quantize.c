@@ -609,6 +609,25 @@ static void q_q2_K(const float *x, void *dst, int64_t n) {
     }
 }
 
+#if SK_QUANT_HAVE_AVX2
+/* The 16 sub-blocks of 16 of a 256-value block through an 8-lane AVX2 fitter (sk_q3_x8_avx2,
+ * sk_qx_x8_avx2), eight sub-blocks at a time transposed into the lanes: L[16*j + l],
+ * scales[j]. Returns 16, the number of sub-blocks done. */
+static int fit16x16_avx2(void (*fit)(const float *, int, int, int8_t *, float *), const float *x,
+                         int nmax, int8_t *L, float *scales) {
+    float xt[128];
+    int8_t Lt[128];
+    for (int j0 = 0; j0 < 16; j0 += 8) {
+        for (int j = 0; j < 8; j++)
+            for (int l = 0; l < 16; l++) xt[8 * l + j] = x[16 * (j0 + j) + l];
+        fit(xt, 16, nmax, Lt, scales + j0);
+        for (int j = 0; j < 8; j++)
+            for (int l = 0; l < 16; l++) L[16 * (j0 + j) + l] = Lt[8 * l + j];
+    }
+    return 16;
+}
+#endif
+
 /* Q3_K: 16 sub-blocks of 16 fitted by make_q3_quants (levels -4..3); 6-bit signed sub-scales
  * against d = max_scale/-32; levels recomputed with the stored scales; bit 2 of each level goes
  * to hmask (bit m of hmask[l] for element 32m + l), the low 2 bits are packed as Q2_K. */
@@ -619,17 +638,7 @@ static void q_q3_K(const float *x, void *dst, int64_t n) {
         float scales[16], max_scale = 0, amax = 0;
         int j0 = 0;
 #if SK_QUANT_HAVE_AVX2
-        if (use_avx2()) {
-            float xt[128];
-            int8_t Lt[128];
-            for (; j0 < 16; j0 += 8) {
-                for (int j = 0; j < 8; j++)
-                    for (int l = 0; l < 16; l++) xt[8 * l + j] = x[16 * (j0 + j) + l];
-                sk_q3_x8_avx2(xt, 16, 4, Lt, scales + j0);
-                for (int j = 0; j < 8; j++)
-                    for (int l = 0; l < 16; l++) L[16 * (j0 + j) + l] = Lt[8 * l + j];
-            }
-        }
+        if (use_avx2()) j0 = fit16x16_avx2(sk_q3_x8_avx2, x, 4, L, scales);
 #endif
         for (int j = j0; j < 16; j++) scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
         for (int j = 0; j < 16; j++) {
@@ -778,17 +787,7 @@ static void q_q6_K(const float *x, void *dst, int64_t n) {
         float scales[16], max_scale = 0, max_abs_scale = 0;
         int ib0 = 0;
 #if SK_QUANT_HAVE_AVX2
-        if (use_avx2()) {
-            float xt[128];
-            int8_t Lt[128];
-            for (; ib0 < 16; ib0 += 8) {
-                for (int j = 0; j < 8; j++)
-                    for (int l = 0; l < 16; l++) xt[8 * l + j] = x[16 * (ib0 + j) + l];
-                sk_qx_x8_avx2(xt, 16, 32, Lt, scales + ib0);
-                for (int j = 0; j < 8; j++)
-                    for (int l = 0; l < 16; l++) L[16 * (ib0 + j) + l] = Lt[8 * l + j];
-            }
-        }
+        if (use_avx2()) ib0 = fit16x16_avx2(sk_qx_x8_avx2, x, 32, L, scales);
 #endif
         for (int ib = ib0; ib < 16; ib++)
             scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib);
