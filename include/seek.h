@@ -99,6 +99,9 @@ typedef struct seek_model_params {
     const char *chat_template; /* NULL: recognised from the model's template; else a name:
                                   "deepseek3", "deepseek-r1", "r1-distill-qwen",
                                   "r1-distill-llama", "deepseek2" (default NULL) */
+    int no_mmap;               /* nonzero: read the weight files into private memory instead
+                                  of mapping them: slower to open, a private copy of the
+                                  weights, and on some machines faster to stream (default 0) */
 } seek_model_params;
 
 /* Fills *p with the defaults above. */
@@ -106,9 +109,9 @@ void seek_model_params_init(seek_model_params *p);
 
 /* Opens a model: `path` is a .gguf file (or any split of one) or a Hugging Face folder holding
  * config.json, *.safetensors and tokenizer.json. params may be NULL (defaults). The weights
- * stay memory-mapped, never copied. On success *out is a new model (seek_model_close);
- * on failure *out is NULL. A model without a recognised chat template still opens (the chat
- * functions then fail with SEEK_ERR_UNSUPPORTED saying why). */
+ * stay memory-mapped, never copied (unless params->no_mmap). On success *out is a new model
+ * (seek_model_close); on failure *out is NULL. A model without a recognised chat template still
+ * opens (the chat functions then fail with SEEK_ERR_UNSUPPORTED saying why). */
 int seek_model_open(const char *path, const seek_model_params *params, seek_model **out,
                     seek_error *err);
 /* Closes the model and its tokenizer. Free its sessions first. NULL is a no-op. */

@@ -149,6 +149,7 @@ int seek_model_open(const char *path, const seek_model_params *params, seek_mode
     sk_model_opts mo;
     sk_model_opts_init(&mo);
     mo.n_threads = p.n_threads;
+    mo.no_mmap = p.no_mmap != 0;
     rc = sk_model_open(path, &mo, &m->m, &e);
     if (rc) goto fail;
     const char *tp = p.tokenizer ? p.tokenizer : path;

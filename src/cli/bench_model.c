@@ -92,6 +92,7 @@ static void usage(FILE *f) {
             "  -m, --model PATH        a .gguf file or a Hugging Face folder\n"
             "  -t, --threads N         threads (default: all CPUs)\n"
             "  --cache-type T          f32 (default), f16, bf16, q8_0\n"
+            "  --no-mmap               read the weights into memory instead of mapping the file\n"
             "  --mtp                   also decode with MTP self-speculation (models with an\n"
             "                          MTP module): tokens/s, draft acceptance rate, main-model\n"
             "                          calls, and whether the tokens equal plain greedy's\n");
@@ -200,7 +201,7 @@ int sk_bench_model(int argc, char **argv) {
     const char *model = NULL;
     long n_prompt = 512, n_gen = 128, threads = 0, reps = 1, bw_mib = 1024;
     int cache_type = SK_CACHE_F32;
-    bool mtp = false;
+    bool mtp = false, no_mmap = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -209,6 +210,10 @@ int sk_bench_model(int argc, char **argv) {
         }
         if (!strcmp(a, "--mtp")) {
             mtp = true;
+            continue;
+        }
+        if (!strcmp(a, "--no-mmap")) {
+            no_mmap = true;
             continue;
         }
         if (i + 1 >= argc) {
@@ -257,6 +262,7 @@ int sk_bench_model(int argc, char **argv) {
     sk_model_opts mo;
     sk_model_opts_init(&mo);
     mo.n_threads = (int)threads;
+    mo.no_mmap = no_mmap;
     if (sk_model_open(model, &mo, &m, &e)) {
         fprintf(stderr, "seek bench: %s\n", e.msg);
         return 1;

@@ -37,6 +37,10 @@ static int parse_num(const char *cmd, const char *opt, const char *s, double lo,
 
 int cli_opts_parse(cli_opts *o, const char *cmd, int argc, char **argv, int *i) {
     const char *a = argv[*i];
+    if (!strcmp(a, "--no-mmap")) {
+        o->no_mmap = true;
+        return 1;
+    }
     static const char *const with_value[] = {
         "-m", "--model", "--tokenizer", "-t", "--threads", "-c", "--ctx", "--cache-type", "--chat-template",
         "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--presence-penalty",
@@ -115,6 +119,9 @@ void cli_opts_usage(FILE *f, bool sampling) {
                "  --tokenizer PATH        the tokenizer of another .gguf file or Hugging Face\n"
                "                          folder / tokenizer.json (default: the model's own)\n"
                "  -t, --threads N         threads (default: all CPUs)\n"
+               "  --no-mmap               read the weights into memory instead of mapping the\n"
+               "                          file (slower start, a private copy; streams faster\n"
+               "                          on some machines)\n"
                "  -c, --ctx N             context size in tokens (default: min(model, 4096))\n"
                "  --cache-type T          KV/latent cache type: f32 (default), f16, bf16, q8_0\n");
     if (!sampling) return;
@@ -134,6 +141,7 @@ int cli_llm_open(cli_llm *l, const cli_opts *o, bool with_gen, sk_err *e) {
     sk_model_opts mo;
     sk_model_opts_init(&mo);
     mo.n_threads = o->n_threads;
+    mo.no_mmap = o->no_mmap;
     int rc = sk_model_open(o->model, &mo, &l->m, e);
     if (rc) return rc;
     const char *tp = o->tokenizer ? o->tokenizer : o->model;

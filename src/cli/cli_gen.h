@@ -19,6 +19,7 @@ typedef struct cli_opts {
     const char *model;
     const char *tokenizer;  /* --tokenizer PATH (GGUF file or HF folder/tokenizer.json) or NULL */
     int n_threads;
+    bool no_mmap;           /* --no-mmap: read the weights into private memory */
     int n_ctx;              /* 0: model default (min(max_ctx, 4096)) */
     int cache_type;         /* sk_cache_type */
     const char *chat_template; /* --chat-template NAME or NULL */

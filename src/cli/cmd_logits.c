@@ -23,6 +23,7 @@ static void usage(FILE *f) {
             "  --batch N             tokens per forward chunk (default 64)\n"
             "  --exact               quantized weights with f32 activations (row dequantization)\n"
             "  -t, --threads N       threads (default: all CPUs)\n"
+            "  --no-mmap             read the weights into memory instead of mapping the file\n"
             "  -h, --help            this text\n");
 }
 
@@ -93,6 +94,8 @@ int sk_cmd_logits(int argc, char **argv) {
             one = true;
         } else if (!strcmp(a, "--exact")) {
             opts.exact_f32 = true;
+        } else if (!strcmp(a, "--no-mmap")) {
+            opts.no_mmap = true;
         } else if (!strcmp(a, "--cache-type") && has) {
             cache = sk_cache_type_from_name(argv[++i]);
             if (cache < 0) {

@@ -24,6 +24,7 @@ static void usage(FILE *f) {
             "  --host ADDR             address to listen on (default 127.0.0.1)\n"
             "  --port N                port (default 8080; 0 picks a free one)\n"
             "  -t, --threads N         threads (default: all CPUs)\n"
+            "  --no-mmap               read the weights into memory instead of mapping the file\n"
             "  -c, --ctx N             context size in tokens (default: min(model, 4096))\n"
             "  --cache-type T          KV/latent cache type: f32 (default), f16, bf16, q8_0\n"
             "  --api-key KEY           require \"Authorization: Bearer KEY\" (default: none;\n"
@@ -60,6 +61,10 @@ int sk_cmd_serve(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--no-mmap")) {
+            o.no_mmap = true;
+            continue;
         }
         static const char *const with_value[] = {"-m",
                                                  "--model",

@@ -192,10 +192,10 @@ static int64_t split_find_key(const gguf_split *s, const char *key) {
 
 /* Parses header, KVs and tensor infos of one file. Tensor infos are appended to *tens
  * (grown with realloc); the caller validates names across splits. */
-static int split_parse(gguf_split *s, int split_idx, sk_gguf_tensor_info **tens, int64_t *n_tens,
-                       int64_t *cap_tens, sk_err *e) {
+static int split_parse(gguf_split *s, int split_idx, bool copy, sk_gguf_tensor_info **tens,
+                       int64_t *n_tens, int64_t *cap_tens, sk_err *e) {
     const char *path = s->path;
-    int rc = sk_mmap_open(&s->map, path, e);
+    int rc = sk_mmap_open_copy(&s->map, path, copy, e);
     if (rc) return rc;
     cursor c = {s->map.data, 0, s->map.size, path, e};
     if (s->map.size < 4 || memcmp(s->map.data, "GGUF", 4) != 0) {
@@ -555,6 +555,10 @@ static bool split_get_uint(const gguf_split *s, const char *key, uint64_t *out) 
 }
 
 int sk_gguf_open(const char *path, sk_gguf **out, sk_err *e) {
+    return sk_gguf_open_copy(path, false, out, e);
+}
+
+int sk_gguf_open_copy(const char *path, bool copy, sk_gguf **out, sk_err *e) {
     *out = NULL;
     sk_gguf *g = sk_calloc(1, sizeof *g, e);
     if (!g) return SK_ERR_NOMEM;
@@ -589,7 +593,7 @@ int sk_gguf_open(const char *path, sk_gguf **out, sk_err *e) {
             rc = SK_ERR_NOMEM;
             goto fail;
         }
-        rc = split_parse(s, k, &tens, &n_tens, &cap_tens, e);
+        rc = split_parse(s, k, copy, &tens, &n_tens, &cap_tens, e);
         g->tensors = tens;
         g->n_tensors = n_tens;
         if (rc) goto fail;

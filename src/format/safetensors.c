@@ -49,6 +49,7 @@ struct sk_st {
     void **owned;     /* aligned copies of unaligned FP8 scale grids */
     int64_t n_owned;
     uint64_t file_bytes;
+    bool copy; /* read the shards into memory instead of mapping them */
 };
 
 void sk_st_close(sk_st *st) {
@@ -103,7 +104,7 @@ static int get_u64_elem(const json_t *arr, size_t i, uint64_t *out) {
 static int parse_file(sk_st *st, int k, sk_err *e) {
     st_file *f = &st->files[k];
     const char *path = f->path;
-    int rc = sk_mmap_open(&f->map, path, e);
+    int rc = sk_mmap_open_copy(&f->map, path, st->copy, e);
     if (rc) return rc;
     st->file_bytes += f->map.size;
     if (f->map.size < 8)
@@ -472,9 +473,14 @@ static int align_scales(sk_st *st, sk_err *e) {
 }
 
 int sk_st_open(const char *path, sk_st **out, sk_err *e) {
+    return sk_st_open_copy(path, false, out, e);
+}
+
+int sk_st_open_copy(const char *path, bool copy, sk_st **out, sk_err *e) {
     *out = NULL;
     sk_st *st = sk_calloc(1, sizeof *st, e);
     if (!st) return SK_ERR_NOMEM;
+    st->copy = copy;
     int rc = sk_strmap_init(&st->index, 64, e);
     if (rc) goto fail;
     if (sk_is_dir(path)) {

@@ -57,6 +57,8 @@ typedef struct sk_gguf_tensor_info {
 } sk_gguf_tensor_info;
 
 int sk_gguf_open(const char *path, sk_gguf **out, sk_err *e);
+/* copy: each split is read into private memory instead of mapped (sk_mmap_open_copy). */
+int sk_gguf_open_copy(const char *path, bool copy, sk_gguf **out, sk_err *e);
 void sk_gguf_close(sk_gguf *g);
 
 const char *sk_gguf_path(const sk_gguf *g);

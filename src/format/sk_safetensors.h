@@ -47,6 +47,8 @@ typedef struct sk_st sk_st;
 
 /* path: a .safetensors file, a model.safetensors.index.json, or a folder holding either. */
 int sk_st_open(const char *path, sk_st **out, sk_err *e);
+/* copy: the shards are read into private memory instead of mapped (sk_mmap_open_copy). */
+int sk_st_open_copy(const char *path, bool copy, sk_st **out, sk_err *e);
 void sk_st_close(sk_st *st);
 int64_t sk_st_n_tensors(const sk_st *st);
 /* (Named _at: a function cannot share the name of the sk_st_tensor type.) */

@@ -347,10 +347,10 @@ int sk_model_open(const char *path, const sk_model_opts *opts, sk_model **out, s
         rc = sk_model_config_from_hf(cfgp, &m->w.cfg, e);
         free(cfgp);
         if (rc) goto fail;
-        if ((rc = sk_st_open(path, &m->st, e))) goto fail;
+        if ((rc = sk_st_open_copy(path, m->opts.no_mmap, &m->st, e))) goto fail;
         if ((rc = sk_model_weights_from_st(m->st, &m->w, e))) goto fail;
     } else {
-        if ((rc = sk_gguf_open(path, &m->gguf, e))) goto fail;
+        if ((rc = sk_gguf_open_copy(path, m->opts.no_mmap, &m->gguf, e))) goto fail;
         if ((rc = sk_model_config_from_gguf(m->gguf, &m->w.cfg, e))) goto fail;
         if ((rc = sk_model_weights_from_gguf(m->gguf, &m->w, e))) goto fail;
     }

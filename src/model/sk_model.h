@@ -201,12 +201,16 @@ typedef struct sk_model_opts {
     /* true: quantized weights are multiplied with f32 activations (row-wise dequantization,
      * slow); false (default): the kernels' llama.cpp-style quantized-activation dot products. */
     bool exact_f32;
+    /* true: read the weight files into private memory instead of mapping them (`--no-mmap`;
+     * see sk_mmap_open_copy); false (default): weights stay in the file mapping. */
+    bool no_mmap;
 } sk_model_opts;
 void sk_model_opts_init(sk_model_opts *o);
 
 typedef struct sk_model sk_model;
 /* path: a .gguf file (or any split of one), or a Hugging Face folder holding config.json and
- * *.safetensors. The model keeps the mappings open; weights are never copied. */
+ * *.safetensors. The model keeps the mappings open; weights are never copied (unless
+ * opts->no_mmap, which reads each file once into private memory and uses that instead). */
 int sk_model_open(const char *path, const sk_model_opts *opts, sk_model **out, sk_err *e);
 void sk_model_close(sk_model *m);
 const sk_model_config *sk_model_get_config(const sk_model *m);

@@ -971,6 +971,7 @@ int sk_server_start(const sk_server_opts *o, sk_server **out, sk_err *e) {
     sk_model_opts mo;
     sk_model_opts_init(&mo);
     mo.n_threads = o->n_threads;
+    mo.no_mmap = o->no_mmap;
     if ((rc = sk_model_open(o->model_path, &mo, &s->m, e))) goto fail;
     rc = sk_is_dir(o->model_path) ? sk_tokenizer_load_hf(o->model_path, &s->tok, e)
                                   : sk_tokenizer_load_gguf_file(o->model_path, &s->tok, e);

@@ -51,6 +51,7 @@ typedef struct sk_server_opts {
     const char *host;          /* default 127.0.0.1 */
     int port;                  /* 0: ephemeral (see sk_server_port) */
     int n_threads;             /* ≤ 0: all CPUs */
+    bool no_mmap;              /* read the weights into memory instead of mapping the file */
     int n_ctx;                 /* ≤ 0: model default */
     int cache_type;            /* sk_cache_type */
     const char *api_key;       /* NULL: no authentication */

@@ -11,9 +11,51 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Reads the open file m->fd of m->size bytes into fresh anonymous memory. */
+static int read_copy(sk_mmap *m, const char *path, sk_err *e) {
+    void *p = mmap(NULL, (size_t)m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return sk_err_set(e, SK_ERR_NOMEM, "%s: cannot allocate %llu bytes to read it into: %s",
+                          path, (unsigned long long)m->size, strerror(errno));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, (size_t)m->size, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+#endif
+    uint64_t got = 0;
+    while (got < m->size) {
+        uint64_t want = m->size - got;
+        if (want > ((uint64_t)1 << 30)) want = (uint64_t)1 << 30;
+        ssize_t r = pread(m->fd, (uint8_t *)p + got, (size_t)want, (off_t)got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            int er = r < 0 ? errno : 0;
+            munmap(p, (size_t)m->size);
+            return sk_err_set(e, SK_ERR_IO, "%s: read failed at byte %llu of %llu: %s", path,
+                              (unsigned long long)got, (unsigned long long)m->size,
+                              er ? strerror(er) : "file shrank while reading");
+        }
+        got += (uint64_t)r;
+    }
+    if (mprotect(p, (size_t)m->size, PROT_READ) != 0) { /* as read-only as the map */
+        int er = errno;
+        munmap(p, (size_t)m->size);
+        return sk_err_set(e, SK_ERR_IO, "%s: mprotect failed: %s", path, strerror(er));
+    }
+    m->data = p;
+    m->copied = true;
+    close(m->fd);
+    m->fd = -1;
+    return SK_OK;
+}
+
 int sk_mmap_open(sk_mmap *m, const char *path, sk_err *e) {
+    return sk_mmap_open_copy(m, path, false, e);
+}
+
+int sk_mmap_open_copy(sk_mmap *m, const char *path, bool copy, sk_err *e) {
     m->data = NULL;
     m->size = 0;
+    m->copied = false;
     m->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (m->fd < 0) return sk_err_set(e, SK_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -26,6 +68,21 @@ int sk_mmap_open(sk_mmap *m, const char *path, sk_err *e) {
     if (m->size == 0) {
         m->data = (const uint8_t *)"";
         return SK_OK;
+    }
+    if ((uint64_t)(size_t)m->size != m->size) {
+        close(m->fd);
+        m->fd = -1;
+        return sk_err_set(e, SK_ERR_RANGE, "%s: file of %llu bytes does not fit the address space",
+                          path, (unsigned long long)m->size);
+    }
+    if (copy) {
+        int rc = read_copy(m, path, e);
+        if (rc) {
+            close(m->fd);
+            m->fd = -1;
+            m->size = 0;
+        }
+        return rc;
     }
     void *p = mmap(NULL, (size_t)m->size, PROT_READ, MAP_SHARED, m->fd, 0);
     if (p == MAP_FAILED) {
@@ -44,6 +101,7 @@ void sk_mmap_close(sk_mmap *m) {
     m->data = NULL;
     m->size = 0;
     m->fd = -1;
+    m->copied = false;
 }
 
 int sk_read_file(const char *path, uint64_t max_bytes, char **out, size_t *len, sk_err *e) {

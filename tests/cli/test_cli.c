@@ -106,6 +106,13 @@ static void test_run(void) {
     CHECK(!strncmp(a.out, "<think>\n", 8));
     CHECK(!strcmp(a.out, b.out));
     CHECK(strstr(a.err, "generation: 8 tokens"));
+    result_free(&b);
+    /* --no-mmap: the weights read into memory give the same tokens */
+    snprintf(args, sizeof args, "run -m '%s' -p 'Hello there' -n 8 --temp 0 --no-mmap",
+             g_model);
+    b = run(args, NULL);
+    CHECK_MSG(b.code == 0 && !strcmp(a.out, b.out), "--no-mmap: exit %d, '%s' vs '%s'", b.code,
+              b.out, a.out);
     result_free(&a);
     result_free(&b);
     /* --hide-think: no reasoning block (the answer is empty: the 8 tokens are all reasoning) */

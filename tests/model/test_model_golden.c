@@ -124,6 +124,42 @@ static void test_ctx(void) {
     sk_model_close(m);
 }
 
+/* no_mmap (weights read into private memory): bit-identical logits to the mapped model, from
+ * a GGUF file and from a safetensors folder. */
+static void test_no_mmap(void) {
+    const char *files[] = {"model.gguf", NULL};
+    for (int f = 0; f < 2; f++) {
+        const char *cs = "ds3-tiny";
+        int32_t tok[256];
+        int n = g_tokens(cs, tok, 256);
+        char p[1024];
+        if (files[f])
+            g_path(p, sizeof p, cs, files[f]);
+        else
+            snprintf(p, sizeof p, "%s%s", GOLDEN, cs);
+        sk_model *m[2] = {NULL, NULL};
+        float *lg[2] = {NULL, NULL};
+        for (int k = 0; k < 2; k++) {
+            sk_model_opts o;
+            sk_model_opts_init(&o);
+            o.n_threads = 2;
+            o.no_mmap = k == 1;
+            sk_err e = {0};
+            CHECK_MSG(sk_model_open(p, &o, &m[k], &e) == SK_OK, "%s: %s", p, e.msg);
+            if (m[k]) lg[k] = g_run(m[k], tok, n, false, SK_CACHE_F32, 64);
+        }
+        CHECK(lg[0] && lg[1]);
+        if (lg[0] && lg[1]) {
+            size_t nv = (size_t)sk_model_get_config(m[0])->n_vocab;
+            CHECK(!memcmp(lg[0], lg[1], (size_t)n * nv * sizeof(float)));
+        }
+        for (int k = 0; k < 2; k++) {
+            free(lg[k]);
+            sk_model_close(m[k]);
+        }
+    }
+}
+
 static void test_bad_paths(void) {
     sk_model *m = NULL;
     sk_err e = {0};
@@ -142,6 +178,7 @@ int main(void) {
     RUN(test_safetensors);
     RUN(test_group_routing);
     RUN(test_ctx);
+    RUN(test_no_mmap);
     RUN(test_bad_paths);
     return sk_test_report("model_golden");
 }

@@ -152,11 +152,32 @@ static void test_files(void) {
     CHECK(sk_read_file(path, 2, &buf, &n, &e) == SK_ERR_RANGE);
     sk_mmap m;
     CHECK_OK(sk_mmap_open(&m, path, &e), &e);
-    CHECK(m.size == 3 && memcmp(m.data, "abc", 3) == 0);
+    CHECK(m.size == 3 && memcmp(m.data, "abc", 3) == 0 && !m.copied && m.fd >= 0);
     sk_mmap_close(&m);
+    /* copied into private memory: the same bytes, the file closed; > 1 page, odd size */
+    {
+        size_t big = 3 * 4096 + 17;
+        uint8_t *src = malloc(big);
+        CHECK(src != NULL);
+        for (size_t i = 0; i < big; i++) src[i] = (uint8_t)(i * 7 + (i >> 9));
+        CHECK_OK(sk_write_file_atomic(path, src, big, &e), &e);
+        sk_mmap a, b;
+        CHECK_OK(sk_mmap_open_copy(&a, path, true, &e), &e);
+        CHECK_OK(sk_mmap_open_copy(&b, path, false, &e), &e);
+        CHECK(a.copied && a.fd == -1 && !b.copied);
+        CHECK(a.size == big && b.size == big && !memcmp(a.data, src, big) &&
+              !memcmp(b.data, src, big));
+        sk_mmap_close(&a);
+        sk_mmap_close(&b);
+        CHECK(a.data == NULL && a.size == 0 && !a.copied);
+        free(src);
+    }
     unlink(path);
     CHECK(sk_mmap_open(&m, "/nonexistent/x", &e) == SK_ERR_IO);
     CHECK(strstr(e.msg, "/nonexistent/x") != NULL);
+    CHECK(sk_mmap_open_copy(&m, "/nonexistent/y", true, &e) == SK_ERR_IO);
+    CHECK(strstr(e.msg, "/nonexistent/y") != NULL);
+    CHECK(sk_mmap_open_copy(&m, "/tmp", true, &e) == SK_ERR_IO); /* not a regular file */
     /* sk_same_file: the same inode through two names, distinct files, a missing file */
     char p2[] = "/tmp/seek_test_util_XXXXXX";
     fd = mkstemp(p2);
