@@ -11,9 +11,12 @@
  * q_2i[0..15] q_2i+1[0..15] q_2i[16..31] q_2i+1[16..31] (64 bytes per pair; an odd last
  * block has none), the order of the AVX2 Q4_0/Q5_0 two-block vectors. Q8_K rows carry after
  * their blocks 8 int16 per block, the sums of q per 32 values (bsums[2j] + bsums[2j+1]), for
- * the AVX2 Q4_K min term. The offsets are
- * sk_act_q8_0_xsum_offset, sk_act_q8_0_xpair_offset and sk_act_q8_K_s32_offset
- * (kernels_internal.h). */
+ * the AVX2 Q4_K min term, and then (32-byte aligned) the qs again with the 16-byte quarters of
+ * every 64 values in the order 0, 2, 1, 3: a Q4_K code byte holds value i (low nibble) and
+ * value i + 32 (high nibble), so the AVX2 Q4_K dot puts the low and high nibbles of 16 code
+ * bytes in one vector and needs quarters 0 and 2 (then 1 and 3) together. The offsets are
+ * sk_act_q8_0_xsum_offset, sk_act_q8_0_xpair_offset, sk_act_q8_K_s32_offset and
+ * sk_act_q8_K_xperm_offset (kernels_internal.h). */
 #include "kernels_internal.h"
 
 #include <math.h>
@@ -88,7 +91,7 @@ size_t sk_act_row_bytes(sk_act a, int64_t n) {
     case SK_ACT_Q8_1:
         return (size_t)(n / 32) * sizeof(sk_block_q8_1);
     case SK_ACT_Q8_K:
-        return (size_t)(n / 256) * (sizeof(sk_block_q8_K) + 8 * sizeof(int16_t));
+        return sk_act_q8_K_xperm_offset(n) + (size_t)(n / 256) * 256;
     default:
         return (size_t)n * sizeof(float);
     }
@@ -183,6 +186,12 @@ void sk_act_quantize(sk_act a, const float *x, void *dst, int64_t n) {
         for (int64_t i = 0; i < n / 256; i++)
             for (int j = 0; j < 8; j++)
                 s32[8 * i + j] = (int16_t)(b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
+        int8_t *xp = (int8_t *)dst + sk_act_q8_K_xperm_offset(n);
+        static const int quarter[4] = {0, 2, 1, 3};
+        for (int64_t i = 0; i < n / 256; i++)
+            for (int c = 0; c < 4; c++)
+                for (int k = 0; k < 4; k++)
+                    memcpy(xp + 256 * i + 64 * c + 16 * k, b[i].qs + 64 * c + 16 * quarter[k], 16);
         break;
     }
     default:

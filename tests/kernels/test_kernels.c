@@ -432,8 +432,14 @@ static void test_act_quant(void) {
     /* Q8_K: max magnitude maps to −127·sign/−… ; bsums are the sums; round trip error ≤ d/2 */
     rnd_vec(x, 512, 2.0f);
     x[100] = -7.0f;     /* the largest magnitude, negative */
-    sk_block_q8_K k[3]; /* 2 blocks, then 8 int16 sums per 32 values per block */
-    CHECK(sk_act_row_bytes(SK_ACT_Q8_K, 512) == 2 * sizeof(sk_block_q8_K) + 32);
+    /* 2 blocks, then 8 int16 sums per 32 values per block, then (32-aligned) the qs again
+     * with each 64 values' 16-byte quarters in the order 0 2 1 3 */
+    size_t krow = sk_act_row_bytes(SK_ACT_Q8_K, 512);
+    CHECK(sk_act_q8_K_s32_offset(512) == 2 * sizeof(sk_block_q8_K));
+    CHECK(sk_act_q8_K_xperm_offset(512) == ((2 * sizeof(sk_block_q8_K) + 32 + 31) & ~(size_t)31));
+    CHECK(krow == sk_act_q8_K_xperm_offset(512) + 512 && krow % 32 == 0);
+    sk_block_q8_K k[5];
+    CHECK(sizeof k >= krow);
     sk_act_quantize(SK_ACT_Q8_K, x, k, 512);
     {
         int16_t s32[16];
@@ -445,6 +451,14 @@ static void test_act_quant(void) {
             oks &= s32[j] == s;
         }
         CHECK(oks);
+        const int8_t *xp = (const int8_t *)k + sk_act_q8_K_xperm_offset(512);
+        static const int quarter[4] = {0, 2, 1, 3};
+        int okp = 1;
+        for (int i = 0; i < 512; i++) {
+            int blk = i / 256, c = (i % 256) / 64, qt = (i % 64) / 16;
+            okp &= xp[i] == k[blk].qs[64 * c + 16 * quarter[qt] + i % 16];
+        }
+        CHECK(okp);
     }
     CHECK(k[0].qs[100] == -127); /* iscale = -127/max: the extreme always maps to -127 */
     CHECK_NEAR(k[0].d, 7.0 / 127.0, 1e-7);
