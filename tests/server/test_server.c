@@ -906,24 +906,34 @@ static void test_disconnect_mid_stream(void) {
     free(body);
 }
 
+/* Sends a chat request for `text` on a new connection without reading its answer and waits (up
+ * to 4 s) until /health counts one request in the queue. Returns the socket (or -1); *body and
+ * *req are the request's JSON and bytes, *h the last /health answer (the caller frees all). */
+static int send_queued(const char *text, char **body, char **req, json_t **h) {
+    *body = chat_body(text, 3, NULL);
+    size_t n;
+    *req = hc_build("POST", "/v1/chat/completions", *body, strlen(*body), NULL, &n);
+    int b = hc_connect(g_port);
+    CHECK(b >= 0);
+    if (b >= 0) hc_send(b, *req, n);
+    *h = NULL;
+    for (int k = 0; k < 200; k++) {
+        json_decref(*h);
+        health(h);
+        if (jint(*h, "queued") == 1) break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return b;
+}
+
 static void test_queue_full(void) {
     if (!g_long_user[0]) SKIP("no long-running prompt found");
     int a = open_long_stream(g_port); /* running */
     /* B waits in the queue (max_queue 1) */
-    char *body = chat_body("Queued", 3, NULL);
-    size_t n;
-    char *req = hc_build("POST", "/v1/chat/completions", body, strlen(body), NULL, &n);
-    int b = hc_connect(g_port);
-    CHECK(b >= 0);
-    if (b >= 0) hc_send(b, req, n);
-    json_t *h = NULL;
-    for (int k = 0; k < 200; k++) {
-        json_decref(h);
-        health(&h);
-        if (jint(h, "queued") == 1) break;
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    char *body, *req;
+    json_t *h;
+    int b = send_queued("Queued", &body, &req, &h);
     CHECK(h && jint(h, "queued") == 1 && json_is_true(json_object_get(h, "busy")));
     json_decref(h);
     /* C is refused */
@@ -963,20 +973,9 @@ static void test_disconnect_while_queued(void) {
     long long cancelled0 = jint(h0, "requests.cancelled"), done0 = jint(h0, "requests.completed");
     json_decref(h0);
     int a = open_long_stream(g_port);
-    char *body = chat_body("Queued then gone", 3, NULL);
-    size_t n;
-    char *req = hc_build("POST", "/v1/chat/completions", body, strlen(body), NULL, &n);
-    int b = hc_connect(g_port);
-    CHECK(b >= 0);
-    if (b >= 0) hc_send(b, req, n);
-    json_t *h = NULL;
-    for (int k = 0; k < 200; k++) {
-        json_decref(h);
-        health(&h);
-        if (jint(h, "queued") == 1) break;
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    char *body, *req;
+    json_t *h;
+    int b = send_queued("Queued then gone", &body, &req, &h);
     CHECK(jint(h, "queued") == 1);
     json_decref(h);
     if (b >= 0) close(b);
