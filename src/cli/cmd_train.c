@@ -56,6 +56,10 @@ static void train_usage(FILE *f) {
             "  --no-gguf          do not write DIR/model.gguf\n"
             "  --bf16             bf16 matrix products: operands rounded to bfloat16, float32\n"
             "                     accumulation (attention core, norms, optimizer stay float32)\n"
+            "  --gemm B           matrix products: seek (Seek's own AVX2 sgemm), blas (OpenBLAS)\n"
+            "                     or auto (default: seek where AVX2 is, else blas; the\n"
+            "                     environment variable SEEK_GEMM sets the same); a checkpoint\n"
+            "                     resumes only with the backend that wrote it\n"
             "  --quiet            no progress line\n");
 }
 
@@ -127,6 +131,19 @@ int sk_cmd_train(int argc, char **argv) {
         }
         if (!strcmp(a, "--init")) {
             o.init_weights = v;
+            continue;
+        }
+        if (!strcmp(a, "--gemm")) {
+            if (!strcmp(v, "blas"))
+                sk_train_set_gemm(SK_TRAIN_GEMM_BLAS);
+            else if (!strcmp(v, "seek"))
+                sk_train_set_gemm(SK_TRAIN_GEMM_SEEK);
+            else if (!strcmp(v, "auto"))
+                sk_train_set_gemm(SK_TRAIN_GEMM_AUTO);
+            else {
+                fprintf(stderr, "seek train: --gemm wants blas, seek or auto, not '%s'\n", v);
+                return 2;
+            }
             continue;
         }
         if (!strcmp(a, "--mask")) {

@@ -130,6 +130,17 @@ void sk_rope_freqs_yarn(float *freqs, int dim, float theta, float factor, int or
 void sk_rope_freqs_llama3(float *freqs, int dim, float theta, float factor, float low, float high,
                           int orig_ctx);
 
+/* ---- single-threaded float32 matrix product (sgemm.c) ---- */
+/* Row-major C[M][N] = alpha · op(A) · op(B) + beta · C, op(X) = X, or Xᵀ when ta / tb:
+ * op(A) is M×K (A is M×K with row stride lda, or K×M when ta), op(B) is K×N (B is K×N with
+ * row stride ldb, or N×K when tb). beta = 0: C is not read (NaNs there do not propagate).
+ * K = 0 or alpha = 0: C = beta·C. Runs on the calling thread (any number of threads may call
+ * it at once); AVX2 + FMA when the active level has it, else the scalar reference. Each
+ * element's result depends only on its row of op(A), its column of op(B), alpha, beta and its
+ * old value, never on M, N or its position: row ranges of one product computed by separate
+ * calls equal the whole call bit for bit. */
+void sk_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
 #ifdef __cplusplus
 }
 #endif

@@ -219,9 +219,25 @@ int sk_train_write_loss_svg(const char *metrics_path, const char *svg_path, sk_e
  * and the optimizer stay float32. Process-wide; off by default. */
 void sk_train_set_bf16(bool on);
 bool sk_train_get_bf16(void);
+/* Which implementation runs the trainer's float32 matrix products (projections, experts, head
+ * and the attention core): OpenBLAS cblas_sgemm, or Seek's own sk_sgemm (src/kernels/sgemm.c,
+ * single-threaded, 6×16 AVX2 + FMA tiles). AUTO (the default) is sk_sgemm when the active
+ * kernel level has AVX2 (it measured faster on the trainer's shapes, docs/training.md) and
+ * OpenBLAS otherwise (the scalar sk_sgemm is a reference, not a fast path); the environment
+ * variable SEEK_GEMM=blas|seek, read once, overrides AUTO. The two give the same results to
+ * float rounding, not bit for bit: resume with the same backend. Process-wide. */
+typedef enum sk_train_gemm {
+    SK_TRAIN_GEMM_AUTO = 0,
+    SK_TRAIN_GEMM_BLAS = 1,
+    SK_TRAIN_GEMM_SEEK = 2,
+} sk_train_gemm;
+void sk_train_set_gemm(sk_train_gemm g);
+/* The backend AUTO resolves to now (BLAS or SEEK, never AUTO). */
+sk_train_gemm sk_train_get_gemm(void);
 /* Sets the OpenBLAS thread count (n <= 0: leave the default). */
 void sk_train_set_threads(int n);
-/* Measured sgemm throughput (FLOP/s) of this machine, for MFU. */
+/* Measured single-thread sgemm throughput (FLOP/s) of this machine with the trainer's matrix
+ * product backend (sk_train_get_gemm), for MFU. */
 double sk_train_measure_peak(void);
 
 #ifdef __cplusplus

@@ -5,6 +5,8 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +84,45 @@ static const float *bf16_copy(int slot, const float *src, size_t n) {
     return g_bf_buf[slot];
 }
 
+/* ---- the matrix product backend (sk_train_set_gemm): every product below goes through
+ * sgemm_rm, row-major C = alpha op(A) op(B) + beta C, with OpenBLAS or sk_sgemm ---- */
+static _Atomic int g_gemm = SK_TRAIN_GEMM_AUTO;
+static pthread_once_t g_gemm_env_once = PTHREAD_ONCE_INIT;
+static sk_train_gemm g_gemm_env = SK_TRAIN_GEMM_AUTO; /* SEEK_GEMM, if set */
+
+static void gemm_env_read(void) {
+    const char *s = getenv("SEEK_GEMM");
+    if (!s || !*s || !strcmp(s, "auto")) return;
+    if (!strcmp(s, "blas"))
+        g_gemm_env = SK_TRAIN_GEMM_BLAS;
+    else if (!strcmp(s, "seek"))
+        g_gemm_env = SK_TRAIN_GEMM_SEEK;
+    else
+        SK_WARN("SEEK_GEMM=%s is not one of blas, seek, auto; using auto", s);
+}
+
+void sk_train_set_gemm(sk_train_gemm g) {
+    atomic_store(&g_gemm, (int)g);
+}
+
+sk_train_gemm sk_train_get_gemm(void) {
+    sk_train_gemm g = (sk_train_gemm)atomic_load(&g_gemm);
+    if (g != SK_TRAIN_GEMM_AUTO) return g;
+    pthread_once(&g_gemm_env_once, gemm_env_read);
+    if (g_gemm_env != SK_TRAIN_GEMM_AUTO) return g_gemm_env;
+    sk_cpu_level l = sk_kernels_level();
+    return l == SK_CPU_AVX2 || l == SK_CPU_AVX512 ? SK_TRAIN_GEMM_SEEK : SK_TRAIN_GEMM_BLAS;
+}
+
+static void sgemm_rm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K,
+                     float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                     float *C, int ldc) {
+    if (sk_train_get_gemm() == SK_TRAIN_GEMM_SEEK)
+        sk_sgemm(ta == CblasTrans, tb == CblasTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 /* ---- products split over the model's pool (tr_set_mm_pool): row blocks of the output, one
  * single-threaded OpenBLAS call per thread. OpenBLAS's own workers busy-wait (sched_yield)
  * between calls and then compete with the pool's threads for the cores; measured on the
@@ -103,7 +144,7 @@ typedef struct gemm_ctx {
 
 /* lo, hi count blocks of 16 rows: every block boundary stays a multiple of the sgemm
  * micro-kernel's row unroll, so each row goes through the same kernel path as in one
- * unsplit call and the results are bit-identical */
+ * unsplit call and the results are bit-identical (sk_sgemm: any split is, see sk_kernels.h) */
 static void gemm_rows(void *v, size_t lo, size_t hi, int ith) {
     gemm_ctx *c = v;
     (void)ith;
@@ -112,8 +153,8 @@ static void gemm_rows(void *v, size_t lo, size_t hi, int ith) {
     if (lo >= hi) return;
     /* rows lo..hi of op(A): rows of A, or columns of A when it is transposed */
     const float *A = c->ta == CblasNoTrans ? c->A + lo * (size_t)c->lda : c->A + lo;
-    cblas_sgemm(CblasRowMajor, c->ta, c->tb, (int)(hi - lo), c->N, c->K, c->alpha, A, c->lda, c->B,
-                c->ldb, c->beta, c->C + lo * (size_t)c->ldc, c->ldc);
+    sgemm_rm(c->ta, c->tb, (int)(hi - lo), c->N, c->K, c->alpha, A, c->lda, c->B, c->ldb, c->beta,
+             c->C + lo * (size_t)c->ldc, c->ldc);
 }
 
 /* set inside tr_par_items tasks: this thread's products stay single-threaded */
@@ -123,7 +164,7 @@ static _Thread_local bool tl_serial;
 static void gemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
                  const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     if (!g_mm_pool || tl_serial || sk_pool_size(g_mm_pool) <= 1 || M < 32) {
-        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        sgemm_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     gemm_ctx c = {.ta = ta,
@@ -446,11 +487,7 @@ TR_AVX2 static void softmax_bwd_row_avx2(const float *pr, float *ds, int n, floa
                           sc));
     }
 }
-#else
-static bool use_avx2(void) {
-    return false;
-}
-#endif
+#endif /* every caller of use_avx2 and the _avx2 paths sits under #ifdef TR_X86 */
 
 void tr_rms_fwd(float *y, float *rstd, const float *x, const float *w, int N, int n, float eps) {
 #ifdef TR_X86
@@ -602,13 +639,13 @@ void tr_attn_fwd(const tr_attn_dims *d, const float *q, const float *kv, const f
         for (int t0 = 0; t0 < T; t0 += TR_ATT_BLK) {
             int t1 = t0 + TR_ATT_BLK < T ? t0 + TR_ATT_BLK : T, m = t1 - t0;
             float *Pb = P + (size_t)t0 * T;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, d->dn, d->scale,
-                        qn + (size_t)t0 * d->qs, d->qs, kn, d->kvs, 0.0f, Pb, T);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, d->dr, d->scale,
-                        qp + (size_t)t0 * d->qs, d->qs, kpe, d->kps, 1.0f, Pb, T);
+            sgemm_rm(CblasNoTrans, CblasTrans, m, t1, d->dn, d->scale, qn + (size_t)t0 * d->qs,
+                     d->qs, kn, d->kvs, 0.0f, Pb, T);
+            sgemm_rm(CblasNoTrans, CblasTrans, m, t1, d->dr, d->scale, qp + (size_t)t0 * d->qs,
+                     d->qs, kpe, d->kps, 1.0f, Pb, T);
             for (int t = t0; t < t1; t++) softmax_causal_row(P + (size_t)t * T, t, T);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, d->dv, t1, 1.0f, Pb, T, v,
-                        d->kvs, 0.0f, o + (size_t)t0 * d->os + (size_t)h * d->dv, d->os);
+            sgemm_rm(CblasNoTrans, CblasNoTrans, m, d->dv, t1, 1.0f, Pb, T, v, d->kvs, 0.0f,
+                     o + (size_t)t0 * d->os + (size_t)h * d->dv, d->os);
         }
     }
 }
@@ -643,21 +680,21 @@ void tr_attn_bwd(const tr_attn_dims *d, const float *q, const float *kv, const f
             const float *Pb = P + (size_t)t0 * T, *dOb = dO + (size_t)t0 * d->os;
             float *dS = scratch + (size_t)t0 * T;
             /* dP = dO Vᵀ, dV += Pᵀ dO */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, d->dv, 1.0f, dOb, d->os, v,
-                        d->kvs, 0.0f, dS, T);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, d->dv, m, 1.0f, Pb, T, dOb,
-                        d->os, 1.0f, dv, d->kvs);
+            sgemm_rm(CblasNoTrans, CblasTrans, m, t1, d->dv, 1.0f, dOb, d->os, v, d->kvs, 0.0f, dS,
+                     T);
+            sgemm_rm(CblasTrans, CblasNoTrans, t1, d->dv, m, 1.0f, Pb, T, dOb, d->os, 1.0f, dv,
+                     d->kvs);
             /* dS = scale * P ∘ (dP - rowsum(P ∘ dP)) */
             for (int t = t0; t < t1; t++)
                 softmax_bwd_row(P + (size_t)t * T, scratch + (size_t)t * T, t, t1, d->scale);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, d->dn, t1, 1.0f, dS, T, kn,
-                        d->kvs, 1.0f, dqn + (size_t)t0 * d->qs, d->qs);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, d->dn, m, 1.0f, dS, T,
-                        qn + (size_t)t0 * d->qs, d->qs, 1.0f, dkn, d->kvs);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, d->dr, t1, 1.0f, dS, T, kpe,
-                        d->kps, 1.0f, dqp + (size_t)t0 * d->qs, d->qs);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, d->dr, m, 1.0f, dS, T,
-                        qp + (size_t)t0 * d->qs, d->qs, 1.0f, dkpe, d->kps);
+            sgemm_rm(CblasNoTrans, CblasNoTrans, m, d->dn, t1, 1.0f, dS, T, kn, d->kvs, 1.0f,
+                     dqn + (size_t)t0 * d->qs, d->qs);
+            sgemm_rm(CblasTrans, CblasNoTrans, t1, d->dn, m, 1.0f, dS, T, qn + (size_t)t0 * d->qs,
+                     d->qs, 1.0f, dkn, d->kvs);
+            sgemm_rm(CblasNoTrans, CblasNoTrans, m, d->dr, t1, 1.0f, dS, T, kpe, d->kps, 1.0f,
+                     dqp + (size_t)t0 * d->qs, d->qs);
+            sgemm_rm(CblasTrans, CblasNoTrans, t1, d->dr, m, 1.0f, dS, T, qp + (size_t)t0 * d->qs,
+                     d->qs, 1.0f, dkpe, d->kps);
         }
     }
 }

@@ -13,15 +13,16 @@
  *   f32 adam_v[n], u64 checksum of everything before it (fnv below).
  * The header holds the step, the run's settings that a bit-exact resume needs (batch, accum,
  * thread count, bf16, seed, data kind, shuffle, sequence length, sequences per epoch, the mask
- * file's hash) and the loader position (sk_data_pos_encode: epoch, index and the data's
- * fingerprint). --resume refuses any difference with a message naming it: other --batch,
- * --accum, --threads (a different split of the float sums), --bf16, --seq-len, --seed (for
- * shuffled shards), other data or mask. The RNG words are kept for future stochastic parts;
- * the loop draws no random numbers after init. Version-1 checkpoints (before the loader) are
- * refused. */
+ * file's hash, the matrix product backend) and the loader position (sk_data_pos_encode: epoch,
+ * index and the data's fingerprint). --resume refuses any difference with a message naming it:
+ * other --batch, --accum, --threads (a different split of the float sums), --bf16, --seq-len,
+ * --seed (for shuffled shards), other data or mask, another SEEK_GEMM backend. The RNG words are
+ * kept for future stochastic parts; the loop draws no random numbers after init. Version-1
+ * checkpoints (before the loader) are refused. */
 #include "sk_convert.h"
 #include "sk_data.h"
 #include "sk_json.h"
+#include "sk_kernels.h"
 #include "sk_tokenizer_export.h"
 #include "train_internal.h"
 
@@ -51,6 +52,14 @@ void sk_train_set_threads(int n) {
     if (n > 0) openblas_set_num_threads(n);
 }
 
+/* c = a bᵀ (n×n) with the trainer's matrix product backend */
+static void peak_gemm(bool own, int n, const float *a, const float *b, float *c) {
+    if (own)
+        sk_sgemm(false, true, n, n, n, 1, a, n, b, n, 0, c, n);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+}
+
 double sk_train_measure_peak(void) {
     int n = 512; /* best of 5 rounds of 3 products: short rounds catch the quiet moments of a
                     loaded machine */
@@ -66,13 +75,13 @@ double sk_train_measure_peak(void) {
         a[i] = (float)(i % 7) * 0.1f;
         b[i] = (float)(i % 5) * 0.1f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+    bool own = sk_train_get_gemm() == SK_TRAIN_GEMM_SEEK;
+    peak_gemm(own, n, a, b, c);
     double best = 0;
     for (int r = 0; r < 5; r++) {
         double t0 = sk_time_sec();
         int reps = 3;
-        for (int k = 0; k < reps; k++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        for (int k = 0; k < reps; k++) peak_gemm(own, n, a, b, c);
         double dt = sk_time_sec() - t0;
         double fl = 2.0 * n * n * (double)n * reps / (dt > 0 ? dt : 1e-9);
         if (fl > best) best = fl;
@@ -117,7 +126,9 @@ typedef struct ck_hdr {
     uint64_t mask_hash; /* FNV-1a of the --mask file's ids, 0 = no mask file */
     uint64_t bf16;
     uint64_t epoch; /* loader epoch (also inside dpos) */
-    uint64_t reserved[2];
+    uint64_t gemm;  /* matrix products: SK_TRAIN_GEMM_BLAS / _SEEK (0: written before this
+                     * word was used, when every product was OpenBLAS's) */
+    uint64_t reserved[1];
     uint8_t dpos[SK_DATA_POS_BYTES]; /* sk_data_pos_encode of the loader position */
     uint8_t pad[24];
 } ck_hdr;
@@ -374,6 +385,10 @@ int sk_train_check_config_json(const char *path, const sk_model_config *cfg, sk_
 }
 
 /* --resume: the settings a bit-exact continuation needs must equal the checkpoint's. */
+static const char *gemm_name(uint64_t g) {
+    return g == SK_TRAIN_GEMM_SEEK ? "Seek's sk_sgemm" : "OpenBLAS";
+}
+
 static int check_resume(const ck_hdr *hd, const sk_trainer_opts *o, bool shards, unsigned dflags,
                         uint64_t n_seq, int S, uint64_t n_threads, uint64_t mask_hash, sk_err *e) {
     const char *kind = shards ? "a shard set" : "a line file";
@@ -419,6 +434,13 @@ static int check_resume(const ck_hdr *hd, const sk_trainer_opts *o, bool shards,
         return sk_err_set(e, SK_ERR_INVALID, "--resume: the checkpoint was trained %s; now %s",
                           hd->bf16 ? "with --bf16" : "without --bf16",
                           o->bf16 ? "with --bf16" : "without it");
+    uint64_t was = hd->gemm ? hd->gemm : SK_TRAIN_GEMM_BLAS, now = sk_train_get_gemm();
+    if (was != now)
+        return sk_err_set(e, SK_ERR_INVALID,
+                          "--resume: the checkpoint's matrix products ran on %s, now on %s: the "
+                          "run would not continue bit for bit; resume with --gemm %s",
+                          gemm_name(was), gemm_name(now),
+                          was == SK_TRAIN_GEMM_SEEK ? "seek" : "blas");
     return SK_OK;
 }
 
@@ -579,6 +601,7 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
     hd.shuffle = (dflags & SK_DATA_SHUFFLE) ? 1 : 0;
     hd.mask_hash = mask_hash;
     hd.bf16 = o->bf16 ? 1 : 0;
+    hd.gemm = (uint64_t)sk_train_get_gemm();
     sk_adamw_cfg opt = o->opt;
     if (opt.total <= 0) opt.total = (int)o->steps;
     const bool use_mask = shards || maskf.ids;
@@ -593,9 +616,9 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
     if (!o->quiet)
         fprintf(stderr,
                 "%lld trainable parameters; %.3g GFLOP per token (fwd+bwd); sgemm peak measured "
-                "%.1f GFLOP/s%s\n",
+                "%.1f GFLOP/s (%s)%s\n",
                 (long long)sk_tmodel_n_trainable(m), fpt * 1e-9, peak * 1e-9,
-                o->bf16 ? "; bf16 matrix products" : "");
+                gemm_name(sk_train_get_gemm()), o->bf16 ? "; bf16 matrix products" : "");
     double t_start = sk_time_sec(), t_draw = 0;
     bool tty = isatty(2);
     int64_t end = o->steps;

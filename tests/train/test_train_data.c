@@ -7,9 +7,9 @@
  *  - shards, N steps straight vs N/2 (--stop-after) + --resume to N, with --accum and several
  *    epochs: identical model.safetensors, metrics (up to the timing fields) and checkpoint
  *    bytes past the header's metrics size;
- *  - --resume with other --threads, --seed, --seq-len, --no-shuffle, --batch, data or mask is
- *    refused with a message naming the difference; a truncated, empty, corrupt or version-1
- *    ckpt.bin gives a clear error. */
+ *  - --resume with other --threads, --seed, --seq-len, --no-shuffle, --batch, data, mask or
+ *    matrix product backend (sk_train_set_gemm / SEEK_GEMM) is refused with a message naming
+ *    the difference; a truncated, empty, corrupt or version-1 ckpt.bin gives a clear error. */
 #include "sk_data.h"
 #include "sk_test.h"
 #include "sk_train.h"
@@ -323,6 +323,12 @@ static void test_shards_resume(void) {
     expect_refused("other shards", rc, &e, "data");
     rc = run_opts(d1, 30, 0, true, 2, 11, 0, false, 4, linep, &e);
     expect_refused("a line file", rc, &e, "line file");
+    /* the other matrix product backend (the checkpoint records the one it ran with) */
+    sk_train_set_gemm(sk_train_get_gemm() == SK_TRAIN_GEMM_SEEK ? SK_TRAIN_GEMM_BLAS
+                                                                : SK_TRAIN_GEMM_SEEK);
+    rc = run_opts(d1, 30, 0, true, 2, 11, 12, false, 4, shardp, &e);
+    sk_train_set_gemm(SK_TRAIN_GEMM_AUTO);
+    expect_refused("other matrix product backend", rc, &e, "--gemm");
     /* the refusals left the checkpoint alone: a proper resume still works */
     CHECK_OK(run_opts(d1, 26, 0, true, 2, 11, 12, false, 4, shardp, &e), &e);
 
