@@ -56,6 +56,11 @@ static void train_usage(FILE *f) {
             "  --no-gguf          do not write DIR/model.gguf\n"
             "  --bf16             bf16 matrix products: operands rounded to bfloat16, float32\n"
             "                     accumulation (attention core, norms, optimizer stay float32)\n"
+            "  --eval-data FILE   held-out data (line file or shard set, same sequence length):\n"
+            "                     its main-head loss every --eval-every steps and at the end,\n"
+            "                     as eval_loss in metrics.jsonl, the progress line and the chart\n"
+            "  --eval-every N     steps between evaluations (default: steps/20)\n"
+            "  --eval-batches N   micro-batches per evaluation (default: the whole set, <= 64)\n"
             "  --gemm B           matrix products: seek (Seek's own AVX2 sgemm), blas (OpenBLAS)\n"
             "                     or auto (default: seek where AVX2 is, else blas; the\n"
             "                     environment variable SEEK_GEMM sets the same); a checkpoint\n"
@@ -133,6 +138,10 @@ int sk_cmd_train(int argc, char **argv) {
             o.init_weights = v;
             continue;
         }
+        if (!strcmp(a, "--eval-data")) {
+            o.eval_path = v;
+            continue;
+        }
         if (!strcmp(a, "--gemm")) {
             if (!strcmp(v, "blas"))
                 sk_train_set_gemm(SK_TRAIN_GEMM_BLAS);
@@ -183,6 +192,16 @@ int sk_cmd_train(int argc, char **argv) {
             o.ckpt_every = (int)d;
         else if (!strcmp(a, "--stop-after"))
             o.stop_after = (int64_t)d;
+        else if (!strcmp(a, "--eval-every") || !strcmp(a, "--eval-batches")) {
+            if (d < 1 || d > (1 << 30) || d != (int)d) {
+                fprintf(stderr, "seek train: %s %s must be a positive integer\n", a, v);
+                return 2;
+            }
+            if (!strcmp(a, "--eval-every"))
+                o.eval_every = (int)d;
+            else
+                o.eval_batches = (int)d;
+        }
         else if (!strcmp(a, "--seq-len")) {
             if (d < 1 || d > (1 << 24) || d != (int)d) {
                 fprintf(stderr, "seek train: --seq-len %s must be an integer in 1..16777216\n", v);

@@ -198,6 +198,14 @@ typedef struct sk_trainer_opts {
                             * NULL = every target counts (shards: the loader's packing mask) */
     bool no_shuffle;       /* shards: visit the packed sequences in order (default: a permutation
                             * per epoch seeded by `seed`); line files are never shuffled */
+    /* held-out evaluation: the main head's mean cross-entropy over eval_path (a line file or a
+     * shard set of the same sequence length, read in order from its start every time) after
+     * every eval_every-th step and the last, written as "eval_loss" / "eval_tokens" into that
+     * step's metrics line. It changes nothing of the training (no gradient, run after the
+     * step's bias update), so a run with it equals one without it bit for bit. */
+    const char *eval_path; /* NULL: none */
+    int eval_every;        /* steps between evaluations (0: steps/20, at least 1) */
+    int eval_batches;      /* micro-batches per evaluation (0: the whole set, at most 64) */
 } sk_trainer_opts;
 void sk_trainer_opts_defaults(sk_trainer_opts *o);
 /* Runs (or resumes) training of cfg on the data; writes DIR/metrics.jsonl, DIR/loss.svg (at

@@ -10,7 +10,9 @@
  *   x = SVG_L + (step - step0) / (step1 - step0) * SVG_W
  *   y = SVG_T + (loss1 - loss) / (loss1 - loss0) * SVG_H
  * Each series is one <polyline id="main"|"mtp1".. points="x,y ..."> with one point per
- * metrics line (runs of more than SVG_MAX_POINTS steps keep every k-th line and the last). */
+ * metrics line (runs of more than SVG_MAX_POINTS steps keep every k-th line and the last);
+ * the held-out loss (lines with "eval_loss", all kept) is <polyline id="eval"> with a dot per
+ * evaluation. */
 #include "sk_train.h"
 
 #include <jansson.h>
@@ -19,12 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SVG_CW 860
-#define SVG_CH 480
-#define SVG_L 80
-#define SVG_T 40
-#define SVG_W 740
-#define SVG_H 370
+#define SVG_CW         860
+#define SVG_CH         480
+#define SVG_L          80
+#define SVG_T          40
+#define SVG_W          740
+#define SVG_H          370
 #define SVG_MAX_POINTS 4000
 
 typedef struct series {
@@ -68,7 +70,8 @@ static const char *const COLORS[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
 int sk_train_write_loss_svg(const char *metrics_path, const char *svg_path, sk_err *e) {
     char *txt = NULL, *out = NULL;
     size_t len = 0, olen = 0;
-    series ser[1 + SK_TRAIN_MAX_MTP];
+    enum { EV = 1 + SK_TRAIN_MAX_MTP }; /* the held-out series */
+    series ser[2 + SK_TRAIN_MAX_MTP];
     memset(ser, 0, sizeof ser);
     int n_ser = 1, rc = sk_read_file(metrics_path, (uint64_t)1 << 31, &txt, &len, e);
     if (rc) return rc;
@@ -80,7 +83,8 @@ int sk_train_write_loss_svg(const char *metrics_path, const char *svg_path, sk_e
     while (pos < len) {
         char *nl = memchr(txt + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - txt) : len;
-        bool keep = li % every == 0 || !nl || end + 1 >= len;
+        bool keep = li % every == 0 || !nl || end + 1 >= len ||
+                    memmem(txt + pos, end - pos, "\"eval_loss\"", 11) != NULL;
         li++;
         if (end > pos && keep) {
             json_error_t je;
@@ -103,6 +107,8 @@ int sk_train_write_loss_svg(const char *metrics_path, const char *svg_path, sk_e
                 if ((int)k + 2 > n_ser) n_ser = (int)k + 2;
                 bad |= series_push(&ser[k + 1], st, json_number_value(v));
             }
+            json_t *ev = json_object_get(o, "eval_loss");
+            if (json_is_number(ev)) bad |= series_push(&ser[EV], st, json_number_value(ev));
             json_decref(o);
             if (bad) {
                 rc = sk_err_set(e, SK_ERR_NOMEM, "loss chart: out of memory");
@@ -113,7 +119,7 @@ int sk_train_write_loss_svg(const char *metrics_path, const char *svg_path, sk_e
     }
     /* ranges */
     double s0 = INFINITY, s1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-    for (int k = 0; k < n_ser; k++)
+    for (int k = 0; k <= EV; k++)
         for (int i = 0; i < ser[k].n; i++) {
             double l = ser[k].loss[i];
             if (!isfinite(l)) continue;
@@ -135,13 +141,14 @@ int sk_train_write_loss_svg(const char *metrics_path, const char *svg_path, sk_e
         rc = sk_err_set(e, SK_ERR_NOMEM, "loss chart: out of memory");
         goto done;
     }
-    fprintf(f,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-            "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
-            "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n"
-            "<text x=\"%d\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">Training loss</text>\n",
-            SVG_CW, SVG_CH, SVG_CW, SVG_CH, SVG_CW, SVG_CH, SVG_L + SVG_W / 2);
+    fprintf(
+        f,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+        "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n"
+        "<text x=\"%d\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">Training loss</text>\n",
+        SVG_CW, SVG_CH, SVG_CW, SVG_CH, SVG_CW, SVG_CH, SVG_L + SVG_W / 2);
     fprintf(f,
             "<g id=\"plot\" data-step0=\"%.17g\" data-step1=\"%.17g\" data-loss0=\"%.17g\" "
             "data-loss1=\"%.17g\">\n",
@@ -181,12 +188,14 @@ int sk_train_write_loss_svg(const char *metrics_path, const char *svg_path, sk_e
     for (int k = 0; k < n_ser; k++) {
         const char *col = COLORS[k % 5];
         if (k == 0)
-            fprintf(f, "<polyline id=\"main\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
-                       "points=\"",
+            fprintf(f,
+                    "<polyline id=\"main\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
+                    "points=\"",
                     col);
         else
-            fprintf(f, "<polyline id=\"mtp%d\" fill=\"none\" stroke=\"%s\" stroke-width=\"1\" "
-                       "points=\"",
+            fprintf(f,
+                    "<polyline id=\"mtp%d\" fill=\"none\" stroke=\"%s\" stroke-width=\"1\" "
+                    "points=\"",
                     k, col);
         for (int i = 0; i < ser[k].n; i++) {
             double l = ser[k].loss[i];
@@ -198,15 +207,44 @@ int sk_train_write_loss_svg(const char *metrics_path, const char *svg_path, sk_e
         fprintf(f, "\"/>\n");
         /* legend entry */
         int ly = SVG_T + 15 + 18 * k;
-        fprintf(f,
-                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"/>\n",
-                SVG_L + SVG_W - 170, ly - 4, SVG_L + SVG_W - 145, ly - 4, col);
+        fprintf(
+            f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"/>\n",
+            SVG_L + SVG_W - 170, ly - 4, SVG_L + SVG_W - 145, ly - 4, col);
         if (k == 0)
             fprintf(f, "<text x=\"%d\" y=\"%d\">main (next token)</text>\n", SVG_L + SVG_W - 140,
                     ly);
         else
             fprintf(f, "<text x=\"%d\" y=\"%d\">MTP depth %d (token +%d)</text>\n",
                     SVG_L + SVG_W - 140, ly, k, k + 1);
+    }
+    if (ser[EV].n > 0) {
+        const char *col = "#000000";
+        fprintf(f,
+                "<polyline id=\"eval\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
+                "stroke-dasharray=\"5,3\" points=\"",
+                col);
+        for (int i = 0, first = 1; i < ser[EV].n; i++) {
+            double l = ser[EV].loss[i];
+            if (!isfinite(l)) continue;
+            fprintf(f, "%s%.3f,%.3f", first ? "" : " ",
+                    SVG_L + (ser[EV].step[i] - x0) / (x1 - x0) * SVG_W,
+                    SVG_T + (l1 - l) / (l1 - l0) * SVG_H);
+            first = 0;
+        }
+        fprintf(f, "\"/>\n");
+        for (int i = 0; i < ser[EV].n; i++) {
+            double l = ser[EV].loss[i];
+            if (!isfinite(l)) continue;
+            fprintf(f, "<circle cx=\"%.3f\" cy=\"%.3f\" r=\"2.5\" fill=\"%s\"/>\n",
+                    SVG_L + (ser[EV].step[i] - x0) / (x1 - x0) * SVG_W,
+                    SVG_T + (l1 - l) / (l1 - l0) * SVG_H, col);
+        }
+        int ly = SVG_T + 15 + 18 * n_ser;
+        fprintf(f,
+                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\" "
+                "stroke-dasharray=\"5,3\"/>\n<text x=\"%d\" y=\"%d\">held-out (main)</text>\n",
+                SVG_L + SVG_W - 170, ly - 4, SVG_L + SVG_W - 145, ly - 4, col, SVG_L + SVG_W - 140,
+                ly);
     }
     fprintf(f, "</g>\n</svg>\n");
     if (fclose(f) != 0 || !out) {
@@ -215,7 +253,7 @@ int sk_train_write_loss_svg(const char *metrics_path, const char *svg_path, sk_e
     }
     rc = sk_write_file_atomic(svg_path, out, olen, e);
 done:
-    for (int k = 0; k <= SK_TRAIN_MAX_MTP; k++) {
+    for (int k = 0; k <= EV; k++) {
         free(ser[k].step);
         free(ser[k].loss);
     }

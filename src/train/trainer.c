@@ -453,6 +453,29 @@ static void fmt_hms(char *b, size_t n, double s) {
         snprintf(b, n, "%02d:%02d", t / 60, t % 60);
 }
 
+/* The main head's mean cross-entropy over nb micro-batches of the evaluation set read from its
+ * start (p0), forward only; ids/mask are the training buffers (mb × S). Shards count the
+ * targets their packing mask keeps; line files every target. */
+static int eval_loss(sk_tmodel *m, sk_data_loader *ev, bool shards, const sk_data_pos *p0, int nb,
+                     int mb, int S, int32_t *ids, uint8_t *mask, double *loss, int64_t *ntok,
+                     sk_err *e) {
+    int rc = sk_data_loader_set_pos(ev, p0, e);
+    if (rc) return rc;
+    double sum = 0;
+    int64_t n = 0;
+    for (int b = 0; b < nb; b++) {
+        if ((rc = sk_data_loader_next(ev, ids, shards ? mask : NULL, e))) return rc;
+        sk_tbatch bt = {.B = mb, .S = S, .ids = ids, .mask = shards ? mask : NULL};
+        sk_tstats st;
+        if ((rc = sk_tmodel_loss(m, &bt, &st, NULL, e))) return rc;
+        sum += st.main * (double)st.n_main;
+        n += st.n_main;
+    }
+    *loss = n > 0 ? sum / (double)n : NAN;
+    *ntok = n;
+    return SK_OK;
+}
+
 int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const sk_trainer_opts *o,
                  sk_err *e) {
     int rc;
@@ -465,6 +488,10 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
     char *mpath = NULL, *fpath = NULL, *cpath = NULL, *svgpath = NULL;
     int32_t *ids = NULL;
     uint8_t *mask = NULL;
+    sk_data_loader *ev = NULL;
+    sk_data_pos ev0;
+    int ev_batches = 0, ev_every = 0;
+    bool ev_shards = false;
     if (o->batch <= 0 || o->accum <= 0 || o->batch % o->accum != 0)
         return sk_err_set(e, SK_ERR_INVALID, "--batch %d must be a positive multiple of --accum %d",
                           o->batch, o->accum);
@@ -494,6 +521,22 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         rc = sk_err_set(e, SK_ERR_INVALID, "%s: sequences of %d ids are too short for MTP depth %d",
                         o->data_path, S, cfg->n_mtp);
         goto done;
+    }
+    if (o->eval_path) {
+        if (o->eval_every < 0 || o->eval_batches < 0) {
+            rc = sk_err_set(e, SK_ERR_INVALID, "--eval-every and --eval-batches must be >= 0");
+            goto done;
+        }
+        ev_shards = sk_data_path_is_shards(o->eval_path);
+        if ((rc = sk_data_loader_open(o->eval_path, T, mb, 0, 0, cfg->n_vocab, &ev, e))) {
+            sk_err_prefix(e, "--eval-data");
+            goto done;
+        }
+        sk_data_loader_get_pos(ev, &ev0);
+        uint64_t whole = sk_data_loader_n_seq(ev) / (uint64_t)mb;
+        if (whole < 1) whole = 1; /* fewer sequences than a micro-batch: it wraps around */
+        ev_batches = o->eval_batches > 0 ? o->eval_batches : (int)(whole < 64 ? whole : 64);
+        ev_every = o->eval_every > 0 ? o->eval_every : (int)(o->steps / 20 > 0 ? o->steps / 20 : 1);
     }
     if (o->mask_path) {
         if ((rc = sk_tokfile_read(o->mask_path, 2, &maskf, e))) {
@@ -681,14 +724,27 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         double dt = sk_time_sec() - t0;
         double tps = dt > 0 ? (double)ntok / dt : 0;
         double mfu = peak > 0 ? tps * fpt / peak : 0;
+        /* held-out loss (not timed: tok/s and MFU are the training step's) */
+        double ev_loss = NAN;
+        int64_t ev_tok = 0;
+        if (ev && ((s + 1) % ev_every == 0 || s + 1 == end)) {
+            if ((rc = eval_loss(m, ev, ev_shards, &ev0, ev_batches, mb, S, ids, mask, &ev_loss,
+                                &ev_tok, e))) {
+                sk_err_prefix(e, "step %lld: --eval-data", (long long)s + 1);
+                goto done;
+            }
+        }
         fprintf(mf, "{\"step\":%lld,\"loss\":%.7g,\"main\":%.7g,\"mtp\":[", (long long)s + 1,
                 acc.loss, acc.main);
         for (int k = 0; k < cfg->n_mtp; k++) fprintf(mf, "%s%.7g", k ? "," : "", acc.mtp[k]);
         fprintf(
             mf,
             "],\"balance\":%.7g,\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,\"tok_per_s\":%.1f,"
-            "\"mfu\":%.5f,\"load_max_over_mean\":%.4f,\"seconds\":%.4f}\n",
+            "\"mfu\":%.5f,\"load_max_over_mean\":%.4f,\"seconds\":%.4f",
             acc.bal, lr, gnorm, (long long)ntok, tps, mfu, lmax_mean, dt);
+        if (ev_tok > 0)
+            fprintf(mf, ",\"eval_loss\":%.7g,\"eval_tokens\":%lld", ev_loss, (long long)ev_tok);
+        fputs("}\n", mf);
         fflush(mf);
         if (!o->quiet) {
             double now = sk_time_sec(), el = now - t_start;
@@ -701,8 +757,10 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
             if (show) {
                 char etab[32];
                 fmt_hms(etab, sizeof etab, eta);
-                char lb[48] = "";
+                char lb[96] = "";
                 if (E > 0) snprintf(lb, sizeof lb, "  load max/mean %.2f", lmax_mean);
+                if (ev_tok > 0)
+                    snprintf(lb + strlen(lb), sizeof lb - strlen(lb), "  eval %.4f", ev_loss);
                 fprintf(stderr,
                         "%sstep %lld/%lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  MFU %.2f%%%s  "
                         "ETA %s%s",
@@ -755,5 +813,6 @@ done:
     sk_tmodel_free(m);
     sk_tokfile_free(&maskf);
     sk_data_loader_close(dl);
+    sk_data_loader_close(ev);
     return rc;
 }

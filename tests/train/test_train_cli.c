@@ -142,6 +142,7 @@ static bool same_file(const char *a, const char *b) {
     return eq;
 }
 
+/* The number after "key": in line `line` (1-based) of path; NaN when that line lacks it. */
 static double metric(const char *path, int line, const char *key) {
     size_t n;
     char *t = (char *)slurp(path, &n);
@@ -152,6 +153,8 @@ static double metric(const char *path, int line, const char *key) {
         p = strchr(p, '\n');
         if (p) p++;
     }
+    char *eol = p ? strchr(p, '\n') : NULL;
+    if (eol) *eol = 0;
     double v = NAN;
     char k[64];
     snprintf(k, sizeof k, "\"%s\":", key);
@@ -265,6 +268,79 @@ static void test_train_resume(void) {
                         d2,      "--steps",  "50",       "--batch", "4",   "--accum",
                         "2",     "--quiet",  "--resume", NULL};
     CHECK(run_cmd(sk_cmd_train, r5) == 1);
+}
+
+/* --eval-data: eval_loss on every --eval-every-th step and the last; the last one equals the
+ * main loss of a forward pass of the saved model over the eval set; evaluating changes nothing
+ * of the training (bit-identical weights to a run without it). */
+static void test_train_eval(void) {
+    write_data();
+    char evp[300], d1[300], d2[300], a[512], b[512];
+    snprintf(evp, sizeof evp, "%s/eval.txt", tmpdir);
+    FILE *f = fopen(evp, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    int32_t ev_ids[6 * 13];
+    for (int i = 0; i < 6; i++) /* other progressions than the training lines' */
+        for (int j = 0; j < 13; j++) ev_ids[i * 13 + j] = (5 + 7 * i + (i % 3 + 1) * j) % 48;
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 13; j++) fprintf(f, "%d%c", ev_ids[i * 13 + j], j == 12 ? '\n' : ' ');
+    if (f) fclose(f);
+    snprintf(d1, sizeof d1, "%s/eval-on", tmpdir);
+    snprintf(d2, sizeof d2, "%s/eval-off", tmpdir);
+    const char *r1[] = {
+        "train",       "--config", cfgp,           "--data", datap,  "--out", d1,
+        "--steps",     "12",       "--batch",      "6",      "--lr", "3e-3",  "--quiet",
+        "--eval-data", evp,        "--eval-every", "5",      NULL};
+    CHECK(run_cmd(sk_cmd_train, r1) == 0);
+    const char *r2[] = {"train", "--config", cfgp, "--data", datap,  "--out",   d2,  "--steps",
+                        "12",    "--batch",  "6",  "--lr",   "3e-3", "--quiet", NULL};
+    CHECK(run_cmd(sk_cmd_train, r2) == 0);
+    snprintf(a, sizeof a, "%s/model.safetensors", d1);
+    snprintf(b, sizeof b, "%s/model.safetensors", d2);
+    CHECK_MSG(same_file(a, b), "evaluating changed the training");
+    snprintf(a, sizeof a, "%s/metrics.jsonl", d1);
+    for (int line = 1; line <= 12; line++) {
+        double v = metric(a, line, "eval_loss");
+        bool want = line == 5 || line == 10 || line == 12;
+        CHECK_MSG(want ? isfinite(v) && v > 0 : isnan(v), "line %d eval_loss %g", line, v);
+        if (want) CHECK(metric(a, line, "eval_tokens") == 6 * 12);
+    }
+    double last = metric(a, 12, "eval_loss");
+    /* the same number from the saved weights: one forward pass over the 6 eval lines */
+    sk_err e = {0};
+    sk_model_config cfg;
+    CHECK_OK(sk_model_config_from_hf(cfgp, &cfg, &e), &e);
+    sk_tmodel *m = NULL;
+    CHECK_OK(sk_tmodel_new(&cfg, &m, &e), &e);
+    snprintf(b, sizeof b, "%s/model.safetensors", d1);
+    if (m) CHECK_OK(sk_tmodel_load(m, b, &e), &e);
+    if (m) {
+        sk_tbatch bt = {.B = 6, .S = 13, .ids = ev_ids, .mask = NULL};
+        sk_tstats st;
+        CHECK_OK(sk_tmodel_loss(m, &bt, &st, NULL, &e), &e);
+        printf("train: held-out loss %.6f (metrics) vs %.6f (forward of the saved model)\n", last,
+               st.main);
+        CHECK_NEAR(last, st.main, 1e-5 * fabs(st.main));
+    }
+    sk_tmodel_free(m);
+    /* the chart carries the held-out series */
+    snprintf(b, sizeof b, "%s/loss.svg", d1);
+    size_t n = 0;
+    char *svg = (char *)slurp(b, &n);
+    CHECK(svg && n > 0);
+    if (svg) {
+        svg[n] = 0;
+        CHECK(strstr(svg, "<polyline id=\"eval\"") && strstr(svg, "held-out"));
+    }
+    free(svg);
+    /* an eval set of another sequence length is refused */
+    f = fopen(evp, "w");
+    if (f) {
+        fputs("1 2 3 4 5\n", f);
+        fclose(f);
+    }
+    CHECK(run_cmd(sk_cmd_train, r1) == 1);
 }
 
 static void test_train_usage(void) {
@@ -497,10 +573,24 @@ static void test_accumulation(void) {
 
 /* bf16 products: rounding to nearest even, and a gradient close to (not equal to) f32 */
 static void test_bf16(void) {
-    float in[] = {1.0f, 1.0f + 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-20f, 1.0f + 3 * 0x1p-8f, -2.5f,
-                  0x1p-130f, 3.0e38f, INFINITY, -INFINITY};
-    float want[] = {1.0f, 1.0f, 1.0f + 0x1p-7f, 1.0f + 4 * 0x1p-8f, -2.5f, 0x1p-130f,
-                    3.0e38f /* rounded below */, INFINITY, -INFINITY};
+    float in[] = {1.0f,
+                  1.0f + 0x1p-8f,
+                  1.0f + 0x1p-8f + 0x1p-20f,
+                  1.0f + 3 * 0x1p-8f,
+                  -2.5f,
+                  0x1p-130f,
+                  3.0e38f,
+                  INFINITY,
+                  -INFINITY};
+    float want[] = {1.0f,
+                    1.0f,
+                    1.0f + 0x1p-7f,
+                    1.0f + 4 * 0x1p-8f,
+                    -2.5f,
+                    0x1p-130f,
+                    3.0e38f /* rounded below */,
+                    INFINITY,
+                    -INFINITY};
     float out[9];
     tr_bf16_round(out, in, 9);
     for (int i = 0; i < 9; i++) {
@@ -563,6 +653,7 @@ int main(void) {
     RUN(test_schedule);
     RUN(test_adamw);
     RUN(test_train_resume);
+    RUN(test_train_eval);
     RUN(test_train_usage);
     RUN(test_load_fp8);
     RUN(test_accumulation);
