@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 300
 MODEL ?= models/default.gguf
 
-.PHONY: all build run test test-fast test-asan bench fuzz deps clean install
+.PHONY: all build run test test-fast test-asan test-aarch64 bench fuzz deps clean install
 
 all: build
 
@@ -40,6 +40,11 @@ test-asan:
 	@cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  SEEK_SANITIZED=1 ctest --output-on-failure -j $(JOBS) -LE 'slow|fuzz'
+
+# aarch64 cross build and test suite under qemu-aarch64 (SKIP where the cross tools cannot be
+# installed); about 15 minutes on 2 cores, so not part of `make test`.
+test-aarch64:
+	@sh scripts/test-aarch64.sh
 
 bench: build
 	./$(BUILD)/seek bench kernels

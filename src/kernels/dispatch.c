@@ -1,6 +1,7 @@
-/* dispatch.c — CPU feature detection (cpuid + xgetbv on x86-64) and the per-level function
- * tables. Tables are filled once (pthread_once); the active level is an atomic index that
- * SEEK_CPU=scalar|avx2|avx512 caps at start-up and sk_kernels_set_level changes later. */
+/* dispatch.c — CPU feature detection (cpuid + xgetbv on x86-64; on aarch64 Advanced SIMD is
+ * always there) and the per-level function tables. Tables are filled once (pthread_once); the
+ * active level is an atomic index that SEEK_CPU=scalar|avx2|avx512|neon caps at start-up and
+ * sk_kernels_set_level changes later. */
 #include "kernels_internal.h"
 
 #include <pthread.h>
@@ -12,6 +13,9 @@
 
 #if defined(SEEK_HAVE_X86_KERNELS)
 #include <cpuid.h>
+#endif
+#if defined(SEEK_HAVE_NEON_KERNELS)
+#include <sys/auxv.h>
 #endif
 
 #define N_LEVELS 4
@@ -64,6 +68,18 @@ static void detect_x86(void) {
 }
 #endif
 
+#if defined(SEEK_HAVE_NEON_KERNELS)
+/* Advanced SIMD is mandatory in AArch64 Linux; the optional extensions are only reported
+ * (the NEON kernels use none of them). */
+static void detect_neon(void) {
+    g_best = SK_CPU_NEON;
+    strcat(g_features, "asimd");
+#if defined(HWCAP_ASIMDDP)
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) strcat(g_features, " asimddp");
+#endif
+}
+#endif
+
 static sk_cpu_level parse_level(const char *s, int *ok) {
     *ok = 1;
     if (!strcasecmp(s, "scalar")) return SK_CPU_SCALAR;
@@ -80,6 +96,9 @@ static void init_once(void) {
 #if defined(SEEK_HAVE_X86_KERNELS)
     detect_x86();
 #endif
+#if defined(SEEK_HAVE_NEON_KERNELS)
+    detect_neon();
+#endif
     if (!g_features[0]) strcpy(g_features, "(none)");
     sk_kfuncs_fill_scalar(&g_tables[SK_CPU_SCALAR]);
     g_have[SK_CPU_SCALAR] = 1;
@@ -95,13 +114,18 @@ static void init_once(void) {
         g_have[SK_CPU_AVX512] = 1;
     }
 #endif
+#if defined(SEEK_HAVE_NEON_KERNELS)
+    g_tables[SK_CPU_NEON] = g_tables[SK_CPU_SCALAR];
+    sk_kfuncs_fill_neon(&g_tables[SK_CPU_NEON]);
+    g_have[SK_CPU_NEON] = 1;
+#endif
     sk_cpu_level lvl = g_best;
     const char *env = getenv("SEEK_CPU");
     if (env && *env) {
         int ok;
         sk_cpu_level want = parse_level(env, &ok);
         if (!ok)
-            SK_WARN("SEEK_CPU=%s is not one of scalar, avx2, avx512; using %s", env,
+            SK_WARN("SEEK_CPU=%s is not one of scalar, avx2, avx512, neon; using %s", env,
                     sk_cpu_level_name(lvl));
         else if (want < lvl || (want != lvl && g_have[want]))
             lvl = want;

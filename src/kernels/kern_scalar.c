@@ -1,6 +1,6 @@
-/* kern_scalar.c — the scalar reference of every kernel. Plain C, no intrinsics: this is the
- * only kernel file built on non-x86 CPUs, and the definition the SIMD files must equal up to
- * the order of float additions.
+/* kern_scalar.c — the scalar reference of every kernel. Plain C, no intrinsics: the only
+ * kernels on CPUs without a SIMD file (neither x86-64 nor aarch64), SEEK_CPU=scalar, and the
+ * definition the SIMD files must equal up to the order of float additions.
  *
  * Exact arithmetic of the dot products (w = weight row, x = prepared activation):
  *  - F32/F16/BF16: s = Σ w[i]·x[i] in f32, weights widened exactly to f32.

@@ -1,6 +1,6 @@
 /*
  * kernels_internal.h — what the per-level kernel files (kern_scalar.c, kern_avx2.c,
- * kern_avx512.c) share with the dispatcher (dispatch.c) and the threaded drivers
+ * kern_avx512.c, kern_neon.c) share with the dispatcher (dispatch.c) and the threaded drivers
  * (matvec.c). Not a public header: upper layers use sk_kernels.h only.
  *
  * Every weight type Seek multiplies has a slot (sk_kt). Each slot pairs the weight with an
@@ -119,6 +119,9 @@ void sk_kfuncs_fill_scalar(sk_kfuncs *f);
 #if defined(SEEK_HAVE_X86_KERNELS)
 void sk_kfuncs_fill_avx2(sk_kfuncs *f); /* overrides the entries it implements */
 void sk_kfuncs_fill_avx512(sk_kfuncs *f, int has_vnni);
+#endif
+#if defined(SEEK_HAVE_NEON_KERNELS)
+void sk_kfuncs_fill_neon(sk_kfuncs *f); /* overrides the entries it implements */
 #endif
 
 /* The active table (never NULL; initialised on first use, thread-safe). */

@@ -30,6 +30,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* The workspace serves only the AVX2 path: x86-64 builds. */
+#if defined(SEEK_HAVE_X86_KERNELS)
 typedef struct sg_ws {
     struct sg_ws *next_all, *next_free;
     float *a, *b; /* SK_SG_MC·SK_SG_KC + 16 and SK_SG_KC·SK_SG_NC floats, 64-byte aligned */
@@ -83,6 +85,7 @@ static sg_ws *ws_get(void) {
     }
     return w;
 }
+#endif
 
 /* The scalar reference: the same K blocks, products summed in k order without fusing. */
 static void sgemm_scalar(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,

@@ -116,7 +116,7 @@ static void check_vec_ops_level(int lvl) {
 
 static void test_vec_ops(void) {
     int n = 0;
-    for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_AVX512; lvl++) {
+    for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_NEON; lvl++) {
         if (!set_level(lvl)) {
             fprintf(stderr, "    level %s: not on this CPU, skipped\n",
                     sk_cpu_level_name((sk_cpu_level)lvl));

@@ -370,14 +370,22 @@ static void test_levels(void) {
     CHECK_OK(sk_kernels_set_level(SK_CPU_SCALAR, &e), &e);
     CHECK(sk_kernels_level() == SK_CPU_SCALAR);
     CHECK(sk_kfuncs_for_level(SK_CPU_SCALAR) != NULL);
+    /* NEON exists exactly on aarch64 builds, where it is the best level */
+#if defined(__aarch64__)
+    CHECK(best == SK_CPU_NEON && sk_kfuncs_for_level(SK_CPU_NEON) != NULL);
+    CHECK(sk_kernels_set_level(SK_CPU_AVX2, &e) == SK_ERR_UNSUPPORTED);
+    CHECK(strstr(e.msg, "avx2") != NULL);
+#else
     CHECK(sk_kernels_set_level(SK_CPU_NEON, &e) == SK_ERR_UNSUPPORTED);
     CHECK(strstr(e.msg, "neon") != NULL);
+#endif
     if (best < SK_CPU_AVX512) {
         CHECK(sk_kernels_set_level(SK_CPU_AVX512, &e) == SK_ERR_UNSUPPORTED);
         CHECK(sk_kfuncs_for_level(SK_CPU_AVX512) == NULL);
     }
     CHECK_OK(sk_kernels_set_level(best, &e), &e);
     CHECK(!strcmp(sk_cpu_level_name(SK_CPU_AVX2), "avx2"));
+    CHECK(!strcmp(sk_cpu_level_name(SK_CPU_NEON), "neon"));
 }
 
 static void test_act_quant(void) {
@@ -551,7 +559,7 @@ static void test_levels_vs_scalar(void) {
     CHECK(k != NULL);
     if (!k) return;
     int tested = 0;
-    for (int lvl = SK_CPU_AVX2; lvl <= SK_CPU_AVX512; lvl++) {
+    for (int lvl = SK_CPU_AVX2; lvl <= SK_CPU_NEON; lvl++) {
         if (!sk_kfuncs_for_level((sk_cpu_level)lvl)) {
             fprintf(stderr, "    level %s: not on this CPU, skipped\n",
                     sk_cpu_level_name((sk_cpu_level)lvl));
@@ -623,7 +631,7 @@ static void test_row_lengths(void) {
     /* plus 1344, 1376: 32-blocks leaving 2 and 3 blocks after the 4-block loop */
     const int64_t cols_list[] = {1408, 1536, 2048, 4000, 7168, 8960, 1344, 1376};
     int tested = 0;
-    for (int lvl = SK_CPU_AVX2; lvl <= SK_CPU_AVX512; lvl++) {
+    for (int lvl = SK_CPU_AVX2; lvl <= SK_CPU_NEON; lvl++) {
         const sk_kfuncs *f = sk_kfuncs_for_level((sk_cpu_level)lvl);
         if (!f) continue;
         tested++;
@@ -645,7 +653,7 @@ static void test_row_lengths(void) {
                 act_dequant(a, xa, xd, cols);
                 float yd[8], y4[8], yg[4];
                 const uint8_t *w = m.w;
-                int same4 = 1, sameg = 1;
+                int same4 = 1, sameg = 1, sames = 1;
                 double worst = 0;
                 for (int64_t r = 0; r < rows; r++) {
                     yd[r] = f->dot[kt](cols, w + r * m.row_bytes, xa, NULL);
@@ -655,10 +663,16 @@ static void test_row_lengths(void) {
                         mag += fabs((double)m.wf[r * cols + c] * xd[c]);
                     double rel = fabs((double)yd[r] - ys) / (mag > 0 ? mag : 1);
                     if (rel > worst) worst = rel;
+                    sames &= yd[r] == ys;
                 }
                 CHECK_MSG(worst <= 1e-5, "%s cols %lld at %s: dot vs scalar rel err %.3g",
                           sk_type_name(type), (long long)cols, sk_cpu_level_name((sk_cpu_level)lvl),
                           worst);
+                /* the NEON K-quant dots form the block's exact I and M and then apply the
+                 * scales as the scalar code does (kern_neon.c): equal bit for bit */
+                if (lvl == SK_CPU_NEON && block_of(type) == 256)
+                    CHECK_MSG(sames, "%s cols %lld at neon: dot differs from scalar",
+                              sk_type_name(type), (long long)cols);
                 if (f->dot4[kt]) {
                     f->dot4[kt](cols, w, m.row_bytes, xa, NULL, y4);
                     f->dot4[kt](cols, w + 4 * m.row_bytes, m.row_bytes, xa, NULL, y4 + 4);
@@ -693,7 +707,7 @@ static void test_matmul(void) {
         sk_kctx *k = sk_kctx_new(nth, &e);
         CHECK(k && sk_kctx_threads(k) == nth);
         if (!k) return;
-        for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_AVX512; lvl++) {
+        for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_NEON; lvl++) {
             if (!sk_kfuncs_for_level((sk_cpu_level)lvl)) continue;
             CHECK_OK(sk_kernels_set_level((sk_cpu_level)lvl, &e), &e);
             const int types[] = {SK_TYPE_Q8_0, SK_TYPE_Q4_K, SK_TYPE_F16, SK_TYPE_Q6_K,
@@ -794,7 +808,7 @@ static void test_bandwidth_probe(void) {
     sk_kctx *k = sk_kctx_new(2, &e);
     CHECK(k != NULL);
     if (!k) return;
-    for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_AVX512; lvl++) {
+    for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_NEON; lvl++) {
         if (sk_kernels_set_level((sk_cpu_level)lvl, &e)) continue;
         double g = sk_bench_read_bandwidth(k, 8u << 20, 2, &e);
         CHECK_MSG(g > 0.05 && g < 1e5, "%s: %g GB/s", sk_cpu_level_name((sk_cpu_level)lvl), g);

@@ -68,7 +68,7 @@ static void test_llama_quantized(void) {
             act_dequant(a, xa, xd, cols);
             size_t rb;
             CHECK(sk_row_size(W.type, cols, &rb));
-            for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_AVX512; lvl++) {
+            for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_NEON; lvl++) {
                 if (sk_kernels_set_level((sk_cpu_level)lvl, &e)) continue;
                 CHECK_OK(sk_matvec(k, &W, x, y, &e), &e);
                 double worst = 0;

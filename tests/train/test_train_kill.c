@@ -35,17 +35,42 @@ static bool exists(const char *dir, const char *name) {
     return stat(p, &st) == 0;
 }
 
+/* In a cross build CTest sets SEEK_TEST_EMULATOR (e.g. "qemu-aarch64", words split at
+ * spaces): the kernel cannot start this executable by itself, so the child is the emulator
+ * running it (its real path: /proc/self/exe would name the emulator in the child). */
+static char emu_buf[512], self_path[512];
+static const char *emu_argv[8];
+static int emu_argc;
+
+static void setup_emulator(void) {
+    const char *emu = getenv("SEEK_TEST_EMULATOR");
+    if (!emu || !*emu || strlen(emu) >= sizeof emu_buf) return;
+    ssize_t l = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (l <= 0) return;
+    self_path[l] = 0;
+    strcpy(emu_buf, emu);
+    for (char *t = strtok(emu_buf, " "); t && emu_argc < 7; t = strtok(NULL, " "))
+        emu_argv[emu_argc++] = t;
+}
+
 static pid_t spawn_train(const char *out, bool resume) {
     pid_t pid = fork();
     if (pid == 0) {
-        const char *args[40] = {self_exe, "--child",   "train", "--config", cfgp,      "--data",
-                                run_data, "--out",     out,     "--steps",  run_steps, "--batch",
-                                "4",      "--threads", "2",     "--seed",   "7",       "--quiet"};
-        int n = 18;
-        for (int i = 0; run_extra[i] && n < 37; i++) args[n++] = run_extra[i];
+        const char *args[48];
+        int n = 0;
+        for (int i = 0; i < emu_argc; i++) args[n++] = emu_argv[i];
+        args[n++] = emu_argc ? self_path : self_exe;
+        const char *run[] = {"--child",   "train", "--config", cfgp,      "--data",  run_data,
+                             "--out",     out,     "--steps",  run_steps, "--batch", "4",
+                             "--threads", "2",     "--seed",   "7",       "--quiet"};
+        for (size_t i = 0; i < sizeof run / sizeof run[0]; i++) args[n++] = run[i];
+        for (int i = 0; run_extra[i] && n < 45; i++) args[n++] = run_extra[i];
         if (resume) args[n++] = "--resume";
         args[n] = NULL;
-        execv(self_exe, (char **)args);
+        if (emu_argc)
+            execvp(args[0], (char **)args);
+        else
+            execv(self_exe, (char **)args);
         _exit(127);
     }
     return pid;
@@ -245,6 +270,7 @@ static void test_sigkill_resume_shards(void) {
 
 int main(int argc, char **argv) {
     if (argc > 2 && !strcmp(argv[1], "--child")) return sk_cmd_train(argc - 2, argv + 2);
+    setup_emulator();
     snprintf(tmpdir, sizeof tmpdir, "/tmp/seek-train-kill-XXXXXX");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
