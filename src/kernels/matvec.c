@@ -240,6 +240,8 @@ static void mm_task(void *ctx, int ith, int nth) {
              atomic_load_explicit(&j->prep_done, memory_order_acquire) < j->prep_rows; spins++) {
 #if defined(__x86_64__) || defined(__i386__)
             __builtin_ia32_pause();
+#elif defined(__aarch64__)
+            __asm__ volatile("yield");
 #endif
             if ((spins & 4095) == 4095) sched_yield();
         }
