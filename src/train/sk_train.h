@@ -244,9 +244,9 @@ void sk_train_set_gemm(sk_train_gemm g);
 sk_train_gemm sk_train_get_gemm(void);
 /* Sets the OpenBLAS thread count (n <= 0: leave the default). */
 void sk_train_set_threads(int n);
-/* Measured single-thread sgemm throughput (FLOP/s) of this machine with the trainer's matrix
- * product backend (sk_train_get_gemm), for MFU. */
-double sk_train_measure_peak(void);
+/* Measured sgemm throughput (FLOP/s) of this machine with the trainer's matrix product
+ * backend (sk_train_get_gemm) on all the trainer's threads (pool; NULL: one), for MFU. */
+double sk_train_measure_peak(sk_pool *pool);
 
 #ifdef __cplusplus
 }

@@ -60,11 +60,30 @@ static void peak_gemm(bool own, int n, const float *a, const float *b, float *c)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n);
 }
 
-double sk_train_measure_peak(void) {
-    int n = 512; /* best of 5 rounds of 3 products: short rounds catch the quiet moments of a
-                    loaded machine */
+enum { PEAK_N = 512, PEAK_REPS = 3 };
+typedef struct peak_job {
+    bool own;
+    const float *a, *b;
+    float *c; /* one n×n output per thread */
+} peak_job;
+
+static void peak_task(void *ctx, int ith, int nth) {
+    (void)nth;
+    peak_job *j = ctx;
+    for (int k = 0; k < PEAK_REPS; k++)
+        peak_gemm(j->own, PEAK_N, j->a, j->b, j->c + (size_t)ith * PEAK_N * PEAK_N);
+}
+
+/* The machine's sgemm throughput as the trainer uses it: OpenBLAS multithreaded over all the
+ * threads it was given, or sk_sgemm (single-threaded) running on every thread of the pool at
+ * once, each thread its own product, as the data-parallel trainer runs them. Best of 5 short
+ * rounds (they catch the quiet moments of a loaded machine). */
+double sk_train_measure_peak(sk_pool *pool) {
+    const int n = PEAK_N;
+    bool own = sk_train_get_gemm() == SK_TRAIN_GEMM_SEEK;
+    int nth = own && pool ? sk_pool_size(pool) : 1;
     float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
-          *c = malloc(sizeof(float) * n * n);
+          *c = malloc(sizeof(float) * n * n * (size_t)nth);
     if (!a || !b || !c) {
         free(a);
         free(b);
@@ -75,15 +94,17 @@ double sk_train_measure_peak(void) {
         a[i] = (float)(i % 7) * 0.1f;
         b[i] = (float)(i % 5) * 0.1f;
     }
-    bool own = sk_train_get_gemm() == SK_TRAIN_GEMM_SEEK;
+    peak_job j = {own, a, b, c};
     peak_gemm(own, n, a, b, c);
     double best = 0;
     for (int r = 0; r < 5; r++) {
         double t0 = sk_time_sec();
-        int reps = 3;
-        for (int k = 0; k < reps; k++) peak_gemm(own, n, a, b, c);
+        if (nth > 1)
+            sk_pool_run(pool, peak_task, &j);
+        else
+            peak_task(&j, 0, 1);
         double dt = sk_time_sec() - t0;
-        double fl = 2.0 * n * n * (double)n * reps / (dt > 0 ? dt : 1e-9);
+        double fl = 2.0 * n * n * (double)n * PEAK_REPS * nth / (dt > 0 ? dt : 1e-9);
         if (fl > best) best = fl;
     }
     free(a);
@@ -654,7 +675,7 @@ int sk_train_run(const sk_model_config *cfg, const char *config_json_path, const
         rc = sk_err_set(e, SK_ERR_NOMEM, "out of memory");
         goto done;
     }
-    double peak = sk_train_measure_peak();
+    double peak = sk_train_measure_peak(m->pool);
     double fpt = flops_per_token(m, T);
     if (!o->quiet)
         fprintf(stderr,
