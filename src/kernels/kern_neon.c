@@ -175,75 +175,61 @@ static float dot_iq4_nl(int64_t n, const void *w, const void *x, const float *ws
 
 /* ---- K-quants (activation Q8_K): exact I and M per block, then the scalar formula ---- */
 
+/* One Q4_K or Q5_K block (qh NULL for Q4_K; else bit sb of qh[k] is bit 4 of value k of
+ * sub-block sb) · its Q8_K block: d_x·d·I − d_x·dmin·M. */
+static inline float q45k_block(const uint8_t *qs, const uint8_t *qh, const uint8_t *scales,
+                               sk_fp16 d, sk_fp16 dmin, const sk_block_q8_K *b) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0F), b4 = vdupq_n_u8(0x10);
+    const int32x4_t z = vdupq_n_s32(0);
+    uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; j++) sk_k_scale_min(j, scales, &sc[j], &mn[j]);
+    uint8x16_t h0 = qh ? vld1q_u8(qh) : vdupq_n_u8(0), h1 = qh ? vld1q_u8(qh + 16) : h0;
+    int32x4_t I = z;
+    int32_t M = 0;
+    /* code bytes 32p..32p+31: low nibbles are sub-block 2p (values 64p..64p+31), high
+     * nibbles sub-block 2p+1 */
+    for (int p = 0; p < 4; p++) {
+        const uint8_t *q = qs + 32 * p;
+        const int8_t *y = b->qs + 64 * p;
+        uint8x16_t c0 = vld1q_u8(q), c1 = vld1q_u8(q + 16);
+        uint8x16_t l0 = vandq_u8(c0, m4), l1 = vandq_u8(c1, m4);
+        uint8x16_t u0 = vshrq_n_u8(c0, 4), u1 = vshrq_n_u8(c1, 4);
+        if (qh) { /* bit 4: 0x10 where bit sb of qh is set (vtst gives 0xFF there) */
+            uint8x16_t bl = vdupq_n_u8((uint8_t)(1u << (2 * p))), bh = vshlq_n_u8(bl, 1);
+            l0 = vorrq_u8(l0, vandq_u8(vtstq_u8(h0, bl), b4));
+            l1 = vorrq_u8(l1, vandq_u8(vtstq_u8(h1, bl), b4));
+            u0 = vorrq_u8(u0, vandq_u8(vtstq_u8(h0, bh), b4));
+            u1 = vorrq_u8(u1, vandq_u8(vtstq_u8(h1, bh), b4));
+        }
+        int32x4_t tl = dot16(dot16(z, vreinterpretq_s8_u8(l0), vld1q_s8(y)),
+                             vreinterpretq_s8_u8(l1), vld1q_s8(y + 16));
+        int32x4_t th = dot16(dot16(z, vreinterpretq_s8_u8(u0), vld1q_s8(y + 32)),
+                             vreinterpretq_s8_u8(u1), vld1q_s8(y + 48));
+        I = vmlaq_n_s32(I, tl, sc[2 * p]);
+        I = vmlaq_n_s32(I, th, sc[2 * p + 1]);
+        M += mn[2 * p] * (b->bsums[4 * p] + b->bsums[4 * p + 1]) +
+             mn[2 * p + 1] * (b->bsums[4 * p + 2] + b->bsums[4 * p + 3]);
+    }
+    return (b->d * fp16(d)) * (float)vaddvq_s32(I) - (b->d * fp16(dmin)) * (float)M;
+}
+
 static float dot_q4_K(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q4_K *a = w;
     const sk_block_q8_K *b = x;
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
-    const int32x4_t z = vdupq_n_s32(0);
     float s = 0.0f;
-    for (int64_t ib = 0; ib < n / 256; ib++) {
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++) sk_k_scale_min(j, a[ib].scales, &sc[j], &mn[j]);
-        int32x4_t I = z;
-        int32_t M = 0;
-        /* code bytes 32p..32p+31: low nibbles are sub-block 2p (values 64p..64p+31), high
-         * nibbles sub-block 2p+1 (values 64p+32..64p+63) */
-        for (int p = 0; p < 4; p++) {
-            const uint8_t *q = a[ib].qs + 32 * p;
-            const int8_t *y = b[ib].qs + 64 * p;
-            uint8x16_t c0 = vld1q_u8(q), c1 = vld1q_u8(q + 16);
-            int32x4_t tl = dot16(dot16(z, vreinterpretq_s8_u8(vandq_u8(c0, m4)), vld1q_s8(y)),
-                                 vreinterpretq_s8_u8(vandq_u8(c1, m4)), vld1q_s8(y + 16));
-            int32x4_t th = dot16(dot16(z, vreinterpretq_s8_u8(vshrq_n_u8(c0, 4)), vld1q_s8(y + 32)),
-                                 vreinterpretq_s8_u8(vshrq_n_u8(c1, 4)), vld1q_s8(y + 48));
-            I = vmlaq_n_s32(I, tl, sc[2 * p]);
-            I = vmlaq_n_s32(I, th, sc[2 * p + 1]);
-            M += mn[2 * p] * (b[ib].bsums[4 * p] + b[ib].bsums[4 * p + 1]) +
-                 mn[2 * p + 1] * (b[ib].bsums[4 * p + 2] + b[ib].bsums[4 * p + 3]);
-        }
-        s += (b[ib].d * fp16(a[ib].d)) * (float)vaddvq_s32(I) -
-             (b[ib].d * fp16(a[ib].dmin)) * (float)M;
-    }
+    for (int64_t ib = 0; ib < n / 256; ib++)
+        s += q45k_block(a[ib].qs, NULL, a[ib].scales, a[ib].d, a[ib].dmin, &b[ib]);
     return s;
 }
 
-/* Q5_K: as Q4_K with bit sb of qh[k] as bit 4 of value k of sub-block sb. */
 static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q5_K *a = w;
     const sk_block_q8_K *b = x;
-    const uint8x16_t m4 = vdupq_n_u8(0x0F), b4 = vdupq_n_u8(0x10);
-    const int32x4_t z = vdupq_n_s32(0);
     float s = 0.0f;
-    for (int64_t ib = 0; ib < n / 256; ib++) {
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++) sk_k_scale_min(j, a[ib].scales, &sc[j], &mn[j]);
-        uint8x16_t h0 = vld1q_u8(a[ib].qh), h1 = vld1q_u8(a[ib].qh + 16);
-        int32x4_t I = z;
-        int32_t M = 0;
-        for (int p = 0; p < 4; p++) {
-            const uint8_t *q = a[ib].qs + 32 * p;
-            const int8_t *y = b[ib].qs + 64 * p;
-            uint8x16_t c0 = vld1q_u8(q), c1 = vld1q_u8(q + 16);
-            /* bit 4 of the codes: 0x10 where bit sb of qh is set (vtst gives 0xFF there) */
-            uint8x16_t bl = vdupq_n_u8((uint8_t)(1u << (2 * p))), bh = vshlq_n_u8(bl, 1);
-            uint8x16_t l0 = vorrq_u8(vandq_u8(c0, m4), vandq_u8(vtstq_u8(h0, bl), b4));
-            uint8x16_t l1 = vorrq_u8(vandq_u8(c1, m4), vandq_u8(vtstq_u8(h1, bl), b4));
-            uint8x16_t u0 = vorrq_u8(vshrq_n_u8(c0, 4), vandq_u8(vtstq_u8(h0, bh), b4));
-            uint8x16_t u1 = vorrq_u8(vshrq_n_u8(c1, 4), vandq_u8(vtstq_u8(h1, bh), b4));
-            int32x4_t tl = dot16(dot16(z, vreinterpretq_s8_u8(l0), vld1q_s8(y)),
-                                 vreinterpretq_s8_u8(l1), vld1q_s8(y + 16));
-            int32x4_t th = dot16(dot16(z, vreinterpretq_s8_u8(u0), vld1q_s8(y + 32)),
-                                 vreinterpretq_s8_u8(u1), vld1q_s8(y + 48));
-            I = vmlaq_n_s32(I, tl, sc[2 * p]);
-            I = vmlaq_n_s32(I, th, sc[2 * p + 1]);
-            M += mn[2 * p] * (b[ib].bsums[4 * p] + b[ib].bsums[4 * p + 1]) +
-                 mn[2 * p + 1] * (b[ib].bsums[4 * p + 2] + b[ib].bsums[4 * p + 3]);
-        }
-        s += (b[ib].d * fp16(a[ib].d)) * (float)vaddvq_s32(I) -
-             (b[ib].d * fp16(a[ib].dmin)) * (float)M;
-    }
+    for (int64_t ib = 0; ib < n / 256; ib++)
+        s += q45k_block(a[ib].qs, a[ib].qh, a[ib].scales, a[ib].d, a[ib].dmin, &b[ib]);
     return s;
 }
 
