@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 300
 MODEL ?= models/default.gguf
 
-.PHONY: all build run test test-fast test-asan test-aarch64 bench fuzz deps clean install
+.PHONY: all build run test test-fast test-asan test-aarch64 test-aarch64-quick bench fuzz deps clean install
 
 all: build
 
@@ -31,6 +31,7 @@ test:
 	@$(MAKE) --no-print-directory test-fast
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
+	@$(MAKE) --no-print-directory test-aarch64-quick
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE fuzz
@@ -41,10 +42,17 @@ test-asan:
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  SEEK_SANITIZED=1 ctest --output-on-failure -j $(JOBS) -LE 'slow|fuzz'
 
-# aarch64 cross build and test suite under qemu-aarch64 (SKIP where the cross tools cannot be
-# installed); about 15 minutes on 2 cores, so not part of `make test`.
+# aarch64 cross build and the whole test suite under qemu-aarch64 (SKIP where the cross tools
+# cannot be installed); about 15 minutes on 2 cores, so `make test` runs the subset below.
 test-aarch64:
 	@sh scripts/test-aarch64.sh
+
+# part of `make test`: the aarch64 cross build and one or more tests of every layer under qemu
+# (util, formats, tensor types, kernels at the scalar and NEON levels, sgemm, tokenizer, model
+# logits against the golden files, decode, the C API): about a minute of tests after the build
+AARCH64_QUICK = test_util|test_gguf|test_safetensors|test_tensor|test_kernel|test_sgemm|test_matvec|test_model_golden|test_model_decode|test_tokenizer$$|test_api$$
+test-aarch64-quick:
+	@SEEK_AARCH64_TESTS='$(AARCH64_QUICK)' sh scripts/test-aarch64.sh
 
 bench: build
 	./$(BUILD)/seek bench kernels

@@ -10,8 +10,11 @@
 #
 # Usage: scripts/test-aarch64.sh [--full]
 #   --full (or SEEK_AARCH64_FULL=1) also runs the tests labelled `slow`.
-# Environment: BUILD (default build-arm64), JOBS (default nproc), SEEK_CPU (passed through to
-# the tests: SEEK_CPU=scalar runs every test on the scalar kernels).
+#   SEEK_AARCH64_TESTS=REGEX runs only the tests whose names match (ctest -R); `make test`
+#   runs such a subset, one or more tests of every layer (about a minute under qemu).
+# Environment: SEEK_AARCH64_BUILD (the build folder, default build-arm64; not BUILD, which
+# `make BUILD=...` passes down for the native build), JOBS (default nproc), SEEK_CPU (passed
+# through to the tests: SEEK_CPU=scalar runs every test on the scalar kernels).
 #
 # Left out of the cross run, and why:
 #   - label fuzz: libFuzzer targets need clang and a native build (SEEK_FUZZ); none exist here.
@@ -26,7 +29,7 @@
 # switch for machines without MPI.
 set -eu
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build-arm64}
+BUILD=${SEEK_AARCH64_BUILD:-build-arm64}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 full=${SEEK_AARCH64_FULL:-0}
 [ "${1:-}" = "--full" ] && full=1
@@ -76,8 +79,9 @@ labels='fuzz|slow'
 [ "$full" = 1 ] && labels='fuzz'
 echo "test-aarch64: built in $((t1 - t0)) s; running ctest under qemu-aarch64 (-LE '$labels')" >&2
 status=0
+only=${SEEK_AARCH64_TESTS:-.}
 (cd "$BUILD" && ctest --output-on-failure -j "$JOBS" -LE "$labels" -E '^train_ref_reproduce$' \
-  --timeout 1200) || status=$?
+  -R "$only" --timeout 1200) || status=$?
 t2=$(date +%s)
 echo "test-aarch64: ctest took $((t2 - t1)) s (build + tests $((t2 - t0)) s)" >&2
 exit $status
