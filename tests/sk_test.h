@@ -93,24 +93,74 @@ static inline int sk_test_report(const char *suite) {
 }
 
 /* Reads a whole binary file (test data); aborts the test program if absent. */
-static inline void *sk_test_slurp(const char *path, size_t *len) {
+/* The whole file, NUL-terminated (malloc'd; *len, if given, excludes the NUL), or NULL when it
+ * cannot be read (*len then 0). */
+static inline void *sk_test_read(const char *path, size_t *len) {
+    if (len) *len = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open test data %s\n", path);
-        exit(2);
+    if (!f) return NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    char *buf = n >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc((size_t)n + 1);
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = 0;
+    if (len) *len = (size_t)n;
+    return buf;
+}
+
+/* sk_test_read of a file the test needs: a missing or unreadable one ends the test program. */
+static inline void *sk_test_slurp(const char *path, size_t *len) {
+    void *buf = sk_test_read(path, len);
+    if (!buf) {
         fprintf(stderr, "cannot read test data %s\n", path);
         exit(2);
     }
-    ((char *)buf)[n] = 0;
-    fclose(f);
-    if (len) *len = (size_t)n;
     return buf;
+}
+
+/* True when both files can be read, are not empty and hold the same bytes. */
+static inline int sk_test_same_file(const char *a, const char *b) {
+    size_t na, nb;
+    char *x = sk_test_read(a, &na), *y = sk_test_read(b, &nb);
+    int same = x && y && na == nb && na > 0 && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* Runs a command function (int fn(int argc, char **argv), as src/cli's sk_cmd_*) on a
+ * NULL-terminated list of words (at most 63). */
+static inline int sk_test_run_cmd(int (*fn)(int, char **), const char *const *args) {
+    char *argv[64];
+    int argc = 0;
+    while (args[argc] && argc < 63) {
+        argv[argc] = (char *)args[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    return fn(argc, argv);
+}
+
+/* The number after "key": in line `line` (1-based) of a text file such as a metrics.jsonl;
+ * NaN when the file, the line or the key in that line is missing. */
+static inline double sk_test_line_number(const char *path, int line, const char *key) {
+    char *t = sk_test_read(path, NULL), *p = t;
+    for (int i = 1; i < line && p; i++) {
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    char *eol = p ? strchr(p, '\n') : NULL;
+    if (eol) *eol = 0;
+    double v = NAN;
+    char k[128];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    if (p && (p = strstr(p, k))) v = atof(p + strlen(k));
+    free(t);
+    return v;
 }
 
 #endif

@@ -209,15 +209,6 @@ static void test_qwen_file(void) {
     sk_gguf_close(g);
 }
 
-static bool same_file(const char *a, const char *b) {
-    size_t na, nb;
-    char *x = sk_test_slurp(a, &na), *y = sk_test_slurp(b, &nb);
-    bool same = na == nb && !memcmp(x, y, na);
-    free(x);
-    free(y);
-    return same;
-}
-
 /* Same seed → same bytes, whatever the thread count. */
 static void test_deterministic(void) {
     char a[300], b[300];
@@ -227,7 +218,7 @@ static void test_deterministic(void) {
     sk_synth_opts o = opts("r1-distill-qwen-1.5b", SK_TYPE_Q8_0, 1, 0, 400);
     o.n_threads = 1;
     CHECK_OK(sk_synth_write(&o, b, NULL, NULL, &e), &e);
-    CHECK(same_file(a, b));
+    CHECK(sk_test_same_file(a, b));
     unlink(b);
 }
 

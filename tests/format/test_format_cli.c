@@ -45,15 +45,6 @@ static int run(int (*fn)(int, char **), char **out, int argc, ...) {
     return rc;
 }
 
-static bool same_file(const char *a, const char *b) {
-    size_t la, lb;
-    char *x = sk_test_slurp(a, &la), *y = sk_test_slurp(b, &lb);
-    bool same = la == lb && !memcmp(x, y, la);
-    free(x);
-    free(y);
-    return same;
-}
-
 static void test_inspect(void) {
     char *out = NULL;
     char p[512], ref[512];
@@ -81,7 +72,7 @@ static void test_inspect(void) {
                  SEEK_TEST_DATA, types[k]);
         CHECK(run(sk_cmd_inspect, NULL, 6, "inspect", "--tensor", "blk.0.attn_q.weight", "--dump",
                   tmp_path("d.f32"), p) == 0);
-        CHECK_MSG(same_file(tmp_path("d.f32"), ref), "%s dump", types[k]);
+        CHECK_MSG(sk_test_same_file(tmp_path("d.f32"), ref), "%s dump", types[k]);
     }
 
     /* HF folder: summary, and a BF16 tensor dumped equals the golden GGUF's F32 bytes */

@@ -28,26 +28,15 @@ static char *tmp(const char *name) {
     return buf[k];
 }
 
-static int run_cmd(int (*fn)(int, char **), const char *const *args) {
-    char *argv[64];
-    int argc = 0;
-    while (args[argc] && argc < 63) {
-        argv[argc] = (char *)args[argc];
-        argc++;
-    }
-    argv[argc] = NULL;
-    return fn(argc, argv);
-}
-
 static char sample[512], heldout[512];
 
-/* run_cmd with stderr captured into *err (malloc'd). */
+/* sk_test_run_cmd with stderr captured into *err (malloc'd). */
 static int run_cmd_err(int (*fn)(int, char **), const char *const *args, char **err) {
     fflush(stderr);
     int saved = dup(2);
     FILE *f = fopen(tmp("stderr.txt"), "w");
     dup2(fileno(f), 2);
-    int rc = run_cmd(fn, args);
+    int rc = sk_test_run_cmd(fn, args);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -80,50 +69,50 @@ static void test_out_checked_first(void) {
 
 static void test_usage(void) {
     const char *a1[] = {"tokenizer", "--help", NULL};
-    CHECK(run_cmd(sk_cmd_tokenizer, a1) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_tokenizer, a1) == 0);
     const char *a2[] = {"tokenizer", NULL};
-    CHECK(run_cmd(sk_cmd_tokenizer, a2) == 2);
+    CHECK(sk_test_run_cmd(sk_cmd_tokenizer, a2) == 2);
     const char *a3[] = {"tokenizer", "train", "--input", sample, "--out", tmp("x"), NULL};
-    CHECK(run_cmd(sk_cmd_tokenizer, a3) == 2);
+    CHECK(sk_test_run_cmd(sk_cmd_tokenizer, a3) == 2);
     const char *a4[] = {"tokenizer", "train", "--input", sample, "--vocab-size",
                         "12ab",      "--out", tmp("x"),  NULL};
-    CHECK(run_cmd(sk_cmd_tokenizer, a4) == 2);
+    CHECK(sk_test_run_cmd(sk_cmd_tokenizer, a4) == 2);
     const char *a5[] = {"tokenizer", "fly", NULL};
-    CHECK(run_cmd(sk_cmd_tokenizer, a5) == 2);
+    CHECK(sk_test_run_cmd(sk_cmd_tokenizer, a5) == 2);
     const char *a6[] = {"tokenizer", "train", "--input", tmp("absent.txt"), "--vocab-size",
                         "300",       "--out", tmp("x"),  "--quiet",         NULL};
-    CHECK(run_cmd(sk_cmd_tokenizer, a6) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_tokenizer, a6) == 1);
     const char *a7[] = {"tokenizer", "train", "--input", sample,    "--vocab-size",
                         "100",       "--out", tmp("x"),  "--quiet", NULL};
-    CHECK(run_cmd(sk_cmd_tokenizer, a7) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_tokenizer, a7) == 1);
     FILE *f = fopen(tmp("empty.txt"), "wb");
     if (f) fclose(f);
     const char *a8[] = {"tokenizer", "train", "--input", tmp("empty.txt"), "--vocab-size", "300",
                         "--out", tmp("x"), "--quiet", NULL};
-    CHECK(run_cmd(sk_cmd_tokenizer, a8) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_tokenizer, a8) == 1);
     const char *a9[] = {"tokenizer", "train", "--input", sample, "--vocab-size", "300", "--out",
                         tmp("x"), "--pre", "gpt2", "--quiet", NULL};
-    CHECK(run_cmd(sk_cmd_tokenizer, a9) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_tokenizer, a9) == 1);
     const char *b1[] = {"data", "--help", NULL};
-    CHECK(run_cmd(sk_cmd_data, b1) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_data, b1) == 0);
     const char *b2[] = {"data", "pack", "--shards", tmp("none"), NULL};
-    CHECK(run_cmd(sk_cmd_data, b2) == 2);
+    CHECK(sk_test_run_cmd(sk_cmd_data, b2) == 2);
     const char *b3[] = {"data", "pack",  "--shards",   tmp("none"), "--seq-len",
                         "8",    "--out", tmp("o.txt"), NULL};
-    CHECK(run_cmd(sk_cmd_data, b3) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_data, b3) == 1);
     const char *b4[] = {"data", "info", tmp("none"), NULL};
-    CHECK(run_cmd(sk_cmd_data, b4) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_data, b4) == 1);
     const char *b5[] = {"data", "tokenize", "--tokenizer", tmp("none"), "--input",
                         sample, "--out",    tmp("t"),      NULL};
-    CHECK(run_cmd(sk_cmd_data, b5) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_data, b5) == 1);
     const char *b6[] = {"data", "shuffle", NULL};
-    CHECK(run_cmd(sk_cmd_data, b6) == 2);
+    CHECK(sk_test_run_cmd(sk_cmd_data, b6) == 2);
 }
 
 static void test_pipeline(void) {
     const char *a[] = {"tokenizer", "train", "--input",  sample,    "--vocab-size",
                        "800",       "--out", tmp("tok"), "--quiet", NULL};
-    CHECK(run_cmd(sk_cmd_tokenizer, a) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_tokenizer, a) == 0);
     sk_err e = {0};
     sk_tokenizer *t = NULL;
     CHECK_OK(sk_tokenizer_load_hf(tmp("tok"), &t, &e), &e);
@@ -139,7 +128,7 @@ static void test_pipeline(void) {
     const char *a2[] = {"tokenizer", "train", "--input", sample, "--vocab-size", "400", "--out",
                         tmp("tok2"), "--pre", "qwen2", "--special", "<s>,</s>,<pad>",
                         "--min-frequency", "3", "--no-chat-template", "--quiet", NULL};
-    CHECK(run_cmd(sk_cmd_tokenizer, a2) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_tokenizer, a2) == 0);
     sk_tokenizer *t2 = NULL;
     CHECK_OK(sk_tokenizer_load_hf(tmp("tok2"), &t2, &e), &e);
     if (t2) {
@@ -152,12 +141,12 @@ static void test_pipeline(void) {
 
     const char *b[] = {"data", "tokenize", "--tokenizer", tmp("tok"), "--input",
                        sample, heldout,    "--out",       tmp("sh"),  NULL};
-    CHECK(run_cmd(sk_cmd_data, b) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_data, b) == 0);
     const char *c[] = {"data", "info", tmp("sh"), "--seq-len", "63", NULL};
-    CHECK(run_cmd(sk_cmd_data, c) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_data, c) == 0);
     const char *d[] = {"data",  "pack",         "--shards", tmp("sh"),       "--seq-len", "63",
                        "--out", tmp("seq.txt"), "--mask",   tmp("mask.txt"), NULL};
-    CHECK(run_cmd(sk_cmd_data, d) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_data, d) == 0);
     sk_data_loader *l = NULL;
     CHECK_OK(sk_data_loader_open(tmp("sh"), 63, 1, 0, 0, 800, &l, &e), &e);
     sk_tokfile tf = {0}, mf = {0};
@@ -191,7 +180,7 @@ static void test_pipeline(void) {
     /* shuffled: the same lines in another order */
     const char *f[] = {"data",  "pack",          "--shards",  tmp("sh"), "--seq-len", "63",
                        "--out", tmp("shuf.txt"), "--shuffle", "--seed",  "7",         NULL};
-    CHECK(run_cmd(sk_cmd_data, f) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_data, f) == 0);
     sk_tokfile sf = {0};
     CHECK_OK(sk_tokfile_read(tmp("shuf.txt"), 800, &sf, &e), &e);
     if (sf.ids && tf.ids) {

@@ -19,17 +19,6 @@ int sk_cmd_train(int argc, char **argv);
 
 static char tmpdir[256];
 
-static int run_cmd(int (*fn)(int, char **), const char *const *args) {
-    char *argv[64];
-    int argc = 0;
-    while (args[argc] && argc < 63) {
-        argv[argc] = (char *)args[argc];
-        argc++;
-    }
-    argv[argc] = NULL;
-    return fn(argc, argv);
-}
-
 static float get_f(const sk_st_tensor *t, size_t i) {
     float v;
     memcpy(&v, (const char *)t->data + 4 * i, 4);
@@ -44,7 +33,7 @@ static void grad_case(const char *cs) {
     snprintf(ref, sizeof ref, "%s/trainref/%s/grads.safetensors", SEEK_TEST_DATA, cs);
     snprintf(out, sizeof out, "%s/g-%s.safetensors", tmpdir, cs);
     const char *args[] = {"grad", "--weights", w, "--tokens", b, "--mask", mk, "--out", out, NULL};
-    CHECK(run_cmd(sk_cmd_grad, args) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_grad, args) == 0);
     sk_err e = {0};
     sk_st *a = NULL, *r = NULL;
     CHECK_OK(sk_st_open(out, &a, &e), &e);
@@ -85,21 +74,21 @@ static void test_grad_v2lite(void) {
 
 static void test_grad_usage(void) {
     const char *a1[] = {"grad", "--weights", "x", NULL};
-    CHECK(run_cmd(sk_cmd_grad, a1) == 2);
+    CHECK(sk_test_run_cmd(sk_cmd_grad, a1) == 2);
     const char *a2[] = {"grad", "--help", NULL};
-    CHECK(run_cmd(sk_cmd_grad, a2) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_grad, a2) == 0);
     char w[512], out[512];
     snprintf(w, sizeof w, "%s/trainref/v2lite/weights.safetensors", SEEK_TEST_DATA);
     snprintf(out, sizeof out, "%s/nope.safetensors", tmpdir);
     const char *a3[] = {"grad",  "--weights", w,   "--tokens", "/nonexistent/batch.txt",
                         "--out", out,         NULL};
-    CHECK(run_cmd(sk_cmd_grad, a3) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_grad, a3) == 1);
     /* weights that do not fit the config */
     char cfg[512], b[512];
     snprintf(cfg, sizeof cfg, "%s/trainref/v3-mtp1/config.json", SEEK_TEST_DATA);
     snprintf(b, sizeof b, "%s/trainref/v2lite/batch.txt", SEEK_TEST_DATA);
     const char *a4[] = {"grad", "--weights", w, "--tokens", b, "--config", cfg, "--out", out, NULL};
-    CHECK(run_cmd(sk_cmd_grad, a4) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_grad, a4) == 1);
     CHECK(access(out, F_OK) != 0);
 }
 
@@ -120,49 +109,6 @@ static void write_data(void) {
     fclose(f);
 }
 
-static unsigned char *slurp(const char *p, size_t *n) {
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long l = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)l + 1);
-    if (fread(b, 1, (size_t)l, f) != (size_t)l) l = 0;
-    fclose(f);
-    *n = (size_t)l;
-    return b;
-}
-
-static bool same_file(const char *a, const char *b) {
-    size_t na = 0, nb = 0;
-    unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
-    bool eq = x && y && na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return eq;
-}
-
-/* The number after "key": in line `line` (1-based) of path; NaN when that line lacks it. */
-static double metric(const char *path, int line, const char *key) {
-    size_t n;
-    char *t = (char *)slurp(path, &n);
-    if (!t) return NAN;
-    t[n] = 0;
-    char *p = t;
-    for (int i = 1; i < line && p; i++) {
-        p = strchr(p, '\n');
-        if (p) p++;
-    }
-    char *eol = p ? strchr(p, '\n') : NULL;
-    if (eol) *eol = 0;
-    double v = NAN;
-    char k[64];
-    snprintf(k, sizeof k, "\"%s\":", key);
-    if (p && (p = strstr(p, k))) v = atof(p + strlen(k));
-    free(t);
-    return v;
-}
-
 static void test_train_resume(void) {
     write_data();
     char d1[300], d2[300], a[512], b[512];
@@ -172,24 +118,24 @@ static void test_train_resume(void) {
                         d1,      "--steps",  "40",   "--batch",  "4",   "--accum",
                         "2",     "--lr",     "3e-3", "--warmup", "4",   "--cosine-start",
                         "10",    "--quiet",  NULL};
-    CHECK(run_cmd(sk_cmd_train, r1) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r1) == 0);
     const char *r2[] = {"train", "--config", cfgp,           "--data",   datap, "--out",
                         d2,      "--steps",  "40",           "--batch",  "4",   "--accum",
                         "2",     "--lr",     "3e-3",         "--warmup", "4",   "--cosine-start",
                         "10",    "--quiet",  "--stop-after", "20",       NULL};
-    CHECK(run_cmd(sk_cmd_train, r2) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r2) == 0);
     snprintf(a, sizeof a, "%s/model.safetensors", d2);
     CHECK(access(a, F_OK) != 0); /* not finished yet */
     const char *r3[] = {"train", "--config", cfgp,       "--data",   datap, "--out",
                         d2,      "--steps",  "40",       "--batch",  "4",   "--accum",
                         "2",     "--lr",     "3e-3",     "--warmup", "4",   "--cosine-start",
                         "10",    "--quiet",  "--resume", NULL};
-    CHECK(run_cmd(sk_cmd_train, r3) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r3) == 0);
     const char *files[] = {"model.safetensors", "config.json"};
     for (int i = 0; i < 2; i++) {
         snprintf(a, sizeof a, "%s/%s", d1, files[i]);
         snprintf(b, sizeof b, "%s/%s", d2, files[i]);
-        CHECK_MSG(same_file(a, b), "%s differs between the straight and the resumed run", files[i]);
+        CHECK_MSG(sk_test_same_file(a, b), "%s differs between the straight and the resumed run", files[i]);
     }
     /* checkpoint: weights + Adam moments (after the 8-byte magic and the 128-byte header,
      * which holds the metrics file size, itself depending on the timings) */
@@ -197,7 +143,7 @@ static void test_train_resume(void) {
         size_t na = 0, nb = 0;
         snprintf(a, sizeof a, "%s/ckpt.bin", d1);
         snprintf(b, sizeof b, "%s/ckpt.bin", d2);
-        unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
+        unsigned char *x = sk_test_read(a, &na), *y = sk_test_read(b, &nb);
         CHECK(x && y && na == nb && na > 144);
         if (x && y && na == nb && na > 144) CHECK(memcmp(x + 136, y + 136, na - 144) == 0);
         free(x);
@@ -208,7 +154,7 @@ static void test_train_resume(void) {
         size_t na = 0, nb = 0;
         snprintf(a, sizeof a, "%s/metrics.jsonl", d1);
         snprintf(b, sizeof b, "%s/metrics.jsonl", d2);
-        char *x = (char *)slurp(a, &na), *y = (char *)slurp(b, &nb);
+        char *x = (char *)sk_test_read(a, &na), *y = (char *)sk_test_read(b, &nb);
         int lines = 0;
         if (x && y) {
             x[na] = y[nb] = 0;
@@ -230,7 +176,7 @@ static void test_train_resume(void) {
     }
     /* the loss falls */
     snprintf(a, sizeof a, "%s/metrics.jsonl", d1);
-    double l1 = metric(a, 1, "main"), l40 = metric(a, 40, "main");
+    double l1 = sk_test_line_number(a, 1, "main"), l40 = sk_test_line_number(a, 40, "main");
     printf("train: main loss step 1 %.4f -> step 40 %.4f\n", l1, l40);
     CHECK(l40 < l1 - 0.5);
     /* the final model reloads into a trainer model with the same config */
@@ -257,7 +203,7 @@ static void test_train_resume(void) {
     /* a resume with a different batch is refused */
     const char *r4[] = {"train",   "--config", cfgp,      "--data", datap,     "--out",    d2,
                         "--steps", "50",       "--batch", "8",      "--quiet", "--resume", NULL};
-    CHECK(run_cmd(sk_cmd_train, r4) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r4) == 1);
     /* a corrupt checkpoint is refused */
     snprintf(a, sizeof a, "%s/ckpt.bin", d2);
     FILE *f = fopen(a, "r+b");
@@ -267,7 +213,7 @@ static void test_train_resume(void) {
     const char *r5[] = {"train", "--config", cfgp,       "--data",  datap, "--out",
                         d2,      "--steps",  "50",       "--batch", "4",   "--accum",
                         "2",     "--quiet",  "--resume", NULL};
-    CHECK(run_cmd(sk_cmd_train, r5) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r5) == 1);
 }
 
 /* --eval-data: eval_loss on every --eval-every-th step and the last; the last one equals the
@@ -292,21 +238,21 @@ static void test_train_eval(void) {
         "train",       "--config", cfgp,           "--data", datap,  "--out", d1,
         "--steps",     "12",       "--batch",      "6",      "--lr", "3e-3",  "--quiet",
         "--eval-data", evp,        "--eval-every", "5",      NULL};
-    CHECK(run_cmd(sk_cmd_train, r1) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r1) == 0);
     const char *r2[] = {"train", "--config", cfgp, "--data", datap,  "--out",   d2,  "--steps",
                         "12",    "--batch",  "6",  "--lr",   "3e-3", "--quiet", NULL};
-    CHECK(run_cmd(sk_cmd_train, r2) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r2) == 0);
     snprintf(a, sizeof a, "%s/model.safetensors", d1);
     snprintf(b, sizeof b, "%s/model.safetensors", d2);
-    CHECK_MSG(same_file(a, b), "evaluating changed the training");
+    CHECK_MSG(sk_test_same_file(a, b), "evaluating changed the training");
     snprintf(a, sizeof a, "%s/metrics.jsonl", d1);
     for (int line = 1; line <= 12; line++) {
-        double v = metric(a, line, "eval_loss");
+        double v = sk_test_line_number(a, line, "eval_loss");
         bool want = line == 5 || line == 10 || line == 12;
         CHECK_MSG(want ? isfinite(v) && v > 0 : isnan(v), "line %d eval_loss %g", line, v);
-        if (want) CHECK(metric(a, line, "eval_tokens") == 6 * 12);
+        if (want) CHECK(sk_test_line_number(a, line, "eval_tokens") == 6 * 12);
     }
-    double last = metric(a, 12, "eval_loss");
+    double last = sk_test_line_number(a, 12, "eval_loss");
     /* the same number from the saved weights: one forward pass over the 6 eval lines */
     sk_err e = {0};
     sk_model_config cfg;
@@ -327,7 +273,7 @@ static void test_train_eval(void) {
     /* the chart carries the held-out series */
     snprintf(b, sizeof b, "%s/loss.svg", d1);
     size_t n = 0;
-    char *svg = (char *)slurp(b, &n);
+    char *svg = (char *)sk_test_read(b, &n);
     CHECK(svg && n > 0);
     if (svg) {
         svg[n] = 0;
@@ -340,20 +286,20 @@ static void test_train_eval(void) {
         fputs("1 2 3 4 5\n", f);
         fclose(f);
     }
-    CHECK(run_cmd(sk_cmd_train, r1) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r1) == 1);
 }
 
 static void test_train_usage(void) {
     const char *a1[] = {"train", "--config", "x.json", NULL};
-    CHECK(run_cmd(sk_cmd_train, a1) == 2);
+    CHECK(sk_test_run_cmd(sk_cmd_train, a1) == 2);
     const char *a2[] = {"train", "--help", NULL};
-    CHECK(run_cmd(sk_cmd_train, a2) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_train, a2) == 0);
     const char *a3[] = {"train", "--config", cfgp,   "--data", datap,
                         "--out", tmpdir,     "--lr", "abc",    NULL};
-    CHECK(run_cmd(sk_cmd_train, a3) == 2);
+    CHECK(sk_test_run_cmd(sk_cmd_train, a3) == 2);
     const char *a4[] = {"train",   "--config", cfgp,      "--data", datap,     "--out", tmpdir,
                         "--batch", "3",        "--accum", "2",      "--quiet", NULL};
-    CHECK(run_cmd(sk_cmd_train, a4) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_train, a4) == 1);
 }
 
 /* ---- optimizer units ---- */
@@ -475,7 +421,7 @@ static void test_config_needs_lambda(void) {
     snprintf(src, sizeof src, "%s/trainref/v3-mtp1/config.json", SEEK_TEST_DATA);
     snprintf(dst, sizeof dst, "%s/nolambda.json", tmpdir);
     size_t n;
-    char *t = (char *)slurp(src, &n);
+    char *t = (char *)sk_test_read(src, &n);
     t[n] = 0;
     char *k = strstr(t, "\"mtp_loss_scaling_factor\"");
     CHECK(k != NULL);

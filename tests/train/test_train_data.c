@@ -24,38 +24,12 @@ int sk_cmd_train(int argc, char **argv);
 
 static char tmpdir[256], cfgp[512], shardp[512], shard2p[512], linep[512], maskp[512];
 
-static int run_cmd(const char *const *args) {
-    char *argv[64];
-    int argc = 0;
-    while (args[argc] && argc < 63) {
-        argv[argc] = (char *)args[argc];
-        argc++;
-    }
-    argv[argc] = NULL;
-    return sk_cmd_train(argc, argv);
-}
-
-static unsigned char *slurp(const char *p, size_t *n) {
-    *n = 0;
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long l = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)l + 1);
-    if (b && fread(b, 1, (size_t)l, f) != (size_t)l) l = 0;
-    fclose(f);
-    if (b) b[l] = 0;
-    *n = (size_t)l;
-    return b;
-}
-
 /* metrics.jsonl with the wall-clock fields (tok_per_s, mfu, seconds) removed */
 static char *metrics_canon(const char *dir, int *n_lines) {
     char p[600];
     snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
     size_t n;
-    char *s = (char *)slurp(p, &n);
+    char *s = (char *)sk_test_read(p, &n);
     *n_lines = 0;
     if (!s) return NULL;
     char *out = malloc(n + 1), *o = out;
@@ -80,27 +54,7 @@ static char *metrics_canon(const char *dir, int *n_lines) {
 static double metric(const char *dir, int line, const char *key) {
     char p[600];
     snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
-    size_t n;
-    char *t = (char *)slurp(p, &n), *q = t;
-    for (int i = 1; i < line && q; i++) {
-        q = strchr(q, '\n');
-        if (q) q++;
-    }
-    double v = NAN;
-    char k[64];
-    snprintf(k, sizeof k, "\"%s\":", key);
-    if (q && (q = strstr(q, k))) v = atof(q + strlen(k));
-    free(t);
-    return v;
-}
-
-static bool same_file(const char *a, const char *b) {
-    size_t na, nb;
-    unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
-    bool same = x && y && na == nb && na > 0 && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
+    return sk_test_line_number(p, line, key);
 }
 
 /* A shard set of 23 documents of 3..40 ids in [2, 48) (BOS 0, EOS 1), split into shards of at
@@ -164,7 +118,7 @@ static void test_shards_step1(void) {
                        d,       "--seq-len", "15",      "--steps",    "1",    "--batch",
                        "4",     "--seed",    "9",       "--init-std", "0.02", "--threads",
                        "1",     "--no-gguf", "--quiet", NULL};
-    CHECK(run_cmd(r) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r) == 0);
     sk_err e = {0};
     sk_data_loader *l = NULL;
     CHECK_OK(sk_data_loader_open(shardp, 15, 4, 9, SK_DATA_SHUFFLE, 48, &l, &e), &e);
@@ -183,14 +137,14 @@ static void test_shards_step1(void) {
     CHECK(zeros > 0); /* the batch holds document starts, so the mask matters */
     /* without --seq-len a shard set is refused */
     const char *r2[] = {"train", "--config", cfgp, "--data", shardp, "--out", d, "--quiet", NULL};
-    CHECK(run_cmd(r2) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r2) == 1);
     /* --mask belongs to line files */
     const char *r3[] = {"train",     "--config", cfgp,     "--data", shardp,    "--out", d,
                         "--seq-len", "15",       "--mask", maskp,    "--quiet", NULL};
-    CHECK(run_cmd(r3) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r3) == 1);
     const char *r4[] = {"train", "--config",  cfgp, "--data",  shardp, "--out",
                         d,       "--seq-len", "0",  "--quiet", NULL};
-    CHECK(run_cmd(r4) == 2);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r4) == 2);
 }
 
 static void test_line_mask(void) {
@@ -201,12 +155,12 @@ static void test_line_mask(void) {
                        maskp,   "--out",     d,         "--steps",    "1",    "--batch",
                        "4",     "--seed",    "5",       "--init-std", "0.02", "--threads",
                        "1",     "--no-gguf", "--quiet", NULL};
-    CHECK(run_cmd(r) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r) == 0);
     const char *r2[] = {"train",     "--config", cfgp,        "--data",     linep,
                         "--out",     d2,         "--steps",   "1",          "--batch",
                         "4",         "--seed",   "5",         "--init-std", "0.02",
                         "--threads", "1",        "--no-gguf", "--quiet",    NULL};
-    CHECK(run_cmd(r2) == 0);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r2) == 0);
     sk_err e = {0};
     sk_tokfile t = {0}, mk = {0};
     CHECK_OK(sk_tokfile_read(linep, 48, &t, &e), &e);
@@ -232,7 +186,7 @@ static void test_line_mask(void) {
     fclose(f);
     const char *r3[] = {"train", "--config", cfgp, "--data",  linep, "--mask",
                         bad,     "--out",    d,    "--quiet", NULL};
-    CHECK(run_cmd(r3) == 1);
+    CHECK(sk_test_run_cmd(sk_cmd_train, r3) == 1);
 }
 
 /* sk_train_run with the shard settings of the resume test; returns the status, message in e */
@@ -285,7 +239,7 @@ static void test_shards_resume(void) {
     CHECK_OK(run_opts(d2, 24, 0, true, 2, 11, 12, false, 4, shardp, &e), &e);
     snprintf(a, sizeof a, "%s/model.safetensors", d1);
     snprintf(b, sizeof b, "%s/model.safetensors", d2);
-    CHECK_MSG(same_file(a, b), "model.safetensors differs between the straight and resumed run");
+    CHECK_MSG(sk_test_same_file(a, b), "model.safetensors differs between the straight and resumed run");
     int na = 0, nb = 0;
     char *x = metrics_canon(d1, &na), *y = metrics_canon(d2, &nb);
     CHECK(x && y && na == 24 && nb == 24);
@@ -296,7 +250,7 @@ static void test_shards_resume(void) {
         size_t n1, n2;
         snprintf(a, sizeof a, "%s/ckpt.bin", d1);
         snprintf(b, sizeof b, "%s/ckpt.bin", d2);
-        unsigned char *p = slurp(a, &n1), *q = slurp(b, &n2);
+        unsigned char *p = sk_test_read(a, &n1), *q = sk_test_read(b, &n2);
         CHECK(p && q && n1 == n2 && n1 > 264 + 8);
         if (p && q && n1 == n2 && n1 > 272) CHECK(memcmp(p + 136, q + 136, n1 - 144) == 0);
         free(p);
@@ -335,7 +289,7 @@ static void test_shards_resume(void) {
     /* damaged checkpoints */
     size_t n;
     snprintf(a, sizeof a, "%s/ckpt.bin", d2);
-    unsigned char *ck = slurp(a, &n);
+    unsigned char *ck = sk_test_read(a, &n);
     CHECK(ck && n > 300);
     if (!ck || n <= 300) return;
     struct {

@@ -85,18 +85,7 @@ static double now_s(void) {
 static unsigned char *slurp(const char *dir, const char *name, size_t *n) {
     char p[600];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    *n = 0;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long l = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)l + 1);
-    if (l < 0 || fread(b, 1, (size_t)l, f) != (size_t)l) l = 0;
-    fclose(f);
-    b[l] = 0;
-    *n = (size_t)l;
-    return b;
+    return sk_test_read(p, n);
 }
 
 static int count_lines(const char *dir) {
