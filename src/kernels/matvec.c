@@ -337,7 +337,7 @@ static int run_mm(sk_kctx *k, const sk_mv_op *in, int nops, int64_t n, sk_err *e
     size_t need = 0, work = 0;
     uint64_t wbytes = 0;
     int64_t nchunks = 0;
-    const size_t target = n > 1 ? (size_t)128 << 10 : GUIDED_MIN;
+    const size_t target = (size_t)128 << 10; /* several tokens: uniform chunks kept in L2 */
     for (int i = 0; i < nops; i++) {
         mm_op *o = &ops[i];
         const sk_tensor *W = in[i].W;
@@ -394,7 +394,7 @@ static int run_mm(sk_kctx *k, const sk_mv_op *in, int nops, int64_t n, sk_err *e
         }
     }
     const mm_chunk *chunks = NULL;
-    if (n == 1 && k->n_threads > 1) {
+    if (n == 1) { /* one token: guided chunks instead */
         int64_t nc = guided_chunks(k, ops, nops, wbytes, e);
         if (nc < 0) return e ? e->code : SK_ERR_NOMEM;
         nchunks = nc;
