@@ -40,7 +40,8 @@ static void bench_usage(FILE *f) {
                "       seek bench MODE [OPTIONS]\n\nmodes:\n");
     for (size_t i = 0; i < sizeof k_modes / sizeof k_modes[0]; i++)
         fprintf(f, "  %-10s %s\n", k_modes[i].name, k_modes[i].help);
-    fprintf(f, "\n`seek bench MODE --help` describes a mode.\n");
+    fprintf(f, "\n`seek bench MODE --help` describes a mode; `seek bench -m MODEL --help` the model\n"
+               "benchmark's options (--reps, --cache-type, --no-mmap, --mtp, ...).\n");
 }
 
 int sk_cmd_bench(int argc, char **argv) {
