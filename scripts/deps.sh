@@ -5,7 +5,7 @@
 set -eu
 want="build-essential cmake ninja-build pkg-config libpcre2-dev libjansson-dev libmicrohttpd-dev libopenblas-dev libedit-dev libopenmpi-dev openmpi-bin"
 case "${1:-build}" in
-  test) want="$want clang python3"
+  test) want="$want clang python3 libsimde-dev" # SIMDe: AVX-512 kernels checked without AVX-512
         # node/npm may come from outside Debian (they do on some images): only install
         # Debian's when the commands are missing.
         if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -4,11 +4,19 @@
  * Overrides: F32/F16/BF16 dots and the float vector ops with 512-bit FMA; Q8_0 and Q4_0
  * dots with vpdpbusd (VNNI only); the bandwidth probe with 512-bit loads.
  * Integer sums are exact, as in kern_avx2.c, so results equal the scalar reference up to
- * the order of the float additions. */
+ * the order of the float additions.
+ * Built a second time with SK_AVX512_SIMDE (tests/kernels/CMakeLists.txt), against SIMDe's
+ * portable AVX-512 (kern_avx512_simde.h), as sk_kfuncs_fill_avx512_simde: so the kernels are
+ * checked on CPUs without AVX-512 too. */
 #if defined(SEEK_HAVE_X86_KERNELS)
 #include "kernels_internal.h"
 
+#if defined(SK_AVX512_SIMDE) /* the same kernels on SIMDe's emulated AVX-512, for tests */
+#include "kern_avx512_simde.h"
+#define sk_kfuncs_fill_avx512 sk_kfuncs_fill_avx512_simde
+#else
 #include <immintrin.h>
+#endif
 #include <math.h>
 
 static inline float fp16(sk_fp16 h) {
@@ -88,18 +96,19 @@ static inline __m256i vnni_ss(__m256i w, __m256i x) {
                                _mm256_sign_epi8(x, w));
 }
 
-/* One accumulator per row, blocks in order, lanes = bytes 4i..4i+3 as maddubs+madd: the
- * same f32 operations as the AVX2 dot/dot4/gemm4, hence bit-identical results. */
+/* Two accumulators per row, even and odd blocks, added at the end; lanes = bytes 4i..4i+3 as
+ * maddubs+madd: the same f32 operations as the AVX2 dot/dot4/gemm4 (kern_avx2.c), hence
+ * bit-identical results (this level keeps the AVX2 gemm4, which sk_matmul must match). */
 static float dot_q8_0_vnni(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q8_0 *a = w, *b = x;
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int64_t ib = 0; ib < n / 32; ib++) {
         __m256i p = vnni_ss(ld256(a[ib].qs), ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
-                              acc);
+        acc[ib & 1] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)),
+                                      _mm256_cvtepi32_ps(p), acc[ib & 1]);
     }
-    return hsum8(acc);
+    return hsum8(_mm256_add_ps(acc[0], acc[1]));
 }
 
 static void dot4_q8_0_vnni(int64_t n, const void *w, size_t wstride, const void *x, const float *ws,
@@ -108,18 +117,18 @@ static void dot4_q8_0_vnni(int64_t n, const void *w, size_t wstride, const void 
     const sk_block_q8_0 *b = x;
     const sk_block_q8_0 *r[4];
     for (int k = 0; k < 4; k++) r[k] = (const sk_block_q8_0 *)((const uint8_t *)w + k * wstride);
-    __m256 acc[4];
-    for (int k = 0; k < 4; k++) acc[k] = _mm256_setzero_ps();
+    __m256 acc[4][2];
+    for (int k = 0; k < 4; k++) acc[k][0] = acc[k][1] = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 32; ib++) {
         __m256i xv = ld256(b[ib].qs);
         float dx = fp16(b[ib].d);
         for (int k = 0; k < 4; k++) {
             __m256i p = vnni_ss(ld256(r[k][ib].qs), xv);
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r[k][ib].d) * dx), _mm256_cvtepi32_ps(p),
-                                     acc[k]);
+            acc[k][ib & 1] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r[k][ib].d) * dx),
+                                             _mm256_cvtepi32_ps(p), acc[k][ib & 1]);
         }
     }
-    for (int k = 0; k < 4; k++) y[k] = hsum8(acc[k]);
+    for (int k = 0; k < 4; k++) y[k] = hsum8(_mm256_add_ps(acc[k][0], acc[k][1]));
 }
 
 static float dot_q4_0_vnni(int64_t n, const void *w, const void *x, const float *ws) {

@@ -70,8 +70,7 @@ static inline size_t sk_act_q8_K_s32_offset(int64_t n) {
  * 0, 2, 1, 3: the order in which the AVX2 Q4_K kernels read them (kern_avx2.c). The row is a
  * multiple of 32 bytes. */
 static inline size_t sk_act_q8_K_xperm_offset(int64_t n) {
-    return (sk_act_q8_K_s32_offset(n) + (size_t)(n / 256) * 8 * sizeof(int16_t) + 31) &
-           ~(size_t)31;
+    return (sk_act_q8_K_s32_offset(n) + (size_t)(n / 256) * 8 * sizeof(int16_t) + 31) & ~(size_t)31;
 }
 sk_act sk_kt_act(int kt);
 /* Bytes of one prepared activation row of n values (n a multiple of the act block). */
@@ -119,6 +118,9 @@ void sk_kfuncs_fill_scalar(sk_kfuncs *f);
 #if defined(SEEK_HAVE_X86_KERNELS)
 void sk_kfuncs_fill_avx2(sk_kfuncs *f); /* overrides the entries it implements */
 void sk_kfuncs_fill_avx512(sk_kfuncs *f, int has_vnni);
+/* kern_avx512.c built on SIMDe's emulated AVX-512 (SK_AVX512_SIMDE): linked into the tests
+ * only (tests/kernels), which check that level on CPUs without AVX-512. */
+void sk_kfuncs_fill_avx512_simde(sk_kfuncs *f, int has_vnni);
 #endif
 #if defined(SEEK_HAVE_NEON_KERNELS)
 void sk_kfuncs_fill_neon(sk_kfuncs *f); /* overrides the entries it implements */
