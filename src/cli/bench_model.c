@@ -70,6 +70,9 @@ uint64_t sk_bench_bytes_per_token(const sk_model_weights *w) {
     return b;
 }
 
+/* a bandwidth pass every BW_EVERY generated tokens (the pass is not timed as decoding) */
+enum { BW_EVERY = 8 };
+
 static void usage(FILE *f) {
     fprintf(f,
             "usage: seek bench -m MODEL [-p 512] [-n 128] [-t THREADS] [options]\n\n"
@@ -78,8 +81,10 @@ static void usage(FILE *f) {
             "token (MoE: dense weights + the routed experts actually used), the memory read\n"
             "bandwidth measured in the same run, the share of it the decoding achieves, and\n"
             "the KV / latent cache bytes per token. The weights are touched once before the\n"
-            "timed passes (page faults of the mapped file are not timed), and bandwidth\n"
-            "passes follow each repetition, so both see the same load on the machine. The\n"
+            "timed passes (page faults of the mapped file are not timed). Bandwidth passes\n"
+            "run between the generated tokens (one every 8, not timed as decoding) and after\n"
+            "each repetition, so both see the same load on the machine; the best pass is the\n"
+            "roofline the decoding is compared with (best repetition). The\n"
             "same ratio per CPU-second (bytes / CPU time of all threads) is printed too: it\n"
             "is steadier on a shared machine. `breakdown` splits a generated token's time\n"
             "into the matrix products, choosing the token, and everything else.\n\n"
@@ -316,7 +321,18 @@ int sk_bench_model(int argc, char **argv) {
         sk_kctx_stats_reset(kc);
         t0 = sk_time_sec();
         c0 = cpu_sec();
+        double probe_wall = 0, probe_cpu = 0; /* taken out of the decoding's times */
         for (long i = 0; i < n_gen; i++) {
+            if (probe && i % BW_EVERY == BW_EVERY / 2) { /* a bandwidth pass between tokens */
+                double tb0 = sk_time_sec(), cb = cpu_sec();
+                double g = sk_bw_probe_run(probe);
+                double cpu = cpu_sec() - cb;
+                if (g > bw) bw = g;
+                if (cpu > 0 && (double)((size_t)bw_mib << 20) / 1e9 / cpu > bw_cpu)
+                    bw_cpu = (double)((size_t)bw_mib << 20) / 1e9 / cpu;
+                probe_wall += sk_time_sec() - tb0;
+                probe_cpu += cpu;
+            }
             double ta = sk_time_sec();
             int32_t next = 0;
             for (int v = 1; v < c->n_vocab; v++)
@@ -328,14 +344,15 @@ int sk_bench_model(int argc, char **argv) {
                 goto done;
             }
         }
-        double wall = sk_time_sec() - t0;
-        double tg = (double)n_gen / wall, tgc = (cpu_sec() - c0) / (double)n_gen;
+        double wall = sk_time_sec() - t0 - probe_wall;
+        double tg = (double)n_gen / wall,
+               tgc = (cpu_sec() - c0 - probe_cpu) / (double)n_gen;
         if (pp > best_pp) best_pp = pp, pp_cpu = ppc;
         if (tg > best_tg) {
             best_tg = tg, tg_cpu = tgc, tg_wall = wall, tg_pick = pick;
             sk_kctx_stats_get(kc, &tg_st);
         }
-        /* bandwidth passes right after each repetition: the same load on the machine */
+        /* and three more after the repetition (short runs get several passes too) */
         for (int b = 0; probe && b < 3; b++) {
             double cb = cpu_sec();
             double g = sk_bw_probe_run(probe);
