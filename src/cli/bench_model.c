@@ -104,10 +104,7 @@ static void usage(FILE *f) {
 }
 
 static int32_t argmax(const float *x, int n) {
-    int32_t b = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[b]) b = i;
-    return b;
+    return (int32_t)sk_argmax(x, n);
 }
 
 typedef struct mtp_result {
@@ -334,9 +331,7 @@ int sk_bench_model(int argc, char **argv) {
                 probe_cpu += cpu;
             }
             double ta = sk_time_sec();
-            int32_t next = 0;
-            for (int v = 1; v < c->n_vocab; v++)
-                if (logits[v] > logits[next]) next = v;
+            int32_t next = argmax(logits, c->n_vocab);
             plain_out[i] = next;
             pick += sk_time_sec() - ta;
             if (sk_model_eval(ctx, &next, 1, logits, false, &e)) {

@@ -18,6 +18,18 @@ void sk_vec_scale(float *y, float s, int64_t n) {
     sk_kfuncs_active()->vec_scale(y, s, n);
 }
 
+int64_t sk_argmax(const float *x, int64_t n) {
+    int64_t best = 0;
+    if (n <= 0) return 0;
+    float m = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > m) {
+            m = x[i];
+            best = i;
+        }
+    return best;
+}
+
 void sk_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps) {
     const sk_kfuncs *f = sk_kfuncs_active();
     if (n <= 0) return;

@@ -110,6 +110,10 @@ void sk_swiglu(float *out, const float *gate, const float *up, int64_t n); /* si
 void sk_sigmoid(float *x, int64_t n);
 /* Indices of the k largest values, largest first; ties → lower index first. k ≤ n. */
 void sk_topk(const float *x, int64_t n, int64_t k, int32_t *idx);
+/* The index of the first largest value of x[0..n) (0 when n ≤ 1). NaNs are never larger, so
+ * they are skipped unless x[0] is NaN (then 0). Keeps the running maximum in a register:
+ * a loop comparing with x[best] reloads it through memory, ~5× slower over a vocabulary. */
+int64_t sk_argmax(const float *x, int64_t n);
 
 /* ---- RoPE ---- */
 typedef enum sk_rope_mode {

@@ -297,10 +297,7 @@ static int mtp_prefill(sk_gen *g, const int32_t *prompt, int n_prompt, int i, in
 }
 
 static int32_t argmax(const float *x, int n) {
-    int32_t b = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[b]) b = i;
-    return b;
+    return (int32_t)sk_argmax(x, n);
 }
 
 /* The decode step for a chosen token tok (instead of evaluating it alone): confirms or

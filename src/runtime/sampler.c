@@ -1,6 +1,7 @@
 /* sampler.c — token sampling: penalties, greedy, temperature, top-k, top-p, min-p and a seeded
  * xoshiro256** draw (see sk_sampler.h for the exact formulas and order). */
 #include "sk_sampler.h"
+#include "sk_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -307,9 +308,7 @@ static int build(sk_sampler *s, const float *logits, size_t *n, double *sum, sk_
     prepare(s, logits);
     const float *w = s->work;
     size_t nv = (size_t)s->n_vocab;
-    int32_t best = 0;
-    for (size_t i = 1; i < nv; i++)
-        if (w[i] > w[best]) best = (int32_t)i;
+    int32_t best = (int32_t)sk_argmax(w, (int64_t)nv);
     if (w[best] == -INFINITY)
         return sk_err_set(e, SK_ERR_INVALID, "sampler: every logit is -inf or NaN");
     if (w[best] == INFINITY) { /* an infinite logit takes all the mass */

@@ -129,6 +129,26 @@ static void test_vec_ops(void) {
     CHECK(n >= 1);
 }
 
+static void test_argmax(void) {
+    float x[10] = {0.5f, 2.0f, -1.0f, 2.0f, 7.0f, 0.5f, 2.0f, -3.0f, 7.0f, 1.0f};
+    CHECK(sk_argmax(x, 10) == 4); /* ties: the first */
+    CHECK(sk_argmax(x, 4) == 1);
+    CHECK(sk_argmax(x, 1) == 0 && sk_argmax(x, 0) == 0);
+    float y[5] = {-INFINITY, NAN, -2.0f, NAN, -1.0f};
+    CHECK(sk_argmax(y, 5) == 4); /* NaNs skipped */
+    float z[3] = {NAN, 5.0f, 6.0f};
+    CHECK(sk_argmax(z, 3) == 0); /* as a loop comparing with x[best]: nothing beats a NaN */
+    float w[4] = {-INFINITY, -INFINITY, INFINITY, INFINITY};
+    CHECK(sk_argmax(w, 4) == 2);
+    static float r[100000];
+    int64_t ref = 0;
+    for (int i = 0; i < 100000; i++) {
+        r[i] = (float)(int)rndf(0, 5000);
+        if (r[i] > r[ref]) ref = i;
+    }
+    CHECK(sk_argmax(r, 100000) == ref);
+}
+
 static void test_topk(void) {
     float x[10] = {0.5f, 2.0f, -1.0f, 2.0f, 7.0f, 0.5f, 2.0f, -3.0f, 7.0f, 1.0f};
     int32_t idx[10];
@@ -276,6 +296,7 @@ static void test_freqs(void) {
 
 int main(void) {
     RUN(test_vec_ops);
+    RUN(test_argmax);
     RUN(test_topk);
     RUN(test_rope);
     RUN(test_freqs);
