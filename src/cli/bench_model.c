@@ -340,8 +340,7 @@ int sk_bench_model(int argc, char **argv) {
             }
         }
         double wall = sk_time_sec() - t0 - probe_wall;
-        double tg = (double)n_gen / wall,
-               tgc = (cpu_sec() - c0 - probe_cpu) / (double)n_gen;
+        double tg = (double)n_gen / wall, tgc = (cpu_sec() - c0 - probe_cpu) / (double)n_gen;
         if (pp > best_pp) best_pp = pp, pp_cpu = ppc;
         if (tg > best_tg) {
             best_tg = tg, tg_cpu = tgc, tg_wall = wall, tg_pick = pick;

@@ -72,11 +72,11 @@ int sk_matmul_multi(sk_kctx *k, const sk_mv_op *ops, int nops, int64_t n, sk_err
 
 /* Counters of the products run through k since it was made or last reset (benchmarks). */
 typedef struct sk_kctx_stats {
-    uint64_t calls;      /* sk_matvec / sk_matmul / sk_matmul_multi calls */
-    uint64_t ops;        /* products in them */
-    uint64_t dispatches; /* calls that woke the pool (the others ran on the caller alone) */
+    uint64_t calls;        /* sk_matvec / sk_matmul / sk_matmul_multi calls */
+    uint64_t ops;          /* products in them */
+    uint64_t dispatches;   /* calls that woke the pool (the others ran on the caller alone) */
     uint64_t weight_bytes; /* weight bytes streamed (once per call, whatever n) */
-    double seconds;      /* wall time inside these calls, on the calling thread */
+    double seconds;        /* wall time inside these calls, on the calling thread */
 } sk_kctx_stats;
 void sk_kctx_stats_get(const sk_kctx *k, sk_kctx_stats *out);
 void sk_kctx_stats_reset(sk_kctx *k);

@@ -20,26 +20,32 @@ struct sk_gen {
     void *token_ud;
     /* MTP self-speculation (allocated on the first run with params.mtp) */
     int n_embd;
-    float *hid;      /* [hid_rows][n_embd] hidden states of a prefill chunk */
+    float *hid; /* [hid_rows][n_embd] hidden states of a prefill chunk */
     int hid_rows;
-    float *pend;     /* [4][n_embd] hidden of main positions mtp_pos .. n_cached-1 */
+    float *pend; /* [4][n_embd] hidden of main positions mtp_pos .. n_cached-1 */
     int n_pend;
-    float *vlog;     /* [2][n_vocab] verify logits */
-    float *vhid;     /* [2][n_embd] verify hidden states */
-    float *mlog;     /* [n_vocab] MTP logits */
-    bool spec;       /* the cache holds an unconfirmed draft after the last cached token */
-    bool mtp_live;   /* the MTP slot is in step (pend valid) */
+    float *vlog;   /* [2][n_vocab] verify logits */
+    float *vhid;   /* [2][n_embd] verify hidden states */
+    float *mlog;   /* [n_vocab] MTP logits */
+    bool spec;     /* the cache holds an unconfirmed draft after the last cached token */
+    bool mtp_live; /* the MTP slot is in step (pend valid) */
     int32_t draft;
 };
 
 const char *sk_gen_stop_name(sk_gen_stop s) {
     switch (s) {
-    case SK_GEN_STOP_NONE: return "none";
-    case SK_GEN_STOP_EOS: return "end of sequence";
-    case SK_GEN_STOP_STRING: return "stop string";
-    case SK_GEN_STOP_LENGTH: return "length limit";
-    case SK_GEN_STOP_CONTEXT: return "context full";
-    case SK_GEN_STOP_CANCELLED: return "cancelled";
+    case SK_GEN_STOP_NONE:
+        return "none";
+    case SK_GEN_STOP_EOS:
+        return "end of sequence";
+    case SK_GEN_STOP_STRING:
+        return "stop string";
+    case SK_GEN_STOP_LENGTH:
+        return "length limit";
+    case SK_GEN_STOP_CONTEXT:
+        return "context full";
+    case SK_GEN_STOP_CANCELLED:
+        return "cancelled";
     }
     return "?";
 }
@@ -287,8 +293,7 @@ static int mtp_prefill(sk_gen *g, const int32_t *prompt, int n_prompt, int i, in
             pend_push(g, g->hid + (size_t)(m - 1) * E);
         }
         if (want_logits && s + m == i + n) {
-            rc = sk_model_logits_from_hidden(g->ctx, g->hid + (size_t)(m - 1) * E, 1, g->logits,
-                                             e);
+            rc = sk_model_logits_from_hidden(g->ctx, g->hid + (size_t)(m - 1) * E, 1, g->logits, e);
             if (rc) return rc;
         }
         s += m;
@@ -370,8 +375,9 @@ int sk_gen_run(sk_gen *g, const int32_t *prompt, int n_prompt, const sk_gen_para
                           n_prompt, g->n_ctx);
     for (int i = 0; i < n_prompt; i++)
         if (prompt[i] < 0 || prompt[i] >= g->n_vocab)
-            return sk_err_set(e, SK_ERR_RANGE, "generate: prompt token %d is id %d, outside [0, %d)",
-                              i, (int)prompt[i], g->n_vocab);
+            return sk_err_set(e, SK_ERR_RANGE,
+                              "generate: prompt token %d is id %d, outside [0, %d)", i,
+                              (int)prompt[i], g->n_vocab);
     rc = sk_sampler_params_check(&p->sampling, e);
     if (rc) return rc;
     st.n_prompt = n_prompt;
@@ -451,8 +457,8 @@ int sk_gen_run(sk_gen *g, const int32_t *prompt, int n_prompt, const sk_gen_para
             static const char close[] = "\n</think>\n\n";
             free(forced);
             forced = NULL;
-            rc = sk_tokenizer_encode(g->tok, close, sizeof close - 1, SK_TOK_PARSE_SPECIAL,
-                                     &forced, &n_forced, e);
+            rc = sk_tokenizer_encode(g->tok, close, sizeof close - 1, SK_TOK_PARSE_SPECIAL, &forced,
+                                     &n_forced, e);
             if (rc) goto done;
             i_forced = 0;
             budget_spent = true;
