@@ -7,25 +7,11 @@
 #include "sk_test.h"
 
 #include "kernels_internal.h" /* slots and per-level tables (src/kernels) */
+#include "kern_test.h"
 
 #include <stdint.h>
 
-/* ---- deterministic random numbers ---- */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd32(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
-}
-static float rndf(float lo, float hi) { /* uniform */
-    return lo + (hi - lo) * (float)(rnd32() & 0xFFFFFF) / 16777216.0f;
-}
-
 /* ---- independent dequantizer (spec §4 loops, decode order) ---- */
-static float h2f(sk_fp16 h) {
-    return sk_fp16_to_f32(h);
-}
 
 static void ref_dequant_row(int type, const void *src, float *y, int64_t n) {
     switch (type) {
@@ -191,22 +177,6 @@ static void ref_dequant_row(int type, const void *src, float *y, int64_t n) {
     }
 }
 
-/* The activation the kernel sees, dequantized (the exact values the integer dot uses). */
-static void act_dequant(sk_act a, const void *src, float *y, int64_t n) {
-    if (a == SK_ACT_F32) {
-        memcpy(y, src, (size_t)n * 4);
-    } else if (a == SK_ACT_Q8_0) {
-        const sk_block_q8_0 *b = src;
-        for (int64_t i = 0; i < n; i++) y[i] = h2f(b[i / 32].d) * b[i / 32].qs[i % 32];
-    } else if (a == SK_ACT_Q8_1) {
-        const sk_block_q8_1 *b = src;
-        for (int64_t i = 0; i < n; i++) y[i] = h2f(b[i / 32].d) * b[i / 32].qs[i % 32];
-    } else {
-        const sk_block_q8_K *b = src;
-        for (int64_t i = 0; i < n; i++) y[i] = b[i / 256].d * b[i / 256].qs[i % 256];
-    }
-}
-
 /* ---- random weights of every type (random code bytes, sane scale fields) ---- */
 static sk_fp16 rnd_h(float lo, float hi) {
     return sk_f32_to_fp16(rndf(lo, hi));
@@ -337,11 +307,6 @@ static void tmat_free(tmat *m) {
     free(m->scale);
 }
 
-static int64_t block_of(int type) {
-    int bs = sk_type_info(type)->block_size;
-    return type == SK_TYPE_F8_E4M3 ? 1 : bs;
-}
-
 /* Columns for a type: many blocks; for per-element types an odd count with a partial
  * 128-wide FP8 scale block and SIMD tails. */
 static int64_t test_cols(int type) {
@@ -349,11 +314,6 @@ static int64_t test_cols(int type) {
     if (b == 1) return 1000 + 7;
     if (b == 32) return 32 * 41;
     return 256 * 5;
-}
-
-static void rnd_vec(float *x, int64_t n, float amp) {
-    for (int64_t i = 0; i < n; i++) x[i] = rndf(-amp, amp);
-    if (n > 3) x[n / 2] = 3 * amp; /* an outlier, as real activations have */
 }
 
 /* ---- tests ---- */
@@ -439,7 +399,7 @@ static void test_act_quant(void) {
     CHECK(u0.b.d == 0 && u0.b.qs[3] == 0);
     /* Q8_K: max magnitude maps to −127·sign/−… ; bsums are the sums; round trip error ≤ d/2 */
     rnd_vec(x, 512, 2.0f);
-    x[100] = -7.0f;     /* the largest magnitude, negative */
+    x[100] = -7.0f; /* the largest magnitude, negative */
     /* 2 blocks, then 8 int16 sums per 32 values per block, then (32-aligned) the qs again
      * with each 64 values' 16-byte quarters in the order 0 2 1 3 */
     size_t krow = sk_act_row_bytes(SK_ACT_Q8_K, 512);

@@ -16,28 +16,12 @@
 #include "sk_test.h"
 
 #include "kernels_internal.h" /* slots, per-level tables, sk_kfuncs_fill_avx512_simde */
+#include "kern_test.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* ---- deterministic random numbers ---- */
-static uint64_t rng_state = 0x853C49E6748FEA9Bull;
-static uint32_t rnd32(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
-}
-static float rndf(float lo, float hi) {
-    return lo + (hi - lo) * (float)(rnd32() & 0xFFFFFF) / 16777216.0f;
-}
-static void rnd_vec(float *x, int64_t n, float amp) {
-    for (int64_t i = 0; i < n; i++) x[i] = rndf(-amp, amp);
-    if (n > 3) x[n / 2] = 3 * amp; /* an outlier, as real activations have */
-}
-static float h2f(sk_fp16 h) {
-    return sk_fp16_to_f32(h);
-}
 /* exactly `bytes` (at least 1), so ASan sees any read past the end */
 static void *exact_alloc(size_t bytes) {
     return malloc(bytes ? bytes : 1);
@@ -166,10 +150,6 @@ static const int k_types[] = {SK_TYPE_F32,  SK_TYPE_F16,    SK_TYPE_BF16,   SK_T
                               SK_TYPE_Q6_K, SK_TYPE_IQ4_NL, SK_TYPE_IQ4_XS, SK_TYPE_F8_E4M3};
 #define N_TYPES ((int)(sizeof k_types / sizeof k_types[0]))
 
-static int64_t block_of(int type) {
-    return type == SK_TYPE_F8_E4M3 ? 1 : sk_type_info(type)->block_size;
-}
-
 /* rows × n weights of `type` (each row exactly row_bytes, the whole exactly rows·row_bytes),
  * their dequantized values wf (F8: with the scale), and for F8 the scale-grid row ws.
  * raw: Q8_0 / Q4_0 from random code bytes (Q8_0 then holds −128) with sane scales; otherwise
@@ -228,23 +208,6 @@ static void wmat_free(wmat *m) {
     free(m->w);
     free(m->wf);
     free(m->ws);
-}
-
-static void act_dequant(sk_act a, const void *src, float *y, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        if (a == SK_ACT_F32) {
-            y[i] = ((const float *)src)[i];
-        } else if (a == SK_ACT_Q8_0) {
-            const sk_block_q8_0 *b = (const sk_block_q8_0 *)src + i / 32;
-            y[i] = h2f(b->d) * b->qs[i % 32];
-        } else if (a == SK_ACT_Q8_1) {
-            const sk_block_q8_1 *b = (const sk_block_q8_1 *)src + i / 32;
-            y[i] = h2f(b->d) * b->qs[i % 32];
-        } else {
-            const sk_block_q8_K *b = (const sk_block_q8_K *)src + i / 256;
-            y[i] = b->d * b->qs[i % 256];
-        }
-    }
 }
 
 /* 4 prepared activation rows of n values, each exactly xs bytes (one allocation each, so a
@@ -593,6 +556,7 @@ static void test_read_sum(void) {
 }
 
 int main(void) {
+    rng_state = 0x853C49E6748FEA9Bull; /* this test's own seed */
     RUN(test_setup);
     RUN(test_overrides);
     RUN(test_float_dots);

@@ -7,29 +7,11 @@
 #include "sk_test.h"
 
 #include "kernels_internal.h" /* activation formats, to rebuild the kernel's input */
+#include "kern_test.h"
 
 static const char *k_types[] = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1",   "q2_k",
                                 "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"};
 static const char *k_tensors[] = {"blk.0.attn_q.weight", "blk.1.ffn_down.weight"};
-
-static float h2f(sk_fp16 h) {
-    return sk_fp16_to_f32(h);
-}
-
-static void act_dequant(sk_act a, const void *src, float *y, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        if (a == SK_ACT_Q8_0) {
-            const sk_block_q8_0 *b = (const sk_block_q8_0 *)src + i / 32;
-            y[i] = h2f(b->d) * b->qs[i % 32];
-        } else if (a == SK_ACT_Q8_1) {
-            const sk_block_q8_1 *b = (const sk_block_q8_1 *)src + i / 32;
-            y[i] = h2f(b->d) * b->qs[i % 32];
-        } else {
-            const sk_block_q8_K *b = (const sk_block_q8_K *)src + i / 256;
-            y[i] = b->d * b->qs[i % 256];
-        }
-    }
-}
 
 static void test_llama_quantized(void) {
     sk_err e = {0};
