@@ -73,6 +73,20 @@ uint64_t sk_bench_bytes_per_token(const sk_model_weights *w) {
 /* a bandwidth pass every BW_EVERY generated tokens (the pass is not timed as decoding) */
 enum { BW_EVERY = 8 };
 
+/* One bandwidth pass over the probe's mib MiB: keeps the best GB/s (*bw) and GB per
+ * CPU-second (*bw_cpu); adds the pass's wall and CPU seconds to *wall / *cpu when given. */
+static void bw_pass(sk_bw_probe *probe, long mib, double *bw, double *bw_cpu, double *wall,
+                    double *cpu) {
+    double t0 = sk_time_sec(), c0 = cpu_sec();
+    double g = sk_bw_probe_run(probe);
+    double dc = cpu_sec() - c0;
+    if (g > *bw) *bw = g;
+    if (dc > 0 && (double)((size_t)mib << 20) / 1e9 / dc > *bw_cpu)
+        *bw_cpu = (double)((size_t)mib << 20) / 1e9 / dc;
+    if (wall) *wall += sk_time_sec() - t0;
+    if (cpu) *cpu += dc;
+}
+
 static void usage(FILE *f) {
     fprintf(f,
             "usage: seek bench -m MODEL [-p 512] [-n 128] [-t THREADS] [options]\n\n"
@@ -320,16 +334,8 @@ int sk_bench_model(int argc, char **argv) {
         c0 = cpu_sec();
         double probe_wall = 0, probe_cpu = 0; /* taken out of the decoding's times */
         for (long i = 0; i < n_gen; i++) {
-            if (probe && i % BW_EVERY == BW_EVERY / 2) { /* a bandwidth pass between tokens */
-                double tb0 = sk_time_sec(), cb = cpu_sec();
-                double g = sk_bw_probe_run(probe);
-                double cpu = cpu_sec() - cb;
-                if (g > bw) bw = g;
-                if (cpu > 0 && (double)((size_t)bw_mib << 20) / 1e9 / cpu > bw_cpu)
-                    bw_cpu = (double)((size_t)bw_mib << 20) / 1e9 / cpu;
-                probe_wall += sk_time_sec() - tb0;
-                probe_cpu += cpu;
-            }
+            if (probe && i % BW_EVERY == BW_EVERY / 2) /* a bandwidth pass between tokens */
+                bw_pass(probe, bw_mib, &bw, &bw_cpu, &probe_wall, &probe_cpu);
             double ta = sk_time_sec();
             int32_t next = argmax(logits, c->n_vocab);
             plain_out[i] = next;
@@ -347,13 +353,7 @@ int sk_bench_model(int argc, char **argv) {
             sk_kctx_stats_get(kc, &tg_st);
         }
         /* and three more after the repetition (short runs get several passes too) */
-        for (int b = 0; probe && b < 3; b++) {
-            double cb = cpu_sec();
-            double g = sk_bw_probe_run(probe);
-            double gc = (double)((size_t)bw_mib << 20) / 1e9 / (cpu_sec() - cb);
-            if (g > bw) bw = g;
-            if (gc > bw_cpu) bw_cpu = gc;
-        }
+        for (int b = 0; probe && b < 3; b++) bw_pass(probe, bw_mib, &bw, &bw_cpu, NULL, NULL);
     }
     mtp_result mr = {0};
     for (long r = 0; mtp && r < reps; r++) {
