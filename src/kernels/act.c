@@ -1,9 +1,11 @@
-/* act.c — weight-type slots and activation preparation (the same for every SIMD level, so
+/* act.c — weight-type slots and activation preparation. The block quantizers come from the
+ * kernel table (scalar reference in kern_scalar.c, SIMD versions giving the same bytes, so
  * every level sees bit-identical quantized activations). The rounding follows llama.cpp's
  * reference quantizers: Q8_0/Q8_1 round half away from zero (roundf) with d = amax/127
- * stored as fp16 and 1/d (from the f32 d) as the multiplier; Q8_K rounds half to even with
- * iscale = -127/max (max = the value of largest magnitude), q = min(127, rint(iscale*x)),
- * d = 1/iscale in f32, and bsums[j] = sum of q[16j..16j+15].
+ * stored as fp16 and 1/d (from the f32 d) as the multiplier (Q8_1's s = fp16(d·Σq) from the
+ * f32 d); Q8_K rounds half to even with iscale = -127/max (max = the value of largest
+ * magnitude), q = min(127, rint(iscale*x)), d = 1/iscale in f32, and bsums[j] = sum of
+ * q[16j..16j+15]. NaN values are left out of the maximum and coded 0.
  * Q8_0 rows carry, after the blocks, two f32 arrays of n/32: at sk_act_q8_0_fscale_offset
  * the block scales d, and right after them d·Σq per block (the AVX2 Q4_0/Q5_0 dots use
  * unsigned codes, Σ(u − c)·q = Σu·q − c·Σq, and take c·d·Σq from there); then, 32-byte
@@ -97,70 +99,41 @@ size_t sk_act_row_bytes(sk_act a, int64_t n) {
     }
 }
 
-/* float → int8 for already-scaled values; NaN (from Inf/NaN activations) becomes 0 rather
- * than an undefined conversion. */
-static inline int8_t to_i8(float v) {
-    if (!(v >= -128.0f)) return v != v ? 0 : -128;
-    return v > 127.0f ? 127 : (int8_t)v;
-}
-
-static void quant_q8_0(const float *x, sk_block_q8_0 *y, int64_t n, sk_block_q8_1 *y1) {
-    for (int64_t b = 0; b < n / 32; b++) {
-        const float *xb = x + b * 32;
-        float amax = 0.0f;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
-        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        int8_t *qs = y1 ? y1[b].qs : y[b].qs;
-        int sum = 0;
-        for (int j = 0; j < 32; j++) {
-            qs[j] = to_i8(roundf(xb[j] * id));
-            sum += qs[j];
-        }
-        if (y1) {
-            y1[b].d = sk_f32_to_fp16(d);
-            y1[b].s = sk_f32_to_fp16((float)sum * d);
-        } else {
-            y[b].d = sk_f32_to_fp16(d);
-        }
-    }
-}
-
-static void quant_q8_K(const float *x, sk_block_q8_K *y, int64_t n) {
-    for (int64_t b = 0; b < n / 256; b++) {
-        const float *xb = x + b * 256;
-        float amax = 0.0f, max = 0.0f;
-        for (int j = 0; j < 256; j++) {
-            float ax = fabsf(xb[j]);
-            if (ax > amax) {
-                amax = ax;
-                max = xb[j];
+/* Q8_0 or Q8_1 blocks of n values, GROUP blocks at a time through f's quantizer; fs and sx
+ * (Q8_0 rows: f32 scales and d·Σq, may be NULL) or y1 (Q8_1 blocks) get the extras. */
+#define GROUP 8
+static void act_q8_0(const sk_kfuncs *f, const float *x, sk_block_q8_0 *y, float *fs, float *sx,
+                     sk_block_q8_1 *y1, int64_t n) {
+    sk_block_q8_0 tmp[GROUP];
+    int16_t qsum[GROUP];
+    for (int64_t b0 = 0; b0 < n / 32; b0 += GROUP) {
+        int64_t nb = n / 32 - b0 < GROUP ? n / 32 - b0 : GROUP;
+        sk_block_q8_0 *out = y1 ? tmp : y + b0;
+        f->quant_q8_0(x + 32 * b0, out, qsum, 32 * nb);
+        for (int64_t i = 0; i < nb; i++) {
+            float d = sk_fp16_to_f32(out[i].d);
+            if (y1) { /* s is made from the f32 d = amax/127, as llama.cpp's Q8_1 */
+                const float *xb = x + 32 * (b0 + i);
+                float amax = 0.0f;
+                for (int j = 0; j < 32; j++) amax = fabsf(xb[j]) > amax ? fabsf(xb[j]) : amax;
+                y1[b0 + i].d = out[i].d;
+                y1[b0 + i].s = sk_f32_to_fp16((float)qsum[i] * (amax / 127.0f));
+                memcpy(y1[b0 + i].qs, out[i].qs, 32);
+            } else {
+                fs[b0 + i] = d;
+                sx[b0 + i] = d * (float)qsum[i];
             }
         }
-        if (amax == 0.0f) {
-            memset(&y[b], 0, sizeof y[b]);
-            continue;
-        }
-        float iscale = -127.0f / max;
-        for (int j = 0; j < 256; j++) {
-            float v = rintf(iscale * xb[j]);
-            y[b].qs[j] = to_i8(v);
-        }
-        for (int j = 0; j < 16; j++) {
-            int s = 0;
-            for (int i = 0; i < 16; i++) s += y[b].qs[16 * j + i];
-            y[b].bsums[j] = (int16_t)s;
-        }
-        y[b].d = 1.0f / iscale;
     }
 }
 
-void sk_act_quantize(sk_act a, const float *x, void *dst, int64_t n) {
+void sk_act_quantize_with(const sk_kfuncs *f, sk_act a, const float *x, void *dst, int64_t n) {
     switch (a) {
     case SK_ACT_Q8_0: {
-        quant_q8_0(x, dst, n, NULL);
         const sk_block_q8_0 *b = dst;
         float *fs = (float *)((uint8_t *)dst + sk_act_q8_0_fscale_offset(n));
         float *sx = (float *)((uint8_t *)dst + sk_act_q8_0_xsum_offset(n));
+        act_q8_0(f, x, dst, fs, sx, NULL, n);
         int8_t *xp = (int8_t *)((uint8_t *)dst + sk_act_q8_0_xpair_offset(n));
         for (int64_t i = 0; i < n / 64; i++) {
             memcpy(xp + 64 * i, b[2 * i].qs, 16);
@@ -168,19 +141,13 @@ void sk_act_quantize(sk_act a, const float *x, void *dst, int64_t n) {
             memcpy(xp + 64 * i + 32, b[2 * i].qs + 16, 16);
             memcpy(xp + 64 * i + 48, b[2 * i + 1].qs + 16, 16);
         }
-        for (int64_t i = 0; i < n / 32; i++) {
-            int sum = 0;
-            for (int j = 0; j < 32; j++) sum += b[i].qs[j];
-            fs[i] = sk_fp16_to_f32(b[i].d);
-            sx[i] = fs[i] * (float)sum;
-        }
         break;
     }
     case SK_ACT_Q8_1:
-        quant_q8_0(x, NULL, n, dst);
+        act_q8_0(f, x, NULL, NULL, NULL, dst, n);
         break;
     case SK_ACT_Q8_K: {
-        quant_q8_K(x, dst, n);
+        f->quant_q8_K(x, dst, n);
         const sk_block_q8_K *b = dst;
         int16_t *s32 = (int16_t *)((uint8_t *)dst + sk_act_q8_K_s32_offset(n));
         for (int64_t i = 0; i < n / 256; i++)
@@ -198,6 +165,10 @@ void sk_act_quantize(sk_act a, const float *x, void *dst, int64_t n) {
         memcpy(dst, x, (size_t)n * sizeof(float));
         break;
     }
+}
+
+void sk_act_quantize(sk_act a, const float *x, void *dst, int64_t n) {
+    sk_act_quantize_with(sk_kfuncs_active(), a, x, dst, n);
 }
 
 float sk_k_fp8_lut[256];

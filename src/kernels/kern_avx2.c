@@ -983,6 +983,101 @@ static float dot_iq4_xs(int64_t n, const void *w, const void *x, const float *ws
     return hsum8(acc);
 }
 
+/* ---- activation quantizers (bit-identical to kern_scalar.c's) ---- */
+
+/* x·scale clamped to [-128, 127] with NaN → 0, as the scalar clamp_i8. */
+static inline __m256 q_clamp(__m256 v) {
+    v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+    return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-128.0f)), _mm256_set1_ps(127.0f));
+}
+
+/* Round half away from zero of a clamped vector: trunc, then ±1 where the exact fraction
+ * reaches ±0.5 (the scalar round_away_i8). */
+static inline __m256i q_round_away(__m256 v) {
+    __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m256 f = _mm256_sub_ps(v, t), one = _mm256_set1_ps(1.0f);
+    t = _mm256_add_ps(t, _mm256_and_ps(_mm256_cmp_ps(f, _mm256_set1_ps(0.5f), _CMP_GE_OQ), one));
+    t = _mm256_sub_ps(t, _mm256_and_ps(_mm256_cmp_ps(f, _mm256_set1_ps(-0.5f), _CMP_LE_OQ), one));
+    return _mm256_cvttps_epi32(t);
+}
+
+/* Four vectors of 8 int32 in [-128, 127] → 32 int8 in order. */
+static inline __m256i q_pack32(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* Max over |x| of 8n values with NaN lanes ignored: max_ps returns its second operand when
+ * either is NaN, and the running maximum (second) never is. */
+static inline float q_amax(const float *x, int n8) {
+    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    __m256 m = _mm256_setzero_ps();
+    for (int i = 0; i < n8; i++)
+        m = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * i), abs), m);
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+static inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
+}
+
+static void quant_q8_0(const float *x, sk_block_q8_0 *y, int16_t *qsum, int64_t n) {
+    for (int64_t b = 0; b < n / 32; b++, x += 32) {
+        float amax = q_amax(x, 4);
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        __m256 s = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int i = 0; i < 4; i++)
+            q[i] = q_round_away(q_clamp(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), s)));
+        _mm256_storeu_si256((__m256i *)y[b].qs, q_pack32(q[0], q[1], q[2], q[3]));
+        y[b].d = sk_f32_to_fp16(d);
+        qsum[b] = (int16_t)hsum_i32(
+            _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+    }
+}
+
+static void quant_q8_K(const float *x, sk_block_q8_K *y, int64_t n) {
+    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    for (int64_t b = 0; b < n / 256; b++, x += 256) {
+        float amax = q_amax(x, 32);
+        if (amax == 0.0f) {
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
+        /* the first value of largest magnitude, as the scalar strict-greater scan finds */
+        float max = 0.0f;
+        const __m256 am = _mm256_set1_ps(amax);
+        for (int i = 0; i < 32; i++) {
+            __m256 a = _mm256_and_ps(_mm256_loadu_ps(x + 8 * i), abs);
+            int m = _mm256_movemask_ps(_mm256_cmp_ps(a, am, _CMP_EQ_OQ));
+            if (m) {
+                max = x[8 * i + __builtin_ctz((unsigned)m)];
+                break;
+            }
+        }
+        float iscale = -127.0f / max;
+        __m256 s = _mm256_set1_ps(iscale);
+        for (int g = 0; g < 8; g++) { /* 32 values: 4 vectors, 2 bsums */
+            __m256i q[4];
+            for (int i = 0; i < 4; i++) {
+                __m256 v = q_clamp(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * g + 8 * i), s));
+                q[i] = _mm256_cvtps_epi32(
+                    _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            }
+            _mm256_storeu_si256((__m256i *)(y[b].qs + 32 * g), q_pack32(q[0], q[1], q[2], q[3]));
+            y[b].bsums[2 * g] = (int16_t)hsum_i32(_mm256_add_epi32(q[0], q[1]));
+            y[b].bsums[2 * g + 1] = (int16_t)hsum_i32(_mm256_add_epi32(q[2], q[3]));
+        }
+        y[b].d = 1.0f / iscale;
+    }
+}
+
 /* ---- vector ops ---- */
 
 /* e^x for 8 floats: x = n·ln2 + r, |r| ≤ ln2/2, e^r by the degree-7 Taylor-like minimax
@@ -1154,6 +1249,8 @@ void sk_kfuncs_fill_avx2(sk_kfuncs *f) {
     f->swiglu = v_swiglu;
     f->sigmoid = v_sigmoid;
     f->read_sum = v_read_sum;
+    f->quant_q8_0 = quant_q8_0;
+    f->quant_q8_K = quant_q8_K;
 }
 #else
 typedef int sk_kern_avx2_unused; /* not an x86-64 build: only the scalar kernels exist */

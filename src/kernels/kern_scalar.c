@@ -19,6 +19,81 @@
 #include "kernels_internal.h"
 
 #include <math.h>
+#include <string.h>
+
+/* ---- activation quantizers (see sk_quant_q8_0_fn in kernels_internal.h) ----
+ * No libm rounding calls: x·id is clamped first (bounds are integers, so clamping before or
+ * after rounding gives the same code), then rounded with exact float steps. These are the
+ * results of llama.cpp's reference quantizers (roundf / rintf of the scaled value) for
+ * every input without NaN; a NaN value is ignored by the maximum and coded 0. */
+
+/* Clamped to [-128, 127]; NaN → 0. */
+static inline float clamp_i8(float v) {
+    float c = v > 127.0f ? 127.0f : v;
+    c = c < -128.0f ? -128.0f : c;
+    return v != v ? 0.0f : c;
+}
+
+/* roundf of a clamped value: t = trunc(v) by conversion, v − t is exact. */
+static inline int8_t round_away_i8(float v) {
+    v = clamp_i8(v);
+    int32_t t = (int32_t)v;
+    float f = v - (float)t;
+    t += (f >= 0.5f) - (f <= -0.5f);
+    return (int8_t)t;
+}
+
+/* rintf of a clamped value: adding 1.5·2^23 leaves no fraction bits, so the sum is rounded
+ * to an integer in the current (nearest-even) mode; subtracting it back is exact. */
+static inline int8_t round_even_i8(float v) {
+    v = clamp_i8(v);
+    float r = v + 12582912.0f; /* not folded away: that needs -ffast-math, never used here */
+    r -= 12582912.0f;
+    return (int8_t)(int32_t)r;
+}
+
+static void quant_q8_0(const float *x, sk_block_q8_0 *y, int16_t *qsum, int64_t n) {
+    for (int64_t b = 0; b < n / 32; b++, x += 32) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) {
+            float a = fabsf(x[j]);
+            amax = a > amax ? a : amax;
+        }
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) {
+            y[b].qs[j] = round_away_i8(x[j] * id);
+            sum += y[b].qs[j];
+        }
+        y[b].d = sk_f32_to_fp16(d);
+        qsum[b] = (int16_t)sum;
+    }
+}
+
+static void quant_q8_K(const float *x, sk_block_q8_K *y, int64_t n) {
+    for (int64_t b = 0; b < n / 256; b++, x += 256) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < 256; j++) {
+            float a = fabsf(x[j]);
+            if (a > amax) {
+                amax = a;
+                max = x[j];
+            }
+        }
+        if (amax == 0.0f) {
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
+        float iscale = -127.0f / max;
+        for (int j = 0; j < 256; j++) y[b].qs[j] = round_even_i8(iscale * x[j]);
+        for (int j = 0; j < 16; j++) {
+            int s = 0;
+            for (int i = 0; i < 16; i++) s += y[b].qs[16 * j + i];
+            y[b].bsums[j] = (int16_t)s;
+        }
+        y[b].d = 1.0f / iscale;
+    }
+}
 
 /* ---- plain types ---- */
 
@@ -408,4 +483,6 @@ void sk_kfuncs_fill_scalar(sk_kfuncs *f) {
     f->swiglu = s_swiglu;
     f->sigmoid = s_sigmoid;
     f->read_sum = s_read_sum;
+    f->quant_q8_0 = quant_q8_0;
+    f->quant_q8_K = quant_q8_K;
 }

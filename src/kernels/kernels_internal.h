@@ -75,8 +75,13 @@ static inline size_t sk_act_q8_K_xperm_offset(int64_t n) {
 sk_act sk_kt_act(int kt);
 /* Bytes of one prepared activation row of n values (n a multiple of the act block). */
 size_t sk_act_row_bytes(sk_act a, int64_t n);
-/* Prepares x (n floats) as activation format a into dst (sk_act_row_bytes bytes). F32: copies. */
+/* Prepares x (n floats) as activation format a into dst (sk_act_row_bytes bytes). F32: copies.
+ * Uses the active table's block quantizers (every level's give the same bytes). */
 void sk_act_quantize(sk_act a, const float *x, void *dst, int64_t n);
+struct sk_kfuncs;
+/* The same with the block quantizers of table f (tests compare the levels). */
+void sk_act_quantize_with(const struct sk_kfuncs *f, sk_act a, const float *x, void *dst,
+                          int64_t n);
 
 /* n = row length in elements (a multiple of the weight block); w = the weight row;
  * x = the prepared activation; wscale = F8 only: the row's scale-grid row (ceil(n/128)
@@ -92,6 +97,18 @@ typedef void (*sk_dot4_fn)(int64_t n, const void *w, size_t wstride, const void 
  * same order), so sk_matmul equals sk_matvec exactly. */
 typedef void (*sk_gemm4_fn)(int64_t n, const void *w, const void *x, size_t xstride,
                             const float *wscale, float *y, int64_t ystride);
+
+/* Block quantizers of the activations, bit-identical on every level (the scalar ones in
+ * kern_scalar.c define the result):
+ *   Q8_0, per 32 values: amax = the largest |x| (NaN values ignored), d = amax/127,
+ *     id = 1/d (0 if d = 0), q = round-half-away-from-zero of x·id clamped to [-128, 127]
+ *     (NaN → 0), d stored as fp16; qsum[b] = Σ q of block b.
+ *   Q8_K, per 256 values: max = the first value of largest |x| (NaN ignored); all zero if
+ *     that is 0; else iscale = -127/max, q = round-half-to-even of iscale·x clamped and NaN
+ *     → 0 as above, bsums = Σ q per 16, d = 1/iscale (f32).
+ * n is a multiple of the block. */
+typedef void (*sk_quant_q8_0_fn)(const float *x, sk_block_q8_0 *y, int16_t *qsum, int64_t n);
+typedef void (*sk_quant_q8_K_fn)(const float *x, sk_block_q8_K *y, int64_t n);
 
 typedef struct sk_kfuncs {
     sk_dot_fn dot[SK_KT_COUNT];
@@ -112,6 +129,8 @@ typedef struct sk_kfuncs {
     /* Reads bytes (a multiple of 256, 64-byte aligned) with the widest loads; returns a
      * value depending on every byte (so the reads cannot be optimised away). */
     uint64_t (*read_sum)(const void *p, size_t bytes);
+    sk_quant_q8_0_fn quant_q8_0;
+    sk_quant_q8_K_fn quant_q8_K;
 } sk_kfuncs;
 
 void sk_kfuncs_fill_scalar(sk_kfuncs *f);

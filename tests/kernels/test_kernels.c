@@ -448,6 +448,142 @@ static void test_act_quant(void) {
     sk_act_quantize(SK_ACT_Q8_K, x, k, 256);
 }
 
+/* llama.cpp's reference activation quantizers, as written there (roundf / rintf of the
+ * scaled value), with the maximum taken as `a > amax` (NaN never wins): the oracle for the
+ * scalar table on inputs without NaN. */
+static void oracle_q8_0(const float *x, sk_block_q8_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / 32; b++, x += 32) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 32; j++) {
+            float v = roundf(x[j] * id);
+            y[b].qs[j] = (int8_t)(v > 127.0f ? 127.0f : v < -128.0f ? -128.0f : v);
+        }
+        y[b].d = sk_f32_to_fp16(d);
+    }
+}
+
+static void oracle_q8_K(const float *x, sk_block_q8_K *y, int64_t n) {
+    for (int64_t b = 0; b < n / 256; b++, x += 256) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < 256; j++)
+            if (fabsf(x[j]) > amax) amax = fabsf(x[j]), max = x[j];
+        memset(&y[b], 0, sizeof y[b]);
+        if (amax == 0.0f) continue;
+        float iscale = -127.0f / max;
+        for (int j = 0; j < 256; j++) {
+            float v = rintf(iscale * x[j]);
+            y[b].qs[j] = (int8_t)(v > 127.0f ? 127.0f : v < -128.0f ? -128.0f : v);
+        }
+        for (int j = 0; j < 16; j++) {
+            int sum = 0;
+            for (int i = 0; i < 16; i++) sum += y[b].qs[16 * j + i];
+            y[b].bsums[j] = (int16_t)sum;
+        }
+        y[b].d = 1.0f / iscale;
+    }
+}
+
+/* One of several kinds of test row (n values): kind 0 ordinary, 1 exact ties (a block
+ * maximum of 127 and half-integers), 2 any bit pattern (NaN, ±inf, subnormals, huge), 3 tiny
+ * and zero values, 4 a few ±inf among ordinary ones, 5 wide exponent range, 6 NaN among
+ * ordinary values. */
+static void act_row(float *x, int64_t n, int kind) {
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t r = rnd32();
+        float v;
+        switch (kind) {
+        case 0:
+            v = rndf(-3.0f, 3.0f);
+            break;
+        case 1:
+            v = (float)((int)(r % 255) - 127) * (r & 256 ? 0.5f : 1.0f);
+            break;
+        case 2:
+            memcpy(&v, &r, 4);
+            break;
+        case 3:
+            v = r % 5 == 0 ? 0.0f : (float)((int)(r % 200) - 100) * 1e-40f;
+            break;
+        case 4:
+            v = r % 61 == 0 ? (r & 1 ? INFINITY : -INFINITY) : rndf(-5.0f, 5.0f);
+            break;
+        case 5:
+            v = ldexpf(rndf(-1.0f, 1.0f), (int)(r % 80) - 40);
+            break;
+        default:
+            v = r % 37 == 0 ? NAN : rndf(-1.0f, 1.0f);
+            break;
+        }
+        x[i] = v;
+    }
+    if (kind == 1)
+        for (int64_t i = 0; i < n; i += 32) x[i] = 127.0f;
+}
+
+/* The block quantizers of every level give the scalar table's bytes (whole prepared rows,
+ * every activation format), and the scalar table gives llama.cpp's on rows without NaN. */
+static void test_act_quant_levels(void) {
+    enum { N = 1024 };
+    static float x[N];
+    static uint8_t ref[8192], got[8192];
+    static sk_block_q8_0 o0[N / 32];
+    static sk_block_q8_K oK[N / 256];
+    const sk_kfuncs *sc = sk_kfuncs_for_level(SK_CPU_SCALAR);
+    int bad_oracle = 0, bad_level = 0, rows = 0;
+    for (int it = 0; it < 700; it++) {
+        int kind = it % 7;
+        int64_t n = 256 * (1 + it % 4); /* 256..1024: Q8_K needs whole 256-blocks */
+        act_row(x, n, kind);
+        if (kind != 2 && kind != 6) { /* no NaN: compare with the oracle */
+            oracle_q8_0(x, o0, n);
+            sk_act_quantize_with(sc, SK_ACT_Q8_0, x, ref, n);
+            bad_oracle += memcmp(ref, o0, (size_t)(n / 32) * sizeof o0[0]) != 0;
+            oracle_q8_K(x, oK, n);
+            sk_act_quantize_with(sc, SK_ACT_Q8_K, x, ref, n);
+            bad_oracle += memcmp(ref, oK, (size_t)(n / 256) * sizeof oK[0]) != 0;
+        }
+        for (int lv = SK_CPU_SCALAR + 1; lv <= SK_CPU_NEON; lv++) {
+            const sk_kfuncs *f = sk_kfuncs_for_level((sk_cpu_level)lv);
+            if (!f) continue;
+            for (int a = SK_ACT_Q8_0; a <= SK_ACT_Q8_K; a++) {
+                size_t bytes = sk_act_row_bytes((sk_act)a, n);
+                memset(ref, 0xA5, bytes);
+                memset(got, 0xA5, bytes);
+                sk_act_quantize_with(sc, (sk_act)a, x, ref, n);
+                sk_act_quantize_with(f, (sk_act)a, x, got, n);
+                if (memcmp(ref, got, bytes)) {
+                    if (!bad_level)
+                        fprintf(stderr, "level %s act %d kind %d n %lld differs from scalar\n",
+                                sk_cpu_level_name((sk_cpu_level)lv), a, kind, (long long)n);
+                    bad_level++;
+                }
+                rows++;
+            }
+        }
+    }
+    CHECK_MSG(bad_oracle == 0, "%d rows differ from llama.cpp's quantizers", bad_oracle);
+    CHECK_MSG(bad_level == 0, "%d of %d rows differ between levels", bad_level, rows);
+    /* the edge cases by hand: ties away from zero (Q8_0) and to even (Q8_K) */
+    float t[256] = {0};
+    t[0] = 127.0f, t[1] = 2.5f, t[2] = -2.5f, t[3] = 3.5f, t[4] = NAN, t[5] = -0.5f;
+    for (int lv = SK_CPU_SCALAR; lv <= SK_CPU_NEON; lv++) {
+        const sk_kfuncs *f = sk_kfuncs_for_level((sk_cpu_level)lv);
+        if (!f) continue;
+        sk_block_q8_0 b0;
+        int16_t qs;
+        f->quant_q8_0(t, &b0, &qs, 32);
+        CHECK(b0.qs[1] == 3 && b0.qs[2] == -3 && b0.qs[3] == 4 && b0.qs[4] == 0 && b0.qs[5] == -1);
+        CHECK(qs == 127 + 3 - 3 + 4 - 1);
+        sk_block_q8_K bk;
+        f->quant_q8_K(t, &bk, 256); /* max 127 → iscale -1: ties of -x go to even */
+        CHECK(bk.qs[0] == -127 && bk.qs[1] == -2 && bk.qs[2] == 2 && bk.qs[3] == -4 &&
+              bk.qs[4] == 0 && bk.qs[5] == 0);
+        CHECK(bk.d == -1.0f && bk.bsums[0] == -127 - 2 + 2 - 4);
+    }
+}
+
 /* Scalar reference dot == double-precision dot of the dequantized weight and activation. */
 static void test_scalar_vs_dequant(void) {
     const sk_kfuncs *f = sk_kfuncs_for_level(SK_CPU_SCALAR);
@@ -827,6 +963,7 @@ static void test_matvec_errors(void) {
 int main(void) {
     RUN(test_levels);
     RUN(test_act_quant);
+    RUN(test_act_quant_levels);
     RUN(test_scalar_vs_dequant);
     RUN(test_levels_vs_scalar);
     RUN(test_row_lengths);
