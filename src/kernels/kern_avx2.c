@@ -1119,6 +1119,69 @@ static void v_mad(float *y, const float *x, float s, int64_t n) {
                          _mm256_fmadd_ps(sv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += s * x[i];
 }
+/* Eight rows at a time, one accumulator each (the eight chains hide the FMA latency) and q
+ * loaded once per 8 columns for all of them; the eight sums reduced together. */
+static void v_attn_dots(const float *q, const float *k, size_t ld, int64_t n, int64_t d,
+                        float *out) {
+    const int64_t d8 = d & ~(int64_t)7;
+    int64_t s = 0;
+    for (; s + 8 <= n; s += 8) {
+        const float *r = k + (size_t)s * ld;
+        __m256 a[8];
+        for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_ps();
+        for (int64_t i = 0; i < d8; i += 8) {
+            __m256 qv = _mm256_loadu_ps(q + i);
+            for (int j = 0; j < 8; j++)
+                a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(r + j * ld + i), qv, a[j]);
+        }
+        __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
+        __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
+        __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+        __m256 sum = _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                                   _mm256_permute2f128_ps(u0, u1, 0x31));
+        _mm256_storeu_ps(out + s, sum);
+        for (int64_t i = d8; i < d; i++)
+            for (int j = 0; j < 8; j++) out[s + j] += q[i] * r[j * ld + i];
+    }
+    for (; s < n; s++) {
+        const float *r = k + (size_t)s * ld;
+        __m256 a = _mm256_setzero_ps();
+        for (int64_t i = 0; i < d8; i += 8)
+            a = _mm256_fmadd_ps(_mm256_loadu_ps(r + i), _mm256_loadu_ps(q + i), a);
+        float t = hsum8(a);
+        for (int64_t i = d8; i < d; i++) t += q[i] * r[i];
+        out[s] = t;
+    }
+}
+
+/* o += p[s]·v_s for s in order, with o held in registers 64 floats at a time: the lane
+ * operations of n v_mad calls (fmadd(p, v, o), then the scalar tail), so the same bits. */
+static void v_attn_mix(float *o, const float *v, size_t ld, const float *p, int64_t n, int64_t d) {
+    int64_t i = 0;
+    for (; i + 64 <= d; i += 64) {
+        __m256 a[8];
+        for (int j = 0; j < 8; j++) a[j] = _mm256_loadu_ps(o + i + 8 * j);
+        for (int64_t s = 0; s < n; s++) {
+            const float *r = v + (size_t)s * ld + i;
+            __m256 ps = _mm256_set1_ps(p[s]);
+            for (int j = 0; j < 8; j++)
+                a[j] = _mm256_fmadd_ps(ps, _mm256_loadu_ps(r + 8 * j), a[j]);
+        }
+        for (int j = 0; j < 8; j++) _mm256_storeu_ps(o + i + 8 * j, a[j]);
+    }
+    for (; i + 8 <= d; i += 8) {
+        __m256 a = _mm256_loadu_ps(o + i);
+        for (int64_t s = 0; s < n; s++)
+            a = _mm256_fmadd_ps(_mm256_set1_ps(p[s]), _mm256_loadu_ps(v + (size_t)s * ld + i), a);
+        _mm256_storeu_ps(o + i, a);
+    }
+    for (; i < d; i++) {
+        float y = o[i];
+        for (int64_t s = 0; s < n; s++) y += p[s] * v[(size_t)s * ld + i];
+        o[i] = y;
+    }
+}
+
 static void v_scale(float *y, float s, int64_t n) {
     __m256 sv = _mm256_set1_ps(s);
     int64_t i = 0;
@@ -1251,6 +1314,8 @@ void sk_kfuncs_fill_avx2(sk_kfuncs *f) {
     f->read_sum = v_read_sum;
     f->quant_q8_0 = quant_q8_0;
     f->quant_q8_K = quant_q8_K;
+    f->attn_dots = v_attn_dots;
+    f->attn_mix = v_attn_mix;
 }
 #else
 typedef int sk_kern_avx2_unused; /* not an x86-64 build: only the scalar kernels exist */

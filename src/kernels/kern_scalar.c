@@ -404,6 +404,13 @@ static void s_vec_add(float *y, const float *a, const float *b, int64_t n) {
 static void s_vec_mad(float *y, const float *x, float s, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += s * x[i];
 }
+static void s_attn_dots(const float *q, const float *k, size_t ld, int64_t n, int64_t d,
+                        float *out) {
+    for (int64_t s = 0; s < n; s++) out[s] = s_vec_dot(q, k + (size_t)s * ld, d);
+}
+static void s_attn_mix(float *o, const float *v, size_t ld, const float *p, int64_t n, int64_t d) {
+    for (int64_t s = 0; s < n; s++) s_vec_mad(o, v + (size_t)s * ld, p[s], d);
+}
 static void s_vec_scale(float *y, float s, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] *= s;
 }
@@ -485,4 +492,6 @@ void sk_kfuncs_fill_scalar(sk_kfuncs *f) {
     f->read_sum = s_read_sum;
     f->quant_q8_0 = quant_q8_0;
     f->quant_q8_K = quant_q8_K;
+    f->attn_dots = s_attn_dots;
+    f->attn_mix = s_attn_mix;
 }

@@ -131,6 +131,9 @@ typedef struct sk_kfuncs {
     uint64_t (*read_sum)(const void *p, size_t bytes);
     sk_quant_q8_0_fn quant_q8_0;
     sk_quant_q8_K_fn quant_q8_K;
+    /* sk_attn_dots / sk_attn_mix (sk_kernels.h); attn_mix equals n vec_mad calls exactly */
+    void (*attn_dots)(const float *q, const float *k, size_t ld, int64_t n, int64_t d, float *out);
+    void (*attn_mix)(float *o, const float *v, size_t ld, const float *p, int64_t n, int64_t d);
 } sk_kfuncs;
 
 void sk_kfuncs_fill_scalar(sk_kfuncs *f);

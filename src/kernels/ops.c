@@ -17,6 +17,12 @@ void sk_vec_mad(float *y, const float *x, float s, int64_t n) {
 void sk_vec_scale(float *y, float s, int64_t n) {
     sk_kfuncs_active()->vec_scale(y, s, n);
 }
+void sk_attn_dots(const float *q, const float *k, size_t ld, int64_t n, int64_t d, float *out) {
+    sk_kfuncs_active()->attn_dots(q, k, ld, n, d, out);
+}
+void sk_attn_mix(float *o, const float *v, size_t ld, const float *p, int64_t n, int64_t d) {
+    sk_kfuncs_active()->attn_mix(o, v, ld, p, n, d);
+}
 
 int64_t sk_argmax(const float *x, int64_t n) {
     int64_t best = 0;

@@ -102,6 +102,13 @@ float sk_vec_dot_f32(const float *a, const float *b, int64_t n);
 void sk_vec_add(float *y, const float *a, const float *b, int64_t n); /* y = a + b */
 void sk_vec_mad(float *y, const float *x, float s, int64_t n);        /* y += s*x */
 void sk_vec_scale(float *y, float s, int64_t n);                      /* y *= s */
+/* Attention over cached rows (row s of a cache at k + s*ld, d floats):
+ * sk_attn_dots: out[s] = q · k_s for s < n (each a dot of d floats, summed in an order of
+ *   the level's choosing, as sk_vec_dot_f32);
+ * sk_attn_mix: o += Σ_s p[s]·v_s, the rows added one after the other in increasing s, so
+ *   the result equals n calls of sk_vec_mad bit for bit. */
+void sk_attn_dots(const float *q, const float *k, size_t ld, int64_t n, int64_t d, float *out);
+void sk_attn_mix(float *o, const float *v, size_t ld, const float *p, int64_t n, int64_t d);
 /* y = x / sqrt(mean(x²) + eps) * w  (w may be NULL: no weight). y may alias x. */
 void sk_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
 void sk_softmax(float *x, int64_t n); /* in place, max-subtracted */

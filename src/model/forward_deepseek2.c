@@ -165,7 +165,7 @@ static void qlat_item(void *arg, int64_t h, int ith) {
     const sk_model_config *cfg = &c->m->w.cfg;
     const int64_t H = cfg->n_head, R = cfg->kv_lora_rank, nope = cfg->qk_nope_dim,
                   vd = cfg->v_head_dim, qk = nope + cfg->qk_rope_dim;
-    float *row = c->tscratch + (size_t)ith * (size_t)(c->n_ctx + R + qk + 16);
+    float *row = c->tscratch + (size_t)ith * c->tstride;
     for (int t = 0; t < tk->T; t++) memset(c->qlat + (t * H + h) * R, 0, (size_t)R * sizeof(float));
     for (int64_t j = 0; j < nope; j++) {
         sk_err e = {0};
@@ -183,29 +183,46 @@ typedef struct attn_task {
     sk_model_ctx *c;
     int T, p0;
     const float *ka, *kb; /* [p0+T][R], [p0+T][rope] */
+    int64_t hg;           /* heads per item (skm_attn_heads) */
 } attn_task;
 
-/* item = t*H + h */
+/* item = t*G + g for G = ceil(H / hg) groups of hg heads: the group streams the cached
+ * latent rows once (SKM_ATTN_POS rows at a time, used by every head of the group while in
+ * L1/L2) for the scores and once for the output. A score depends only on its query and key
+ * (not on the grouping or the thread), so the batched and one-token paths agree bit for
+ * bit. */
 static void attn_item(void *arg, int64_t it, int ith) {
     attn_task *tk = arg;
     sk_model_ctx *c = tk->c;
     const sk_model_config *cfg = &c->m->w.cfg;
     const int64_t H = cfg->n_head, R = cfg->kv_lora_rank, rope = cfg->qk_rope_dim,
-                  qk = cfg->qk_nope_dim + rope;
+                  qk = cfg->qk_nope_dim + rope, G = (H + tk->hg - 1) / tk->hg;
     const float scale = c->m->attn_scale;
-    float *sc = c->tscratch + (size_t)ith * (size_t)(c->n_ctx + R + qk + 16);
-    int t = (int)(it / H);
-    int64_t h = it % H;
-    const float *ql = c->qlat + (t * H + h) * R;
-    const float *qr = c->q + (t * H + h) * qk + cfg->qk_nope_dim;
-    int n = tk->p0 + t + 1;
-    for (int s = 0; s < n; s++)
-        sc[s] = scale * (sk_vec_dot_f32(ql, tk->ka + (size_t)s * R, R) +
-                         sk_vec_dot_f32(qr, tk->kb + (size_t)s * rope, rope));
-    sk_softmax(sc, n);
-    float *o = c->olat + (h * tk->T + t) * R;
-    memset(o, 0, (size_t)R * sizeof(float));
-    for (int s = 0; s < n; s++) sk_vec_mad(o, tk->ka + (size_t)s * R, sc[s], R);
+    const int t = (int)(it / G), n = tk->p0 + t + 1;
+    const int64_t h0 = (it % G) * tk->hg, nh = H - h0 < tk->hg ? H - h0 : tk->hg;
+    float *sc = c->tscratch + (size_t)ith * c->tstride; /* [nh][n] */
+    float *tmp = sc + (size_t)SKM_ATTN_HEADS * (size_t)c->n_ctx;
+    for (int s0 = 0; s0 < n; s0 += SKM_ATTN_POS) {
+        const int nb = n - s0 < SKM_ATTN_POS ? n - s0 : SKM_ATTN_POS;
+        for (int64_t j = 0; j < nh; j++) {
+            const float *ql = c->qlat + (t * H + h0 + j) * R;
+            const float *qr = c->q + (t * H + h0 + j) * qk + cfg->qk_nope_dim;
+            float *o = sc + j * n + s0;
+            sk_attn_dots(ql, tk->ka + (size_t)s0 * R, (size_t)R, nb, R, o);
+            sk_attn_dots(qr, tk->kb + (size_t)s0 * rope, (size_t)rope, nb, rope, tmp);
+            for (int s = 0; s < nb; s++) o[s] = scale * (o[s] + tmp[s]);
+        }
+    }
+    for (int64_t j = 0; j < nh; j++) {
+        sk_softmax(sc + j * n, n);
+        memset(c->olat + ((h0 + j) * tk->T + t) * R, 0, (size_t)R * sizeof(float));
+    }
+    for (int s0 = 0; s0 < n; s0 += SKM_ATTN_POS) {
+        const int nb = n - s0 < SKM_ATTN_POS ? n - s0 : SKM_ATTN_POS;
+        for (int64_t j = 0; j < nh; j++)
+            sk_attn_mix(c->olat + ((h0 + j) * tk->T + t) * R, tk->ka + (size_t)s0 * R, (size_t)R,
+                        sc + j * n + s0, nb, R);
+    }
 }
 
 /* Expanded ("naive") MLA for one head: k_nope/v of every cached position decompressed from
@@ -222,10 +239,10 @@ static void xattn_item(void *arg, int64_t ti, int ith) {
     xattn_task *tk = arg;
     sk_model_ctx *c = tk->c;
     const sk_model_config *cfg = &c->m->w.cfg;
-    const int64_t H = cfg->n_head, R = cfg->kv_lora_rank, rope = cfg->qk_rope_dim,
-                  nope = cfg->qk_nope_dim, qk = nope + rope, vd = cfg->v_head_dim, h = tk->h;
+    const int64_t H = cfg->n_head, rope = cfg->qk_rope_dim, nope = cfg->qk_nope_dim,
+                  qk = nope + rope, vd = cfg->v_head_dim, h = tk->h;
     const float scale = c->m->attn_scale;
-    float *sc = c->tscratch + (size_t)ith * (size_t)(c->n_ctx + R + qk + 16);
+    float *sc = c->tscratch + (size_t)ith * c->tstride;
     const int t = (int)ti;
     const float *qn = c->q + (t * H + h) * qk, *qr = qn + nope;
     int n = tk->p0 + t + 1;
@@ -336,10 +353,10 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
         skm_for(m, H, (double)H * (double)nope * (double)R * (T + 1), qlat_item, &qt);
         if (qt.rc) return sk_err_set(e, qt.rc, "layer %d: cannot decode attn_kv_b rows", layer);
     }
-    attn_task at = {.c = c, .T = T, .p0 = p0, .ka = ka, .kb = kb};
+    attn_task at = {.c = c, .T = T, .p0 = p0, .ka = ka, .kb = kb, .hg = skm_attn_heads(H, c->nth)};
     bool done = false;
-    skm_for(m, (int64_t)T * H, (double)T * (double)H * (p0 + T) * (double)(2 * R + rope), attn_item,
-            &at);
+    skm_for(m, (int64_t)T * ((H + at.hg - 1) / at.hg),
+            (double)T * (double)H * (p0 + T) * (double)(2 * R + rope), attn_item, &at);
     /* per head: att[t][h] = Wv[h] olat[h][t] */
     if ((rc = wv_all(c, y, T, &done, e))) return rc;
     for (int64_t h = 0; h < H && !done; h++) {

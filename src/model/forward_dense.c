@@ -21,26 +21,44 @@ typedef struct dattn_task {
     sk_model_ctx *c;
     int T, p0;
     const float *K, *V; /* [p0+T][KV*D] */
+    int64_t hg;         /* query heads per item (skm_attn_heads of the heads per KV head) */
 } dattn_task;
 
-/* item = t*H + h */
+/* item = (t*KV + kh)*G + g: up to hg query heads of KV head kh (G groups per KV head), which
+ * stream the cached K and V rows of kh once (SKM_ATTN_POS rows at a time, used by every head
+ * while in L1/L2). A score depends only on its query and key, so the batched and one-token
+ * paths agree bit for bit. */
 static void dattn_item(void *arg, int64_t it, int ith) {
     dattn_task *tk = arg;
     sk_model_ctx *c = tk->c;
     const sk_model_config *cfg = &c->m->w.cfg;
     const int64_t H = cfg->n_head, KV = cfg->n_head_kv, D = cfg->head_dim, group = H / KV;
+    const int64_t G = (group + tk->hg - 1) / tk->hg;
     const float scale = c->m->attn_scale;
-    float *sc = c->tscratch + (size_t)ith * (size_t)(c->n_ctx + D + 16);
-    int t = (int)(it / H);
-    int64_t h = it % H, kh = h / group;
-    const float *q = c->q + (t * H + h) * D;
-    int n = tk->p0 + t + 1;
-    for (int s = 0; s < n; s++)
-        sc[s] = scale * sk_vec_dot_f32(q, tk->K + (size_t)s * KV * D + kh * D, D);
-    sk_softmax(sc, n);
-    float *o = c->att + (t * H + h) * D;
-    memset(o, 0, (size_t)D * sizeof(float));
-    for (int s = 0; s < n; s++) sk_vec_mad(o, tk->V + (size_t)s * KV * D + kh * D, sc[s], D);
+    float *sc = c->tscratch + (size_t)ith * c->tstride; /* [nh][n] */
+    const int t = (int)(it / (KV * G)), n = tk->p0 + t + 1;
+    const int64_t kh = it / G % KV, g0 = (it % G) * tk->hg;
+    const int64_t h0 = kh * group + g0, nh = group - g0 < tk->hg ? group - g0 : tk->hg;
+    const size_t ld = (size_t)(KV * D);
+    const float *K = tk->K + kh * D, *V = tk->V + kh * D;
+    for (int s0 = 0; s0 < n; s0 += SKM_ATTN_POS) {
+        const int nb = n - s0 < SKM_ATTN_POS ? n - s0 : SKM_ATTN_POS;
+        for (int64_t j = 0; j < nh; j++) {
+            float *o = sc + j * n + s0;
+            sk_attn_dots(c->q + (t * H + h0 + j) * D, K + (size_t)s0 * ld, ld, nb, D, o);
+            for (int s = 0; s < nb; s++) o[s] *= scale;
+        }
+    }
+    for (int64_t j = 0; j < nh; j++) {
+        sk_softmax(sc + j * n, n);
+        memset(c->att + (t * H + h0 + j) * D, 0, (size_t)D * sizeof(float));
+    }
+    for (int s0 = 0; s0 < n; s0 += SKM_ATTN_POS) {
+        const int nb = n - s0 < SKM_ATTN_POS ? n - s0 : SKM_ATTN_POS;
+        for (int64_t j = 0; j < nh; j++)
+            sk_attn_mix(c->att + (t * H + h0 + j) * D, V + (size_t)s0 * ld, ld, sc + j * n + s0, nb,
+                        D);
+    }
 }
 
 static void add_bias(float *y, const sk_tensor *b, int T, int64_t n) {
@@ -89,9 +107,16 @@ int skm_forward_dense(sk_model_ctx *c, const int32_t *tokens, int T, float *logi
             K = c->ka;
             V = c->kb;
         }
-        dattn_task at = {.c = c, .T = T, .p0 = p0, .K = K, .V = V};
-        skm_for(m, (int64_t)T * H, 2.0 * (double)T * (double)H * (p0 + T) * (double)D, dattn_item,
-                &at);
+        /* GQA: the KV heads already give the threads items; else split each one's heads */
+        dattn_task at = {.c = c,
+                         .T = T,
+                         .p0 = p0,
+                         .K = K,
+                         .V = V,
+                         .hg = skm_attn_heads(H / KV, (int)((c->nth + KV - 1) / KV))};
+        const int64_t groups = (H / KV + at.hg - 1) / at.hg;
+        skm_for(m, (int64_t)T * KV * groups, 2.0 * (double)T * (double)H * (p0 + T) * (double)D,
+                dattn_item, &at);
         if ((rc = skm_matmul(m, &y->o, c->att, T, c->xn, e))) goto fail;
         for (int t = 0; t < T; t++) {
             sk_vec_add(c->x + t * E, c->x + t * E, c->xn + t * E, E);

@@ -475,7 +475,7 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
         {&x->att, B * H * vd},
         {&x->ka, p->cache_type == SK_CACHE_F32 ? 0 : (int64_t)n_ctx * na},
         {&x->kb, x->fb.type == SK_CACHE_F32 ? 0 : (int64_t)n_ctx * nb},
-        {&x->tscratch, (int64_t)x->nth * (n_ctx + R + qk + 16)},
+        {&x->tscratch, (int64_t)x->nth * (SKM_ATTN_HEADS * (int64_t)n_ctx + R + qk + 16)},
         {&x->ffn_g, B * ff},
         {&x->ffn_u, B * ff},
         {&x->moe_y, NR ? B * E : 0},
@@ -506,6 +506,7 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
         *parts[i].p = parts[i].n ? x->scratch + off : NULL;
         off += (size_t)((parts[i].n + 15) & ~15);
     }
+    x->tstride = (size_t)(SKM_ATTN_HEADS * (int64_t)n_ctx + R + qk + 16);
     x->tok_of = x->sel + B * K;
     x->cnt = x->tok_of + B * K;
     *out = x;

@@ -8,18 +8,18 @@
 
 struct sk_model {
     sk_model_weights w;
-    sk_gguf *gguf;          /* owns the bytes when loaded from GGUF */
-    sk_st *st;              /* owns the bytes when loaded from safetensors */
+    sk_gguf *gguf; /* owns the bytes when loaded from GGUF */
+    sk_st *st;     /* owns the bytes when loaded from safetensors */
     sk_kctx *k;
     sk_model_opts opts;
     sk_rope_mode rope_mode; /* rotation of the rope part */
     float *rope_freqs;      /* [rope_dim/2] angle per position of pair i */
     int rope_dim;
     float attn_scale;
-    sk_arena arena;         /* F32 copies of non-F32 1-D tensors (norms, biases) */
+    sk_arena arena; /* F32 copies of non-F32 1-D tensors (norms, biases) */
     /* MLA without attn_k_b: Wk[h]ᵀ per layer as [H][kv_lora][nope] F16 (mla_wkt.c); NULL
      * entries for layers that do not need it */
-    sk_fp16 **wkt;          /* [n_layer + n_mtp] pointers into wkt_data */
+    sk_fp16 **wkt; /* [n_layer + n_mtp] pointers into wkt_data */
     sk_fp16 *wkt_data;
     size_t wkt_bytes;
 };
@@ -37,8 +37,9 @@ struct sk_model_ctx {
     int cache_type;
     int mla_mode;
     float *knope, *vexp;
-    int mtp_pos[16];     /* tokens in the cache slot of MTP depth k+1 */
-    float *mtp_cat;      /* [n_batch][2*n_embd] */ /* expanded MLA: [n_ctx][nope], [n_ctx][v], allocated on first use */
+    int mtp_pos[16];                          /* tokens in the cache slot of MTP depth k+1 */
+    float *mtp_cat; /* [n_batch][2*n_embd] */ /* expanded MLA: [n_ctx][nope], [n_ctx][v], allocated
+                                                 on first use */
     /* per layer: n_ctx rows of A, then n_ctx rows of B.
      * MLA: A = normalised latent c [kv_lora], B = roped key [qk_rope].
      * dense: A = roped K [n_head_kv*head_dim], B = V [n_head_kv*head_dim]. */
@@ -46,35 +47,50 @@ struct sk_model_ctx {
     size_t layer_bytes;
     int n_cache_layers;
     uint8_t *cache;
-    int nth;         /* threads of the model's pool */
-    float *scratch;  /* one block; the pointers below are carved from it */
-    float *x;        /* [n_batch][n_embd] residual stream */
-    float *xn;       /* [n_batch][n_embd] normed input of a block */
-    float *q;        /* [n_batch][n_head*qk_dim] */
-    float *qa;       /* deepseek2: [n_batch][q_lora] */
-    float *kva;      /* deepseek2: [n_batch][kv_lora+rope]; dense: K [n_batch][kv*hd] */
-    float *vv;       /* dense: V [n_batch][kv*hd] */
-    float *qlat;     /* deepseek2: [n_batch][n_head][kv_lora] */
-    float *olat;     /* deepseek2: [n_head][n_batch][kv_lora] */
-    float *vtmp;     /* [n_batch][max(v_head_dim, n_embd)] */
-    float *att;      /* [n_batch][n_head*v] attention output */
-    float *ka, *kb;  /* decoded cache [n_ctx][A], [n_ctx][B] (unused for an f32 cache) */
-    float *tscratch; /* [nth][n_ctx + kv_lora + head_dim] per-thread scores/rows */
+    int nth;              /* threads of the model's pool */
+    float *scratch;       /* one block; the pointers below are carved from it */
+    float *x;             /* [n_batch][n_embd] residual stream */
+    float *xn;            /* [n_batch][n_embd] normed input of a block */
+    float *q;             /* [n_batch][n_head*qk_dim] */
+    float *qa;            /* deepseek2: [n_batch][q_lora] */
+    float *kva;           /* deepseek2: [n_batch][kv_lora+rope]; dense: K [n_batch][kv*hd] */
+    float *vv;            /* dense: V [n_batch][kv*hd] */
+    float *qlat;          /* deepseek2: [n_batch][n_head][kv_lora] */
+    float *olat;          /* deepseek2: [n_head][n_batch][kv_lora] */
+    float *vtmp;          /* [n_batch][max(v_head_dim, n_embd)] */
+    float *att;           /* [n_batch][n_head*v] attention output */
+    float *ka, *kb;       /* decoded cache [n_ctx][A], [n_ctx][B] (unused for an f32 cache) */
+    float *tscratch;      /* [nth][tstride] per-thread scores/rows */
+    size_t tstride;       /* SKM_ATTN_HEADS*n_ctx + kv_lora + head_dim + 16 floats */
     float *ffn_g, *ffn_u; /* [n_batch][max ff] */
-    float *moe_y;    /* [n_batch][n_embd] */
-    float *router;   /* [n_batch][n_routed] */
-    float *selw;     /* [n_batch][n_active] */
-    float *w_of;     /* [n_batch*n_active] */
-    float *xg, *yg;  /* [n_batch][n_embd] gathered rows */
-    float *rscratch; /* routing scratch [2*n_routed + n_group] */
-    int32_t *sel;    /* [n_batch][n_active] */
-    int32_t *tok_of; /* [n_batch*n_active] tokens grouped by expert */
-    int32_t *cnt;    /* [n_routed+1] */
+    float *moe_y;         /* [n_batch][n_embd] */
+    float *router;        /* [n_batch][n_routed] */
+    float *selw;          /* [n_batch][n_active] */
+    float *w_of;          /* [n_batch*n_active] */
+    float *xg, *yg;       /* [n_batch][n_embd] gathered rows */
+    float *rscratch;      /* routing scratch [2*n_routed + n_group] */
+    int32_t *sel;         /* [n_batch][n_active] */
+    int32_t *tok_of;      /* [n_batch*n_active] tokens grouped by expert */
+    int32_t *cnt;         /* [n_routed+1] */
     /* one-token MoE: gate / up results [n_active][moe_ff] then the shared expert's
      * [eg_shared], down results [n_active][n_embd]; NULL without routed experts */
     float *eg, *eu, *ed;
     int64_t eg_shared;
 };
+
+/* Attention items take up to this many query heads that read the same cache rows (MLA: all
+ * heads share the latent; GQA: the heads of one KV head), so an item streams the cache once
+ * for all of them instead of once per head (skm_attn_heads picks the group size). */
+#define SKM_ATTN_HEADS 32
+/* Cache positions a group of heads works on at a time (their rows stay in L1/L2 meanwhile);
+ * the item's scratch holds 2*SKM_ATTN_POS floats after the scores. */
+#define SKM_ATTN_POS 16
+/* Heads per attention item: `heads` heads sharing cache rows, split so every thread of the
+ * pool gets an item for one token, at most SKM_ATTN_HEADS. */
+static inline int64_t skm_attn_heads(int64_t heads, int nth) {
+    int64_t g = (heads + nth - 1) / (nth > 0 ? nth : 1);
+    return g < 1 ? 1 : g > SKM_ATTN_HEADS ? SKM_ATTN_HEADS : g;
+}
 
 /* ---- cache rows ---- */
 size_t skm_row_bytes(int cache_type, int n);

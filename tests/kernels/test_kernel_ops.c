@@ -114,6 +114,44 @@ static void check_vec_ops_level(int lvl) {
     CHECK_MSG(ok, "%s swiglu", ln);
 }
 
+/* sk_attn_dots against double-precision dots; sk_attn_mix bit-identical to sk_vec_mad called
+ * row by row (what it replaces), for row lengths around every SIMD width and block count. */
+static void check_attn_level(int lvl) {
+    const char *ln = sk_cpu_level_name((sk_cpu_level)lvl);
+    enum { LD = 611, ROWS = 37 };
+    static float k[LD * ROWS], q[LD], out[ROWS], p[ROWS], y1[LD], y2[LD];
+    for (int i = 0; i < LD * ROWS; i++) k[i] = rndf(-1, 1);
+    for (int i = 0; i < LD; i++) q[i] = rndf(-1, 1);
+    for (int i = 0; i < ROWS; i++) p[i] = rndf(0, 1);
+    static const int64_t ds[] = {1, 7, 8, 9, 15, 16, 31, 63, 64, 65, 128, 129, 192, 512, 576, 611};
+    int ok_dots = 1, ok_mix = 1;
+    for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+        const int64_t d = ds[di];
+        for (int64_t n = 0; n <= ROWS; n += n < 17 ? 1 : 5) {
+            for (int64_t s = 0; s < ROWS; s++) out[s] = -999.0f;
+            sk_attn_dots(q, k, LD, n, d, out);
+            for (int64_t s = 0; s < ROWS; s++) {
+                if (s >= n) {
+                    ok_dots &= out[s] == -999.0f; /* nothing past n written */
+                    continue;
+                }
+                double ref = 0, mag = 0;
+                for (int64_t i = 0; i < d; i++) {
+                    ref += (double)q[i] * k[s * LD + i];
+                    mag += fabs((double)q[i] * k[s * LD + i]);
+                }
+                ok_dots &= fabs(out[s] - ref) <= 1e-6 * mag + 1e-30;
+            }
+            for (int64_t i = 0; i < d; i++) y1[i] = y2[i] = rndf(-1, 1);
+            for (int64_t s = 0; s < n; s++) sk_vec_mad(y1, k + s * LD, p[s], d);
+            sk_attn_mix(y2, k, LD, p, n, d);
+            ok_mix &= memcmp(y1, y2, (size_t)d * sizeof(float)) == 0;
+        }
+    }
+    CHECK_MSG(ok_dots, "%s attn_dots", ln);
+    CHECK_MSG(ok_mix, "%s attn_mix differs from row-by-row vec_mad", ln);
+}
+
 static void test_vec_ops(void) {
     int n = 0;
     for (int lvl = SK_CPU_SCALAR; lvl <= SK_CPU_NEON; lvl++) {
@@ -123,6 +161,7 @@ static void test_vec_ops(void) {
             continue;
         }
         check_vec_ops_level(lvl);
+        check_attn_level(lvl);
         n++;
     }
     set_level(sk_cpu_best());

@@ -45,7 +45,7 @@ static int64_t size_at(int i) {
 /* Every slot of a table, named (sk_kfuncs holds nothing else: the assertion below makes a new
  * member a compile error here until it is listed). */
 typedef void (*fnptr)(void);
-#define N_VEC_SLOTS 14
+#define N_VEC_SLOTS 16
 #define N_SLOTS     (3 * SK_KT_COUNT + N_VEC_SLOTS)
 _Static_assert(sizeof(sk_kfuncs) == N_SLOTS * sizeof(fnptr), "sk_kfuncs changed: list it here");
 
@@ -70,6 +70,7 @@ static void table_slots(const sk_kfuncs *f, fnptr *p, char (*name)[24]) {
     SLOT(vec_dot_f32), SLOT(vec_add), SLOT(vec_mad), SLOT(vec_scale), SLOT(sumsq);
     SLOT(mul_scale), SLOT(vec_max), SLOT(exp_sub_sum), SLOT(silu), SLOT(swiglu);
     SLOT(sigmoid), SLOT(read_sum), SLOT(quant_q8_0), SLOT(quant_q8_K);
+    SLOT(attn_dots), SLOT(attn_mix);
 #undef SLOT
 }
 

@@ -19,7 +19,7 @@
 static sk_server *g_srv;
 static int g_port;
 static sk_tokenizer *g_tok;
-static char g_long_user[64]; /* a user message whose greedy answer runs ≥ 600 tokens */
+static char g_long_user[64]; /* a user message whose greedy answer runs ≥ 3000 tokens */
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -851,7 +851,7 @@ static bool find_long_prompt(void) {
     for (int i = 0; i < 30; i++) {
         char user[64];
         snprintf(user, sizeof user, "Hello %d", i);
-        char *body = chat_body(user, 600, NULL);
+        char *body = chat_body(user, 3000, NULL); /* as open_long_stream asks */
         int status;
         json_t *a = post_json(g_port, "/v1/chat/completions", body, &status);
         free(body);
