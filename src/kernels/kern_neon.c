@@ -289,6 +289,16 @@ static void v_mad(float *y, const float *x, float s, int64_t n) {
     for (; i < n; i++) y[i] += s * x[i];
 }
 
+/* The attention kernels of this level: its own dot per row, and its own v_mad per row (so
+ * attn_mix equals row-by-row vec_mad here too: NEON's v_mad is fused). */
+static void v_attn_dots(const float *q, const float *k, size_t ld, int64_t n, int64_t d,
+                        float *out) {
+    for (int64_t s = 0; s < n; s++) out[s] = dot_f32(d, q, k + (size_t)s * ld, NULL);
+}
+static void v_attn_mix(float *o, const float *v, size_t ld, const float *p, int64_t n, int64_t d) {
+    for (int64_t s = 0; s < n; s++) v_mad(o, v + (size_t)s * ld, p[s], d);
+}
+
 static void v_scale(float *y, float s, int64_t n) {
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vmulq_n_f32(vld1q_f32(y + i), s));
@@ -342,6 +352,8 @@ void sk_kfuncs_fill_neon(sk_kfuncs *f) {
     f->sumsq = v_sumsq;
     f->mul_scale = v_mul_scale;
     f->read_sum = v_read_sum;
+    f->attn_dots = v_attn_dots;
+    f->attn_mix = v_attn_mix;
 }
 #else
 typedef int sk_kern_neon_unused; /* not an aarch64 build: no NEON kernels */
