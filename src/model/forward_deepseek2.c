@@ -140,7 +140,9 @@ static int wv_all(sk_model_ctx *c, const sk_layer_weights *y, int T, bool *done,
  * from the k rows of kv_b (qlat_worker, f32 math on dequantized rows). attn_k_b is used when
  * kv_b is absent, and for speed when both exist, except in exact_f32 mode: in a quantized
  * file attn_k_b is a separately rounded transpose, and the reference semantics are kv_b's. */
-static bool wkt_view(const sk_model *m, const sk_layer_weights *y, int h, sk_tensor *out) {
+static bool wkt_view(const sk_model *m, const sk_layer_weights *y, int layer, int h,
+                     sk_tensor *out) {
+    if (skm_wkt_view(m, layer, h, out)) return true; /* the F16 transpose of kv_b's k rows */
     if (!sk_tensor_present(&y->k_b)) return false;
     if (sk_tensor_present(&y->kv_b) && m->opts.exact_f32) return false;
     const int64_t R = m->w.cfg.kv_lora_rank;
@@ -328,20 +330,18 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
     }
     /* absorbed query qlat [T][H][R] */
     sk_tensor wkt;
-    if (skm_wkt_apply(c, layer, T)) {
-        /* the F16 Wk[h]ᵀ cache built at load time (mla_wkt.c) */
-    } else if (T == 1 && H <= SKM_MAX_HEADS && wkt_view(m, y, 0, &wkt)) {
+    if (T == 1 && H <= SKM_MAX_HEADS && wkt_view(m, y, layer, 0, &wkt)) {
         /* one token: the heads' q_nope are contiguous inputs; all heads in one dispatch */
         sk_tensor views[SKM_MAX_HEADS];
         sk_mv_op ops[SKM_MAX_HEADS];
         for (int64_t h = 0; h < H; h++) {
-            wkt_view(m, y, (int)h, &views[h]);
+            wkt_view(m, y, layer, (int)h, &views[h]);
             ops[h] = (sk_mv_op){&views[h], c->q + h * qk, c->qlat + h * R};
         }
         if ((rc = skm_matmul_multi(m, ops, (int)H, 1, e))) return rc;
-    } else if (wkt_view(m, y, 0, &wkt)) {
+    } else if (wkt_view(m, y, layer, 0, &wkt)) {
         for (int64_t h = 0; h < H; h++) {
-            wkt_view(m, y, (int)h, &wkt);
+            wkt_view(m, y, layer, (int)h, &wkt);
             for (int t = 0; t < T; t++)
                 memcpy(c->vtmp + t * nope, c->q + (t * H + h) * qk, (size_t)nope * sizeof(float));
             if ((rc = skm_matmul(m, &wkt, c->vtmp, T, c->olat, e))) return rc;

@@ -16,52 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define SKM_X86 1
-#endif
-
-static float dot_f16_scalar(const sk_fp16 *w, const float *x, int64_t n) {
-    float s = 0;
-    for (int64_t i = 0; i < n; i++) s += sk_fp16_to_f32(w[i]) * x[i];
-    return s;
-}
-
-#ifdef SKM_X86
-__attribute__((target("avx2,fma,f16c"))) static float dot_f16_avx2(const sk_fp16 *w, const float *x,
-                                                                   int64_t n) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
-        __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8)));
-        a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), a1);
-    }
-    for (; i + 8 <= n; i += 8) {
-        __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
-        a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), a0);
-    }
-    __m256 a = _mm256_add_ps(a0, a1);
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    float r = _mm_cvtss_f32(s);
-    for (; i < n; i++) r += sk_fp16_to_f32(w[i]) * x[i];
-    return r;
-}
-#endif
-
-typedef float (*dot_fn)(const sk_fp16 *, const float *, int64_t);
-
-static dot_fn pick_dot(void) {
-#ifdef SKM_X86
-    sk_cpu_level l = sk_kernels_level();
-    if (l == SK_CPU_AVX2 || l == SK_CPU_AVX512) return dot_f16_avx2;
-#endif
-    return dot_f16_scalar;
-}
-
 /* ---- build ---- */
 
 typedef struct build_task {
@@ -127,40 +81,20 @@ int skm_wkt_build(sk_model *m, sk_err *e) {
     return SK_OK;
 }
 
-/* ---- apply ---- */
+/* ---- use ---- */
 
-typedef struct apply_task {
-    sk_model_ctx *c;
-    const sk_fp16 *w;
-    int T;
-    dot_fn dot;
-} apply_task;
-
-/* item = t*H + h */
-static void apply_item(void *arg, int64_t it, int ith) {
-    (void)ith;
-    apply_task *tk = arg;
-    sk_model_ctx *c = tk->c;
-    const sk_model_config *cfg = &c->m->w.cfg;
-    const int64_t H = cfg->n_head, R = cfg->kv_lora_rank, nope = cfg->qk_nope_dim,
-                  qk = nope + cfg->qk_rope_dim;
-    /* (head, token) pairs, so that both threads work when T·H is small */
-    int64_t h = it % H, t = it / H;
-    const sk_fp16 *w = tk->w + h * R * nope;
-    const float *q = c->q + (t * H + h) * qk;
-    float *o = c->qlat + (t * H + h) * R;
-    for (int64_t r = 0; r < R; r++) o[r] = tk->dot(w + r * nope, q, nope);
-}
-
-bool skm_wkt_apply(sk_model_ctx *c, int layer, int T) {
-    sk_model *m = c->m;
+bool skm_wkt_view(const sk_model *m, int layer, int h, sk_tensor *out) {
     if (!m->wkt || !m->wkt[layer]) return false;
-    apply_task t = {.c = c, .w = m->wkt[layer], .T = T, .dot = pick_dot()};
     const sk_model_config *cfg = &m->w.cfg;
-    const int64_t H = cfg->n_head;
-    skm_for(m, (int64_t)T * H,
-            (double)T * (double)H * (double)cfg->kv_lora_rank * (double)cfg->qk_nope_dim,
-            apply_item, &t);
+    const int64_t R = cfg->kv_lora_rank, nope = cfg->qk_nope_dim;
+    memset(out, 0, sizeof *out);
+    out->type = SK_TYPE_F16;
+    out->n_dims = 2;
+    out->ne[0] = nope;
+    out->ne[1] = R;
+    out->ne[2] = out->ne[3] = 1;
+    out->data = m->wkt[layer] + (size_t)h * (size_t)(R * nope);
+    out->nbytes = (size_t)(R * nope) * sizeof(sk_fp16);
     return true;
 }
 

@@ -123,10 +123,12 @@ int skm_forward_dense(sk_model_ctx *c, const int32_t *tokens, int n, float *logi
 int skm_forward_mtp(sk_model_ctx *c, int k, const int32_t *tokens, const float *h, int n,
                     float *logits, bool all_rows, float *hidden, sk_err *e);
 
-/* MLA Wk[h]ᵀ cache (mla_wkt.c): built by sk_model_open; apply returns false when the layer
- * has none (the caller then uses attn_k_b or the kv_b rows). */
+/* MLA Wk[h]ᵀ cache (mla_wkt.c): built by sk_model_open. skm_wkt_view gives head h of a
+ * layer as an F16 matrix [R rows][nope], multiplied like any weight (sk_matmul_multi, the
+ * kernel table's F16 dot); false when the layer has none (the caller then uses attn_k_b or
+ * the kv_b rows). */
 int skm_wkt_build(sk_model *m, sk_err *e);
-bool skm_wkt_apply(sk_model_ctx *c, int layer, int T);
+bool skm_wkt_view(const sk_model *m, int layer, int h, sk_tensor *out);
 
 /* Runs fn(ctx, item, ith) for every item in [0, n) on the model's pool, the items taken
  * from a shared counter (sk_pool_run_dynamic: a descheduled worker never holds it up), or
