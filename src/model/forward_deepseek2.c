@@ -185,7 +185,7 @@ typedef struct attn_task {
     sk_model_ctx *c;
     int T, p0;
     const float *ka, *kb; /* [p0+T][R], [p0+T][rope] */
-    int64_t hg;           /* heads per item (skm_attn_heads) */
+    int64_t hg;           /* heads per item (c->attn_hg) */
 } attn_task;
 
 /* item = t*G + g for G = ceil(H / hg) groups of hg heads: the group streams the cached
@@ -202,8 +202,8 @@ static void attn_item(void *arg, int64_t it, int ith) {
     const float scale = c->m->attn_scale;
     const int t = (int)(it / G), n = tk->p0 + t + 1;
     const int64_t h0 = (it % G) * tk->hg, nh = H - h0 < tk->hg ? H - h0 : tk->hg;
-    float *sc = c->tscratch + (size_t)ith * c->tstride; /* [nh][n] */
-    float *tmp = sc + (size_t)SKM_ATTN_HEADS * (size_t)c->n_ctx;
+    float *sc = c->tscratch + (size_t)ith * c->tstride;      /* [nh][n] */
+    float *tmp = sc + (size_t)c->attn_hg * (size_t)c->n_ctx; /* [SKM_ATTN_POS] */
     for (int s0 = 0; s0 < n; s0 += SKM_ATTN_POS) {
         const int nb = n - s0 < SKM_ATTN_POS ? n - s0 : SKM_ATTN_POS;
         for (int64_t j = 0; j < nh; j++) {
@@ -353,7 +353,7 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
         skm_for(m, H, (double)H * (double)nope * (double)R * (T + 1), qlat_item, &qt);
         if (qt.rc) return sk_err_set(e, qt.rc, "layer %d: cannot decode attn_kv_b rows", layer);
     }
-    attn_task at = {.c = c, .T = T, .p0 = p0, .ka = ka, .kb = kb, .hg = skm_attn_heads(H, c->nth)};
+    attn_task at = {.c = c, .T = T, .p0 = p0, .ka = ka, .kb = kb, .hg = c->attn_hg};
     bool done = false;
     skm_for(m, (int64_t)T * ((H + at.hg - 1) / at.hg),
             (double)T * (double)H * (p0 + T) * (double)(2 * R + rope), attn_item, &at);

@@ -21,7 +21,7 @@ typedef struct dattn_task {
     sk_model_ctx *c;
     int T, p0;
     const float *K, *V; /* [p0+T][KV*D] */
-    int64_t hg;         /* query heads per item (skm_attn_heads of the heads per KV head) */
+    int64_t hg;         /* query heads per item (c->attn_hg) */
 } dattn_task;
 
 /* item = (t*KV + kh)*G + g: up to hg query heads of KV head kh (G groups per KV head), which
@@ -107,13 +107,9 @@ int skm_forward_dense(sk_model_ctx *c, const int32_t *tokens, int T, float *logi
             K = c->ka;
             V = c->kb;
         }
-        /* GQA: the KV heads already give the threads items; else split each one's heads */
-        dattn_task at = {.c = c,
-                         .T = T,
-                         .p0 = p0,
-                         .K = K,
-                         .V = V,
-                         .hg = skm_attn_heads(H / KV, (int)((c->nth + KV - 1) / KV))};
+        /* GQA: the KV heads already give the threads items; else each one's heads are split
+         * (c->attn_hg, chosen with the scratch) */
+        dattn_task at = {.c = c, .T = T, .p0 = p0, .K = K, .V = V, .hg = c->attn_hg};
         const int64_t groups = (H / KV + at.hg - 1) / at.hg;
         skm_for(m, (int64_t)T * KV * groups, 2.0 * (double)T * (double)H * (p0 + T) * (double)D,
                 dattn_item, &at);

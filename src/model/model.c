@@ -450,6 +450,10 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
     int64_t qk = mla ? c->qk_nope_dim + c->qk_rope_dim : c->head_dim;
     int64_t vd = mla ? c->v_head_dim : c->head_dim;
     int64_t R = mla ? c->kv_lora_rank : 0;
+    /* attention items: MLA splits all heads among the threads, GQA each KV head's group */
+    const int64_t kvh = c->n_head_kv > 0 ? c->n_head_kv : 1;
+    const int64_t hg = mla ? skm_attn_heads(c->n_head, x->nth)
+                           : skm_attn_heads(c->n_head / kvh, (int)((x->nth + kvh - 1) / kvh));
     int64_t ff = c->n_ff;
     if (c->moe_ff * (c->n_shared > 0 ? c->n_shared : 1) > ff)
         ff = (int64_t)c->moe_ff * (c->n_shared > 0 ? c->n_shared : 1);
@@ -475,7 +479,7 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
         {&x->att, B * H * vd},
         {&x->ka, p->cache_type == SK_CACHE_F32 ? 0 : (int64_t)n_ctx * na},
         {&x->kb, x->fb.type == SK_CACHE_F32 ? 0 : (int64_t)n_ctx * nb},
-        {&x->tscratch, (int64_t)x->nth * (SKM_ATTN_HEADS * (int64_t)n_ctx + R + qk + 16)},
+        {&x->tscratch, (int64_t)x->nth * (hg * (int64_t)n_ctx + R + qk + 16)},
         {&x->ffn_g, B * ff},
         {&x->ffn_u, B * ff},
         {&x->moe_y, NR ? B * E : 0},
@@ -506,7 +510,8 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
         *parts[i].p = parts[i].n ? x->scratch + off : NULL;
         off += (size_t)((parts[i].n + 15) & ~15);
     }
-    x->tstride = (size_t)(SKM_ATTN_HEADS * (int64_t)n_ctx + R + qk + 16);
+    x->attn_hg = hg;
+    x->tstride = (size_t)(hg * (int64_t)n_ctx + R + qk + 16);
     x->tok_of = x->sel + B * K;
     x->cnt = x->tok_of + B * K;
     *out = x;

@@ -61,7 +61,8 @@ struct sk_model_ctx {
     float *att;           /* [n_batch][n_head*v] attention output */
     float *ka, *kb;       /* decoded cache [n_ctx][A], [n_ctx][B] (unused for an f32 cache) */
     float *tscratch;      /* [nth][tstride] per-thread scores/rows */
-    size_t tstride;       /* SKM_ATTN_HEADS*n_ctx + kv_lora + head_dim + 16 floats */
+    int64_t attn_hg;      /* query heads per attention item (skm_attn_heads) */
+    size_t tstride;       /* attn_hg*n_ctx (scores) + kv_lora + head_dim + 16 floats */
     float *ffn_g, *ffn_u; /* [n_batch][max ff] */
     float *moe_y;         /* [n_batch][n_embd] */
     float *router;        /* [n_batch][n_routed] */
