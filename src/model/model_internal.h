@@ -84,7 +84,7 @@ struct sk_model_ctx {
  * for all of them instead of once per head (skm_attn_heads picks the group size). */
 #define SKM_ATTN_HEADS 32
 /* Cache positions a group of heads works on at a time (their rows stay in L1/L2 meanwhile);
- * the item's scratch holds 2*SKM_ATTN_POS floats after the scores. */
+ * the MLA item keeps SKM_ATTN_POS rope-key dots in its scratch after the scores. */
 #define SKM_ATTN_POS 16
 /* Heads per attention item: `heads` heads sharing cache rows, split so every thread of the
  * pool gets an item for one token, at most SKM_ATTN_HEADS. */
