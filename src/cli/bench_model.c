@@ -75,8 +75,8 @@ enum { BW_EVERY = 8 };
 
 /* One bandwidth pass over the probe's mib MiB: keeps the best GB/s (*bw) and GB per
  * CPU-second (*bw_cpu); adds the pass's wall and CPU seconds to *wall / *cpu when given. */
-static void bw_pass(sk_bw_probe *probe, long mib, double *bw, double *bw_cpu, double *wall,
-                    double *cpu) {
+static double bw_pass(sk_bw_probe *probe, long mib, double *bw, double *bw_cpu, double *wall,
+                      double *cpu) {
     double t0 = sk_time_sec(), c0 = cpu_sec();
     double g = sk_bw_probe_run(probe);
     double dc = cpu_sec() - c0;
@@ -85,6 +85,19 @@ static void bw_pass(sk_bw_probe *probe, long mib, double *bw, double *bw_cpu, do
         *bw_cpu = (double)((size_t)mib << 20) / 1e9 / dc;
     if (wall) *wall += sk_time_sec() - t0;
     if (cpu) *cpu += dc;
+    return g;
+}
+
+/* A decoding window (the tokens between two bandwidth passes) and the pass right after it:
+ * both ran under about the same load from the rest of the machine. */
+typedef struct bw_window {
+    int tokens;
+    double seconds, pass_gbps;
+} bw_window;
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
 static void usage(FILE *f) {
@@ -98,9 +111,13 @@ static void usage(FILE *f) {
             "timed passes (page faults of the mapped file are not timed). Bandwidth passes\n"
             "run between the generated tokens (one every 8, not timed as decoding) and after\n"
             "each repetition, so both see the same load on the machine; the best pass is the\n"
-            "roofline the decoding is compared with (best repetition). The\n"
-            "same ratio per CPU-second (bytes / CPU time of all threads) is printed too: it\n"
-            "is steadier on a shared machine. `breakdown` splits a generated token's time\n"
+            "roofline the decoding is compared with (best repetition). `paired` compares\n"
+            "each stretch of decoding between two passes with the pass right after it (the\n"
+            "median over all stretches of all repetitions): the best pass of a run can come\n"
+            "from a quiet moment the decoding did not get, so on a busy machine this reads\n"
+            "higher and closer to what the code achieves. The same ratio per CPU-second\n"
+            "(bytes / CPU time of all threads) is printed too: it is steadier on a shared\n"
+            "machine. `breakdown` splits a generated token's time\n"
             "into the matrix products, choosing the token, and everything else.\n\n"
             "options:\n"
             "  -p N                    prompt tokens (default 512)\n"
@@ -274,6 +291,9 @@ int sk_bench_model(int argc, char **argv) {
     int32_t *toks = NULL, *plain_out = NULL, *mtp_out = NULL;
     float *logits = NULL;
     sk_bw_probe *probe = NULL;
+    bw_window *win = NULL; /* decoding windows and their bandwidth passes */
+    double *wr = NULL;
+    int nwin = 0, max_win = 0;
     int ret = 1;
     sk_model_opts mo;
     sk_model_opts_init(&mo);
@@ -319,6 +339,13 @@ int sk_bench_model(int argc, char **argv) {
     double best_pp = 0, best_tg = 0, pp_cpu = 0, tg_cpu = 0, bw = -1, bw_cpu = -1;
     double tg_wall = 0, tg_pick = 0;
     sk_kctx_stats tg_st = {0};
+    max_win = (int)(reps * (n_gen / BW_EVERY + 1));
+    win = malloc((size_t)max_win * sizeof *win);
+    wr = malloc((size_t)max_win * sizeof *wr);
+    if (!win || !wr) {
+        fprintf(stderr, "seek bench: out of memory\n");
+        goto done;
+    }
     for (long r = 0; r < reps; r++) {
         sk_model_ctx_reset(ctx);
         double t0 = sk_time_sec(), c0 = cpu_sec();
@@ -333,9 +360,16 @@ int sk_bench_model(int argc, char **argv) {
         t0 = sk_time_sec();
         c0 = cpu_sec();
         double probe_wall = 0, probe_cpu = 0; /* taken out of the decoding's times */
+        double w0 = t0;                       /* the current window's start */
+        long wi = 0;                          /* and first token */
         for (long i = 0; i < n_gen; i++) {
-            if (probe && i % BW_EVERY == BW_EVERY / 2) /* a bandwidth pass between tokens */
-                bw_pass(probe, bw_mib, &bw, &bw_cpu, &probe_wall, &probe_cpu);
+            if (probe && i % BW_EVERY == BW_EVERY / 2) { /* a bandwidth pass between tokens */
+                double tw = sk_time_sec();
+                double g = bw_pass(probe, bw_mib, &bw, &bw_cpu, &probe_wall, &probe_cpu);
+                if (i > wi && nwin < max_win) win[nwin++] = (bw_window){(int)(i - wi), tw - w0, g};
+                w0 = sk_time_sec();
+                wi = i;
+            }
             double ta = sk_time_sec();
             int32_t next = argmax(logits, c->n_vocab);
             plain_out[i] = next;
@@ -387,6 +421,15 @@ int sk_bench_model(int argc, char **argv) {
     if (bw > 0)
         printf("bandwidth:   %.2f GB/s measured (%zu MiB read), %.1f%% achieved\n", bw,
                (size_t)bw_mib, 100.0 * achieved / bw);
+    if (nwin > 0) {
+        for (int i = 0; i < nwin; i++)
+            wr[i] = (double)bpt * win[i].tokens / win[i].seconds / 1e9 / win[i].pass_gbps;
+        qsort(wr, (size_t)nwin, sizeof *wr, cmp_double);
+        printf("paired:      %.1f%% median (%.1f-%.1f%%) over %d windows: each window's decoding "
+               "against the bandwidth pass right after it\n",
+               100.0 * (nwin % 2 ? wr[nwin / 2] : 0.5 * (wr[nwin / 2 - 1] + wr[nwin / 2])),
+               100.0 * wr[0], 100.0 * wr[nwin - 1], nwin);
+    }
     if (bw_cpu > 0 && tg_cpu > 0)
         printf("per CPU-s:   decode %.2f GB of weights per CPU-second, bandwidth probe %.2f, "
                "%.1f%% (steadier under load)\n",
@@ -414,6 +457,8 @@ int sk_bench_model(int argc, char **argv) {
            sk_cache_type_name(cache_type));
     ret = 0;
 done:
+    free(win);
+    free(wr);
     free(toks);
     free(plain_out);
     free(mtp_out);

@@ -20,18 +20,20 @@ static uint64_t expected_bytes(const char *path, int n_active) {
         const sk_gguf_tensor_info *t = sk_gguf_tensor(g, i);
         uint64_t b = t->nbytes;
         if (!strcmp(t->name, "token_embd.weight")) b = t->nbytes / (uint64_t)t->ne[1];
-        if (strstr(t->name, "_exps.weight")) b = t->nbytes / (uint64_t)t->ne[2] * (uint64_t)n_active;
+        if (strstr(t->name, "_exps.weight"))
+            b = t->nbytes / (uint64_t)t->ne[2] * (uint64_t)n_active;
         if (strstr(t->name, "attn_kv_b")) {
             char kb[96];
-            snprintf(kb, sizeof kb, "%.*sattn_k_b.weight", (int)(strstr(t->name, "attn_kv_b") - t->name),
-                     t->name);
+            snprintf(kb, sizeof kb, "%.*sattn_k_b.weight",
+                     (int)(strstr(t->name, "attn_kv_b") - t->name), t->name);
             if (sk_gguf_find_tensor(g, kb) >= 0) b = 0;
         }
         total += b;
     }
     /* tied embeddings: the head reads the whole table */
     int64_t te = sk_gguf_find_tensor(g, "token_embd.weight");
-    if (sk_gguf_find_tensor(g, "output.weight") < 0 && te >= 0) total += sk_gguf_tensor(g, te)->nbytes;
+    if (sk_gguf_find_tensor(g, "output.weight") < 0 && te >= 0)
+        total += sk_gguf_tensor(g, te)->nbytes;
     sk_gguf_close(g);
     return total;
 }
@@ -61,10 +63,43 @@ static void test_bytes_per_token(void) {
     check_bytes("ds2-lite-tiny");
 }
 
+/* Runs sk_bench_model with stdout captured; returns the exit code, *out the text (free). */
+static int bench_captured(int argc, char **argv, char **out) {
+    char path[] = "/tmp/seek-test-bench-XXXXXX";
+    int fd = mkstemp(path);
+    *out = NULL;
+    if (fd < 0) return -1;
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fd, 1);
+    int rc = sk_bench_model(argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(fd);
+    *out = sk_test_slurp(path, NULL);
+    unlink(path);
+    return rc;
+}
+
 static void test_bench_runs(void) {
-    char *argv[] = {"bench", "-m", GOLDEN "ds3-tiny/model-q8_0.gguf", "-p", "16", "-n", "8",
-                    "-t", "2", "--bw-mib", "64", NULL};
-    CHECK(sk_bench_model(11, argv) == 0);
+    /* 12 tokens, 2 repetitions: a bandwidth pass before token 4 of each repetition (one every
+     * 8 tokens, at 4 mod 8), so one decoding window (tokens 0..3) per repetition is paired */
+    char *argv[] = {"bench",    "-m", GOLDEN "ds3-tiny/model-q8_0.gguf",
+                    "-p",       "16", "-n",
+                    "12",       "-t", "2",
+                    "--bw-mib", "64", "-r",
+                    "2",        NULL};
+    char *out;
+    CHECK(bench_captured(13, argv, &out) == 0);
+    const char *pl = out ? strstr(out, "paired: ") : NULL;
+    double med = 0, lo = 0, hi = 0;
+    int nw = 0;
+    CHECK_MSG(pl && sscanf(pl, "paired: %lf%% median (%lf-%lf%%) over %d windows", &med, &lo, &hi,
+                           &nw) == 4,
+              "no paired line in: %s", out ? out : "");
+    CHECK(nw == 2 && lo > 0 && lo <= med && med <= hi);
+    free(out);
     char *bad[] = {"bench", "-m", GOLDEN "ds3-tiny/model.gguf", "-p", "zero", NULL};
     CHECK(sk_bench_model(5, bad) == 2);
     char *missing[] = {"bench", "-m", "/nonexistent.gguf", NULL};
@@ -81,8 +116,11 @@ static void test_bench_mtp(void) {
     fflush(stdout);
     int saved = dup(1);
     dup2(fd, 1);
-    char *argv[] = {"bench", "-m", SEEK_TEST_DATA "/mtp-tiny", "-p", "8", "-n", "40", "-t", "2",
-                    "--bw-mib", "0", "--mtp", NULL};
+    char *argv[] = {"bench",    "-m", SEEK_TEST_DATA "/mtp-tiny",
+                    "-p",       "8",  "-n",
+                    "40",       "-t", "2",
+                    "--bw-mib", "0",  "--mtp",
+                    NULL};
     int rc = sk_bench_model(12, argv);
     fflush(stdout);
     dup2(saved, 1);
@@ -93,15 +131,16 @@ static void test_bench_mtp(void) {
     unlink(path);
     int drafts = 0, acc = 0, calls = 0;
     const char *m = out ? strstr(out, "mtp: ") : NULL;
-    CHECK_MSG(m && sscanf(m, "mtp: %*d tokens, %*f tokens/s (%*fx), %d drafts, %d accepted (%*f%%), "
-                             "%d main-model calls",
+    CHECK_MSG(m && sscanf(m,
+                          "mtp: %*d tokens, %*f tokens/s (%*fx), %d drafts, %d accepted (%*f%%), "
+                          "%d main-model calls",
                           &drafts, &acc, &calls) == 3,
               "no mtp line in: %s", out ? out : "");
     CHECK(m && strstr(m, "tokens equal plain greedy"));
     CHECK(acc > 0 && acc <= drafts && calls == 40 - 1 - acc);
     free(out);
-    char *nomtp[] = {"bench", "-m", GOLDEN "ds3-tiny/model.gguf", "-p", "4", "-n", "4", "--mtp",
-                     NULL};
+    char *nomtp[] = {"bench", "-m", GOLDEN "ds3-tiny/model.gguf", "-p", "4", "-n", "4",
+                     "--mtp", NULL};
     CHECK(sk_bench_model(8, nomtp) == 1);
 }
 
