@@ -52,6 +52,17 @@ void sk_softmax(float *x, int64_t n) {
     f->vec_scale(x, 1.0f / s, n);
 }
 
+float sk_softmax_online(float *x, int64_t n, float *m, float *l) {
+    const sk_kfuncs *f = sk_kfuncs_active();
+    if (n <= 0) return 1.0f;
+    float bm = f->vec_max(x, n), nm = bm > *m ? bm : *m;
+    float r = nm == *m ? 1.0f : expf(*m - nm); /* the first block: exp(-inf) = 0 */
+    float s = f->exp_sub_sum(x, nm, n);
+    *l = *l * r + s;
+    *m = nm;
+    return r;
+}
+
 void sk_silu(float *x, int64_t n) {
     sk_kfuncs_active()->silu(x, n);
 }

@@ -112,7 +112,13 @@ void sk_attn_mix(float *o, const float *v, size_t ld, const float *p, int64_t n,
 /* y = x / sqrt(mean(x²) + eps) * w  (w may be NULL: no weight). y may alias x. */
 void sk_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
 void sk_softmax(float *x, int64_t n); /* in place, max-subtracted */
-void sk_silu(float *x, int64_t n);    /* in place: x*sigmoid(x) */
+/* One block of an online softmax (attention over a cache read once): x[n] are the next scores,
+ * *m the running maximum (-INFINITY before the first block), *l the running sum of
+ * exp(score - *m). Replaces x by exp(x - new maximum), updates *m and *l, and returns the
+ * factor that rescales what was accumulated before (exp(old max - new max); 1 when the
+ * maximum did not grow). */
+float sk_softmax_online(float *x, int64_t n, float *m, float *l);
+void sk_silu(float *x, int64_t n); /* in place: x*sigmoid(x) */
 void sk_swiglu(float *out, const float *gate, const float *up, int64_t n); /* silu(g)*u */
 void sk_sigmoid(float *x, int64_t n);
 /* Indices of the k largest values, largest first; ties → lower index first. k ≤ n. */

@@ -188,11 +188,12 @@ typedef struct attn_task {
     int64_t hg;           /* heads per item (c->attn_hg) */
 } attn_task;
 
-/* item = t*G + g for G = ceil(H / hg) groups of hg heads: the group streams the cached
- * latent rows once (SKM_ATTN_POS rows at a time, used by every head of the group while in
- * L1/L2) for the scores and once for the output. A score depends only on its query and key
- * (not on the grouping or the thread), so the batched and one-token paths agree bit for
- * bit. */
+/* item = t*G + g for G = ceil(H / hg) groups of hg heads. The group reads the cached latent
+ * rows once, SKM_ATTN_POS rows at a time: while a block is in L1, every head of the group takes
+ * its scores, folds them into an online softmax (running maximum and sum, the output so far
+ * rescaled when the maximum grows) and adds the block's rows weighted into its output, which
+ * is divided by the sum at the end. A head's result depends only on its query and the cache
+ * (not on the grouping or the thread), so the batched and one-token paths agree bit for bit. */
 static void attn_item(void *arg, int64_t it, int ith) {
     attn_task *tk = arg;
     sk_model_ctx *c = tk->c;
@@ -202,29 +203,30 @@ static void attn_item(void *arg, int64_t it, int ith) {
     const float scale = c->m->attn_scale;
     const int t = (int)(it / G), n = tk->p0 + t + 1;
     const int64_t h0 = (it % G) * tk->hg, nh = H - h0 < tk->hg ? H - h0 : tk->hg;
-    float *sc = c->tscratch + (size_t)ith * c->tstride;      /* [nh][n] */
-    float *tmp = sc + (size_t)c->attn_hg * (size_t)c->n_ctx; /* [SKM_ATTN_POS] */
-    for (int s0 = 0; s0 < n; s0 += SKM_ATTN_POS) {
-        const int nb = n - s0 < SKM_ATTN_POS ? n - s0 : SKM_ATTN_POS;
-        for (int64_t j = 0; j < nh; j++) {
-            const float *ql = c->qlat + (t * H + h0 + j) * R;
-            const float *qr = c->q + (t * H + h0 + j) * qk + cfg->qk_nope_dim;
-            float *o = sc + j * n + s0;
-            sk_attn_dots(ql, tk->ka + (size_t)s0 * R, (size_t)R, nb, R, o);
-            sk_attn_dots(qr, tk->kb + (size_t)s0 * rope, (size_t)rope, nb, rope, tmp);
-            for (int s = 0; s < nb; s++) o[s] = scale * (o[s] + tmp[s]);
-        }
-    }
+    float *blk = c->tscratch + (size_t)ith * c->tstride; /* [nh][SKM_ATTN_POS] */
+    float *mx = blk + nh * SKM_ATTN_POS, *sum = mx + nh, *tmp = sum + nh;
     for (int64_t j = 0; j < nh; j++) {
-        sk_softmax(sc + j * n, n);
+        mx[j] = -INFINITY;
+        sum[j] = 0.0f;
         memset(c->olat + ((h0 + j) * tk->T + t) * R, 0, (size_t)R * sizeof(float));
     }
     for (int s0 = 0; s0 < n; s0 += SKM_ATTN_POS) {
         const int nb = n - s0 < SKM_ATTN_POS ? n - s0 : SKM_ATTN_POS;
-        for (int64_t j = 0; j < nh; j++)
-            sk_attn_mix(c->olat + ((h0 + j) * tk->T + t) * R, tk->ka + (size_t)s0 * R, (size_t)R,
-                        sc + j * n + s0, nb, R);
+        const float *ka = tk->ka + (size_t)s0 * R;
+        for (int64_t j = 0; j < nh; j++) {
+            const float *ql = c->qlat + (t * H + h0 + j) * R;
+            const float *qr = c->q + (t * H + h0 + j) * qk + cfg->qk_nope_dim;
+            float *p = blk + j * SKM_ATTN_POS, *o = c->olat + ((h0 + j) * tk->T + t) * R;
+            sk_attn_dots(ql, ka, (size_t)R, nb, R, p);
+            sk_attn_dots(qr, tk->kb + (size_t)s0 * rope, (size_t)rope, nb, rope, tmp);
+            for (int s = 0; s < nb; s++) p[s] = scale * (p[s] + tmp[s]);
+            float r = sk_softmax_online(p, nb, &mx[j], &sum[j]);
+            if (r != 1.0f) sk_vec_scale(o, r, R);
+            sk_attn_mix(o, ka, (size_t)R, p, nb, R);
+        }
     }
+    for (int64_t j = 0; j < nh; j++)
+        sk_vec_scale(c->olat + ((h0 + j) * tk->T + t) * R, 1.0f / sum[j], R);
 }
 
 /* Expanded ("naive") MLA for one head: k_nope/v of every cached position decompressed from

@@ -454,6 +454,10 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
     const int64_t kvh = c->n_head_kv > 0 ? c->n_head_kv : 1;
     const int64_t hg = mla ? skm_attn_heads(c->n_head, x->nth)
                            : skm_attn_heads(c->n_head / kvh, (int)((x->nth + kvh - 1) / kvh));
+    /* per thread: a token's scores (the expanded MLA path, [n_ctx]) or a head group's ([hg]
+     * [n_ctx]), or a block of each head's scores with its running max and sum and a block of
+     * rope-key dots (attention items); then a row of kv_lora or head_dim */
+    const int64_t tstride = hg * ((int64_t)n_ctx + SKM_ATTN_POS + 2) + SKM_ATTN_POS + R + qk + 16;
     int64_t ff = c->n_ff;
     if (c->moe_ff * (c->n_shared > 0 ? c->n_shared : 1) > ff)
         ff = (int64_t)c->moe_ff * (c->n_shared > 0 ? c->n_shared : 1);
@@ -479,7 +483,7 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
         {&x->att, B * H * vd},
         {&x->ka, p->cache_type == SK_CACHE_F32 ? 0 : (int64_t)n_ctx * na},
         {&x->kb, x->fb.type == SK_CACHE_F32 ? 0 : (int64_t)n_ctx * nb},
-        {&x->tscratch, (int64_t)x->nth * (hg * (int64_t)n_ctx + R + qk + 16)},
+        {&x->tscratch, (int64_t)x->nth * tstride},
         {&x->ffn_g, B * ff},
         {&x->ffn_u, B * ff},
         {&x->moe_y, NR ? B * E : 0},
@@ -511,7 +515,7 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
         off += (size_t)((parts[i].n + 15) & ~15);
     }
     x->attn_hg = hg;
-    x->tstride = (size_t)(hg * (int64_t)n_ctx + R + qk + 16);
+    x->tstride = (size_t)tstride;
     x->tok_of = x->sel + B * K;
     x->cnt = x->tok_of + B * K;
     *out = x;

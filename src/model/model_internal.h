@@ -62,7 +62,7 @@ struct sk_model_ctx {
     float *ka, *kb;       /* decoded cache [n_ctx][A], [n_ctx][B] (unused for an f32 cache) */
     float *tscratch;      /* [nth][tstride] per-thread scores/rows */
     int64_t attn_hg;      /* query heads per attention item (skm_attn_heads) */
-    size_t tstride;       /* attn_hg*n_ctx (scores) + kv_lora + head_dim + 16 floats */
+    size_t tstride;       /* floats per thread (sk_model_ctx_new says what they hold) */
     float *ffn_g, *ffn_u; /* [n_batch][max ff] */
     float *moe_y;         /* [n_batch][n_embd] */
     float *router;        /* [n_batch][n_routed] */

@@ -168,6 +168,38 @@ static void test_vec_ops(void) {
     CHECK(n >= 1);
 }
 
+/* sk_softmax_online over blocks, with a running output rescaled as it asks, gives the weights
+ * and the weighted sum of sk_softmax over the whole row. */
+static void test_softmax_online(void) {
+    enum { NS = 203 };
+    static float x[NS], ref[NS], blk[NS];
+    for (int rep = 0; rep < 20; rep++) {
+        const float amp = rep < 10 ? 3.0f : 40.0f; /* large scores: the maximum keeps moving */
+        for (int i = 0; i < NS; i++) x[i] = rndf(-amp, amp) + (rep % 2 ? 0.2f * (float)i : 0.0f);
+        memcpy(ref, x, sizeof x);
+        sk_softmax(ref, NS);
+        double want = 0; /* Σ p_i · v_i with v_i = i */
+        for (int i = 0; i < NS; i++) want += (double)ref[i] * i;
+        const int bs = 1 + rep % 17;
+        float m = -INFINITY, l = 0.0f, acc = 0.0f;
+        for (int s0 = 0; s0 < NS; s0 += bs) {
+            int nb = NS - s0 < bs ? NS - s0 : bs;
+            memcpy(blk, x + s0, (size_t)nb * sizeof(float));
+            float r = sk_softmax_online(blk, nb, &m, &l);
+            acc *= r;
+            for (int i = 0; i < nb; i++) acc += blk[i] * (float)(s0 + i);
+        }
+        float mx = x[0];
+        for (int i = 1; i < NS; i++) mx = x[i] > mx ? x[i] : mx;
+        CHECK(m == mx);
+        CHECK_MSG(fabs(acc / l - want) <= 1e-4 * (fabs(want) + 1), "block %d: %g, want %g", bs,
+                  acc / l, want);
+    }
+    float one = 5.0f, m = -INFINITY, l = 0.0f;
+    CHECK(sk_softmax_online(&one, 1, &m, &l) == 0.0f && m == 5.0f && l == 1.0f && one == 1.0f);
+    CHECK(sk_softmax_online(&one, 0, &m, &l) == 1.0f && l == 1.0f);
+}
+
 static void test_argmax(void) {
     float x[10] = {0.5f, 2.0f, -1.0f, 2.0f, 7.0f, 0.5f, 2.0f, -3.0f, 7.0f, 1.0f};
     CHECK(sk_argmax(x, 10) == 4); /* ties: the first */
@@ -335,6 +367,7 @@ static void test_freqs(void) {
 
 int main(void) {
     RUN(test_vec_ops);
+    RUN(test_softmax_online);
     RUN(test_argmax);
     RUN(test_topk);
     RUN(test_rope);
