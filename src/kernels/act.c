@@ -99,8 +99,9 @@ size_t sk_act_row_bytes(sk_act a, int64_t n) {
     }
 }
 
-/* Q8_0 or Q8_1 blocks of n values, GROUP blocks at a time through f's quantizer; fs and sx
- * (Q8_0 rows: f32 scales and d·Σq, may be NULL) or y1 (Q8_1 blocks) get the extras. */
+/* Q8_0 or Q8_1 blocks of n values, GROUP blocks at a time through f's quantizer: Q8_0 rows
+ * (y1 NULL) into y with the f32 scales in fs and d·Σq in sx; Q8_1 rows (y, fs, sx unused)
+ * into y1. */
 #define GROUP 8
 static void act_q8_0(const sk_kfuncs *f, const float *x, sk_block_q8_0 *y, float *fs, float *sx,
                      sk_block_q8_1 *y1, int64_t n) {

@@ -177,6 +177,35 @@ static void v_mad(float *y, const float *x, float s, int64_t n) {
                          _mm512_fmadd_ps(sv, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += s * x[i];
 }
+/* o += p[s]·v_s for s in order, o held in registers 128 floats at a time: the lane operations
+ * of n calls of this level's v_mad (16-wide fmadd, then the scalar tail), so the same bits
+ * (the AVX2 version this table would inherit fuses 8-wide blocks that v_mad leaves scalar). */
+static void v_attn_mix(float *o, const float *v, size_t ld, const float *p, int64_t n, int64_t d) {
+    int64_t i = 0;
+    for (; i + 128 <= d; i += 128) {
+        __m512 a[8];
+        for (int j = 0; j < 8; j++) a[j] = _mm512_loadu_ps(o + i + 16 * j);
+        for (int64_t s = 0; s < n; s++) {
+            const float *r = v + (size_t)s * ld + i;
+            __m512 ps = _mm512_set1_ps(p[s]);
+            for (int j = 0; j < 8; j++)
+                a[j] = _mm512_fmadd_ps(ps, _mm512_loadu_ps(r + 16 * j), a[j]);
+        }
+        for (int j = 0; j < 8; j++) _mm512_storeu_ps(o + i + 16 * j, a[j]);
+    }
+    for (; i + 16 <= d; i += 16) {
+        __m512 a = _mm512_loadu_ps(o + i);
+        for (int64_t s = 0; s < n; s++)
+            a = _mm512_fmadd_ps(_mm512_set1_ps(p[s]), _mm512_loadu_ps(v + (size_t)s * ld + i), a);
+        _mm512_storeu_ps(o + i, a);
+    }
+    for (; i < d; i++) {
+        float y = o[i];
+        for (int64_t s = 0; s < n; s++) y += p[s] * v[(size_t)s * ld + i];
+        o[i] = y;
+    }
+}
+
 static void v_scale(float *y, float s, int64_t n) {
     __m512 sv = _mm512_set1_ps(s);
     int64_t i = 0;
@@ -231,6 +260,7 @@ void sk_kfuncs_fill_avx512(sk_kfuncs *f, int has_vnni) {
     f->vec_dot_f32 = v_dot;
     f->vec_add = v_add;
     f->vec_mad = v_mad;
+    f->attn_mix = v_attn_mix;
     f->vec_scale = v_scale;
     f->sumsq = v_sumsq;
     f->mul_scale = v_mul_scale;

@@ -24,8 +24,9 @@
 /* ---- activation quantizers (see sk_quant_q8_0_fn in kernels_internal.h) ----
  * No libm rounding calls: x·id is clamped first (bounds are integers, so clamping before or
  * after rounding gives the same code), then rounded with exact float steps. These are the
- * results of llama.cpp's reference quantizers (roundf / rintf of the scaled value) for
- * every input without NaN; a NaN value is ignored by the maximum and coded 0. */
+ * results of llama.cpp's reference quantizers (roundf / rintf of the scaled value) wherever
+ * the scaled value is not NaN; a NaN value is ignored by the maximum, and a NaN scaled value
+ * (a NaN input, or inf·0 when the block holds an infinity) is coded 0. */
 
 /* Clamped to [-128, 127]; NaN → 0. */
 static inline float clamp_i8(float v) {

@@ -341,6 +341,16 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
             ops[h] = (sk_mv_op){&views[h], c->q + h * qk, c->qlat + h * R};
         }
         if ((rc = skm_matmul_multi(m, ops, (int)H, 1, e))) return rc;
+    } else if (T < H && H <= SKM_MAX_HEADS && wkt_view(m, y, layer, 0, &wkt)) {
+        /* a few tokens (the MTP verify step, short chunks): one dispatch per token, all heads */
+        sk_tensor views[SKM_MAX_HEADS];
+        sk_mv_op ops[SKM_MAX_HEADS];
+        for (int64_t h = 0; h < H; h++) wkt_view(m, y, layer, (int)h, &views[h]);
+        for (int t = 0; t < T; t++) {
+            for (int64_t h = 0; h < H; h++)
+                ops[h] = (sk_mv_op){&views[h], c->q + (t * H + h) * qk, c->qlat + (t * H + h) * R};
+            if ((rc = skm_matmul_multi(m, ops, (int)H, 1, e))) return rc;
+        }
     } else if (wkt_view(m, y, layer, 0, &wkt)) {
         for (int64_t h = 0; h < H; h++) {
             wkt_view(m, y, layer, (int)h, &wkt);

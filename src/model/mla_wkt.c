@@ -4,8 +4,9 @@
  * Wk[h] is `nope` rows of kv_b (rows h*(nope+v) + [0, nope)), each kv_lora (R) values, so
  * qlat needs the transpose. Computing it from kv_b per token dequantizes those rows every
  * time (measured: 10–16% of decode time on V2-Lite shapes). Instead sk_model_open builds, once,
- * Wk[h]ᵀ for every head as R rows of nope F16 values (layout [layer][h][R][nope]), and a decode
- * step is one pool dispatch per layer of f32·f16 dot products. Size: n_layers·H·R·nope·2 bytes
+ * Wk[h]ᵀ for every head as R rows of nope F16 values (layout [layer][h][R][nope]), multiplied
+ * as F16 weights (skm_wkt_view): a decode step is one pool dispatch per layer over all heads,
+ * T < H tokens one per token, longer chunks one per head. Size: n_layers·H·R·nope·2 bytes
  * (V2-Lite 54 MB, DeepSeek-V3 1.0 GB); F16 keeps the dequantized kv_b values to 11 bits
  * (≤ 2⁻¹¹ relative), well inside the quantization error of kv_b itself.
  *

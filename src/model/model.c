@@ -454,10 +454,12 @@ int sk_model_ctx_new(sk_model *m, const sk_model_ctx_params *p, sk_model_ctx **o
     const int64_t kvh = c->n_head_kv > 0 ? c->n_head_kv : 1;
     const int64_t hg = mla ? skm_attn_heads(c->n_head, x->nth)
                            : skm_attn_heads(c->n_head / kvh, (int)((x->nth + kvh - 1) / kvh));
-    /* per thread: a token's scores (the expanded MLA path, [n_ctx]) or a head group's ([hg]
-     * [n_ctx]), or a block of each head's scores with its running max and sum and a block of
-     * rope-key dots (attention items); then a row of kv_lora or head_dim */
-    const int64_t tstride = hg * ((int64_t)n_ctx + SKM_ATTN_POS + 2) + SKM_ATTN_POS + R + qk + 16;
+    /* per thread, then a row of kv_lora or head_dim: GQA items keep a head group's scores
+     * ([hg][n_ctx]); MLA keeps a token's scores in the expanded path ([n_ctx]), or per head of
+     * a group a block of scores with its running max and sum, and a block of rope-key dots */
+    const int64_t mla_att = (int64_t)hg * (SKM_ATTN_POS + 2) + SKM_ATTN_POS;
+    const int64_t tstride =
+        (mla ? (n_ctx > mla_att ? n_ctx : mla_att) : hg * (int64_t)n_ctx) + R + qk + 16;
     int64_t ff = c->n_ff;
     if (c->moe_ff * (c->n_shared > 0 ? c->n_shared : 1) > ff)
         ff = (int64_t)c->moe_ff * (c->n_shared > 0 ? c->n_shared : 1);

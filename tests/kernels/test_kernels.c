@@ -457,8 +457,8 @@ static void oracle_q8_0(const float *x, sk_block_q8_0 *y, int64_t n) {
         for (int j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
         float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
         for (int j = 0; j < 32; j++) {
-            float v = roundf(x[j] * id);
-            y[b].qs[j] = (int8_t)(v > 127.0f ? 127.0f : v < -128.0f ? -128.0f : v);
+            float v = roundf(x[j] * id); /* NaN (inf·0): coded 0, as documented */
+            y[b].qs[j] = (int8_t)(v != v ? 0.0f : v > 127.0f ? 127.0f : v < -128.0f ? -128.0f : v);
         }
         y[b].d = sk_f32_to_fp16(d);
     }
@@ -474,7 +474,7 @@ static void oracle_q8_K(const float *x, sk_block_q8_K *y, int64_t n) {
         float iscale = -127.0f / max;
         for (int j = 0; j < 256; j++) {
             float v = rintf(iscale * x[j]);
-            y[b].qs[j] = (int8_t)(v > 127.0f ? 127.0f : v < -128.0f ? -128.0f : v);
+            y[b].qs[j] = (int8_t)(v != v ? 0.0f : v > 127.0f ? 127.0f : v < -128.0f ? -128.0f : v);
         }
         for (int j = 0; j < 16; j++) {
             int sum = 0;

@@ -78,7 +78,7 @@ static void table_slots(const sk_kfuncs *f, fnptr *p, char (*name)[24]) {
  * by a test below. */
 static const char *const k_overrides[] = {"dot[F32]",  "dot[F16]", "dot[BF16]", "vec_dot_f32",
                                           "vec_add",   "vec_mad",  "vec_scale", "sumsq",
-                                          "mul_scale", "vec_max",  "read_sum"};
+                                          "mul_scale", "vec_max",  "read_sum",  "attn_mix"};
 static const char *const k_overrides_vnni[] = {"dot[Q8_0]", "dot4[Q8_0]", "dot[Q4_0]"};
 
 static int expected_override(const char *name, int vnni) {
@@ -440,6 +440,23 @@ static void test_vec_ops(void) {
                 ok &= fabs(y[i] - ((double)a[i] - 1.25 * b[i])) <=
                       1e-6 * (fabs(a[i]) + fabs(1.25 * b[i]));
             CHECK_MSG(ok, "vnni=%d n %lld: vec_mad", v, (long long)n);
+            /* attn_mix: rows a, b, w (stride n) weighted into y, the same bits as this
+             * table's vec_mad row by row */
+            {
+                float *rows = exact_alloc(sizeof(float) * (size_t)(3 * n + 1));
+                memcpy(rows, a, sizeof(float) * (size_t)n);
+                memcpy(rows + n, b, sizeof(float) * (size_t)n);
+                memcpy(rows + 2 * n, w, sizeof(float) * (size_t)n);
+                const float pw[3] = {0.3f, -1.7f, 0.9f};
+                memcpy(ys, b, sizeof(float) * (size_t)n);
+                for (int r = 0; r < 3; r++) f->vec_mad(ys, rows + r * n, pw[r], n);
+                memcpy(y, b, sizeof(float) * (size_t)n);
+                f->attn_mix(reguard(y, n), rows, (size_t)n, pw, 3, n);
+                CHECK_MSG(!memcmp(y, ys, sizeof(float) * (size_t)n) && guards_ok(y, n),
+                          "vnni=%d n %lld: attn_mix differs from row-by-row vec_mad", v,
+                          (long long)n);
+                free(rows);
+            }
             /* max, with the largest value last, first, and all negative */
             float mx = f->vec_max(a, n), mxs = g_scalar->vec_max(a, n);
             CHECK_MSG(mx == mxs, "vnni=%d n %lld: vec_max %g, scalar %g", v, (long long)n, mx, mxs);
