@@ -289,6 +289,77 @@ static void v_mad(float *y, const float *x, float s, int64_t n) {
     for (; i < n; i++) y[i] += s * x[i];
 }
 
+/* ---- activation quantizers (bit-identical to kern_scalar.c's) ---- */
+
+/* |x| with NaN lanes set to 0 (the scalar maximum skips NaN; FMAXNM would turn a signalling
+ * NaN into a NaN result). */
+static inline float32x4_t q_abs0(float32x4_t x) {
+    return vbslq_f32(vceqq_f32(x, x), vabsq_f32(x), vdupq_n_f32(0.0f));
+}
+
+/* x·s clamped to [-128, 127], NaN → 0 (the scalar clamp_i8). */
+static inline float32x4_t q_clamp(float32x4_t v) {
+    v = vbslq_f32(vceqq_f32(v, v), v, vdupq_n_f32(0.0f));
+    return vminq_f32(vmaxq_f32(v, vdupq_n_f32(-128.0f)), vdupq_n_f32(127.0f));
+}
+
+/* 16 int32 codes (in [-128, 127]) → 16 int8 in order. */
+static inline int8x16_t q_narrow16(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
+    int16x8_t lo = vcombine_s16(vmovn_s32(a), vmovn_s32(b));
+    int16x8_t hi = vcombine_s16(vmovn_s32(c), vmovn_s32(d));
+    return vcombine_s8(vmovn_s16(lo), vmovn_s16(hi));
+}
+
+static void quant_q8_0(const float *x, sk_block_q8_0 *y, int16_t *qsum, int64_t n) {
+    for (int64_t b = 0; b < n / 32; b++, x += 32) {
+        float32x4_t v[8], m = vdupq_n_f32(0.0f);
+        for (int i = 0; i < 8; i++) {
+            v[i] = vld1q_f32(x + 4 * i);
+            m = vmaxq_f32(m, q_abs0(v[i]));
+        }
+        float amax = vmaxvq_f32(m);
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        int32x4_t q[8], sum = vdupq_n_s32(0);
+        for (int i = 0; i < 8; i++) { /* FRINTA: ties away from zero, as roundf */
+            q[i] = vcvtq_s32_f32(vrndaq_f32(q_clamp(vmulq_n_f32(v[i], id))));
+            sum = vaddq_s32(sum, q[i]);
+        }
+        vst1q_s8(y[b].qs, q_narrow16(q[0], q[1], q[2], q[3]));
+        vst1q_s8(y[b].qs + 16, q_narrow16(q[4], q[5], q[6], q[7]));
+        y[b].d = sk_f32_to_fp16(d);
+        qsum[b] = (int16_t)vaddvq_s32(sum);
+    }
+}
+
+static void quant_q8_K(const float *x, sk_block_q8_K *y, int64_t n) {
+    for (int64_t b = 0; b < n / 256; b++, x += 256) {
+        float32x4_t m = vdupq_n_f32(0.0f);
+        for (int i = 0; i < 64; i++) m = vmaxq_f32(m, q_abs0(vld1q_f32(x + 4 * i)));
+        float amax = vmaxvq_f32(m);
+        if (amax == 0.0f) {
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
+        float max = 0.0f; /* the first value of largest magnitude */
+        for (int j = 0; j < 256; j++)
+            if (x[j] == amax || x[j] == -amax) {
+                max = x[j];
+                break;
+            }
+        float iscale = -127.0f / max;
+        for (int g = 0; g < 16; g++) { /* 16 values, one bsum; FRINTN: ties to even, as rintf */
+            int32x4_t q[4];
+            for (int i = 0; i < 4; i++)
+                q[i] = vcvtq_s32_f32(
+                    vrndnq_f32(q_clamp(vmulq_n_f32(vld1q_f32(x + 16 * g + 4 * i), iscale))));
+            vst1q_s8(y[b].qs + 16 * g, q_narrow16(q[0], q[1], q[2], q[3]));
+            y[b].bsums[g] =
+                (int16_t)vaddvq_s32(vaddq_s32(vaddq_s32(q[0], q[1]), vaddq_s32(q[2], q[3])));
+        }
+        y[b].d = 1.0f / iscale;
+    }
+}
+
 /* The attention kernels of this level: its own dot per row, and its own v_mad per row (so
  * attn_mix equals row-by-row vec_mad here too: NEON's v_mad is fused). */
 static void v_attn_dots(const float *q, const float *k, size_t ld, int64_t n, int64_t d,
@@ -354,6 +425,8 @@ void sk_kfuncs_fill_neon(sk_kfuncs *f) {
     f->read_sum = v_read_sum;
     f->attn_dots = v_attn_dots;
     f->attn_mix = v_attn_mix;
+    f->quant_q8_0 = quant_q8_0;
+    f->quant_q8_K = quant_q8_K;
 }
 #else
 typedef int sk_kern_neon_unused; /* not an aarch64 build: no NEON kernels */
