@@ -496,10 +496,10 @@ static void gemm4_q5_0(int64_t n, const void *w, const void *x, size_t xstride, 
             bias[t] = _mm_fmadd_ps(dw, _mm_loadu_ps(sx[t] + ib), bias[t]);
             __m256i p01 = q32_pair(lo01, hi01, xp[t] + 32 * ib);
             __m256i p23 = q32_pair(lo23, hi23, xp[t] + 32 * ib + 64);
-            acc[t] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, i01), _mm256_cvtepi32_ps(p01),
-                                     acc[t]);
-            acc[t] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, i23), _mm256_cvtepi32_ps(p23),
-                                     acc[t]);
+            acc[t] =
+                _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, i01), _mm256_cvtepi32_ps(p01), acc[t]);
+            acc[t] =
+                _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, i23), _mm256_cvtepi32_ps(p23), acc[t]);
         }
     }
     float bt[4] = {0.0f, 0.0f, 0.0f, 0.0f};
