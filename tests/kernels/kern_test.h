@@ -1,5 +1,6 @@
 /* kern_test.h — helpers shared by the kernel tests (test_kernels, test_kernels_real,
- * test_kernels_avx512_simde): a deterministic xorshift generator, random activation vectors,
+ * test_kernels_avx512_simde): the weight types with a matvec kernel, a deterministic xorshift
+ * generator, random activation vectors,
  * the element count of one block of a weight type, and the activation row a kernel sees,
  * dequantized (the exact values its integer dot uses). Header-only; include after
  * sk_kernels.h and kernels_internal.h. */
@@ -8,6 +9,13 @@
 
 #include <stdint.h>
 #include <string.h>
+
+/* every weight type sk_matvec multiplies */
+static const int k_types[] = {SK_TYPE_F32,  SK_TYPE_F16,    SK_TYPE_BF16,   SK_TYPE_Q8_0,
+                              SK_TYPE_Q4_0, SK_TYPE_Q4_1,   SK_TYPE_Q5_0,   SK_TYPE_Q5_1,
+                              SK_TYPE_Q2_K, SK_TYPE_Q3_K,   SK_TYPE_Q4_K,   SK_TYPE_Q5_K,
+                              SK_TYPE_Q6_K, SK_TYPE_IQ4_NL, SK_TYPE_IQ4_XS, SK_TYPE_F8_E4M3};
+#define N_TYPES ((int)(sizeof k_types / sizeof k_types[0]))
 
 /* the generator's state; a test may set another seed before its first draw */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;

@@ -257,12 +257,6 @@ static void *make_weights(int type, int64_t cols, int64_t rows, size_t *row_byte
     return w;
 }
 
-static const int k_types[] = {SK_TYPE_F32,  SK_TYPE_F16,    SK_TYPE_BF16,   SK_TYPE_Q8_0,
-                              SK_TYPE_Q4_0, SK_TYPE_Q4_1,   SK_TYPE_Q5_0,   SK_TYPE_Q5_1,
-                              SK_TYPE_Q2_K, SK_TYPE_Q3_K,   SK_TYPE_Q4_K,   SK_TYPE_Q5_K,
-                              SK_TYPE_Q6_K, SK_TYPE_IQ4_NL, SK_TYPE_IQ4_XS, SK_TYPE_F8_E4M3};
-#define N_TYPES ((int)(sizeof k_types / sizeof k_types[0]))
-
 /* A test matrix: cols a multiple of the block (several blocks), an odd row count. */
 typedef struct tmat {
     int type;

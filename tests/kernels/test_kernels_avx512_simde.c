@@ -145,12 +145,6 @@ static void test_overrides(void) {
 
 /* ---- weights and activations ---- */
 
-static const int k_types[] = {SK_TYPE_F32,  SK_TYPE_F16,    SK_TYPE_BF16,   SK_TYPE_Q8_0,
-                              SK_TYPE_Q4_0, SK_TYPE_Q4_1,   SK_TYPE_Q5_0,   SK_TYPE_Q5_1,
-                              SK_TYPE_Q2_K, SK_TYPE_Q3_K,   SK_TYPE_Q4_K,   SK_TYPE_Q5_K,
-                              SK_TYPE_Q6_K, SK_TYPE_IQ4_NL, SK_TYPE_IQ4_XS, SK_TYPE_F8_E4M3};
-#define N_TYPES ((int)(sizeof k_types / sizeof k_types[0]))
-
 /* rows × n weights of `type` (each row exactly row_bytes, the whole exactly rows·row_bytes),
  * their dequantized values wf (F8: with the scale), and for F8 the scale-grid row ws.
  * raw: Q8_0 / Q4_0 from random code bytes (Q8_0 then holds −128) with sane scales; otherwise

@@ -9,8 +9,8 @@
 #include "kernels_internal.h" /* activation formats, to rebuild the kernel's input */
 #include "kern_test.h"
 
-static const char *k_types[] = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1",   "q2_k",
-                                "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"};
+static const char *k_quant_names[] = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1",   "q2_k",
+                                      "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"};
 static const char *k_tensors[] = {"blk.0.attn_q.weight", "blk.1.ffn_down.weight"};
 
 static void test_llama_quantized(void) {
@@ -19,9 +19,10 @@ static void test_llama_quantized(void) {
     CHECK(k != NULL);
     if (!k) return;
     int checked = 0;
-    for (size_t ti = 0; ti < sizeof k_types / sizeof k_types[0]; ti++) {
+    for (size_t ti = 0; ti < sizeof k_quant_names / sizeof k_quant_names[0]; ti++) {
         char path[1024];
-        snprintf(path, sizeof path, "%s/golden/quant/quant-%s.gguf", SEEK_TEST_DATA, k_types[ti]);
+        snprintf(path, sizeof path, "%s/golden/quant/quant-%s.gguf", SEEK_TEST_DATA,
+                 k_quant_names[ti]);
         sk_gguf *g = NULL;
         int rc = sk_gguf_open(path, &g, &e);
         CHECK_OK(rc, &e);
@@ -31,10 +32,10 @@ static void test_llama_quantized(void) {
             CHECK(id >= 0);
             if (id < 0) continue;
             sk_tensor W = sk_gguf_tensor_view(g, id);
-            CHECK(W.type == sk_type_from_name(k_types[ti]));
+            CHECK(W.type == sk_type_from_name(k_quant_names[ti]));
             int64_t cols = W.ne[0], rows = W.ne[1];
             snprintf(path, sizeof path, "%s/golden/quant/quant-%s.%s.f32", SEEK_TEST_DATA,
-                     k_types[ti], k_tensors[tn]);
+                     k_quant_names[ti], k_tensors[tn]);
             size_t len;
             float *ref = sk_test_slurp(path, &len);
             CHECK(len == sizeof(float) * (size_t)(cols * rows));
@@ -74,8 +75,8 @@ static void test_llama_quantized(void) {
                     double rel = fabs(y[r] - s) / (mag > 0 ? mag : 1);
                     if (rel > worst) worst = rel;
                 }
-                CHECK_MSG(worst <= 1e-5, "%s %s at %s: rel err %.3g", k_types[ti], k_tensors[tn],
-                          sk_cpu_level_name((sk_cpu_level)lvl), worst);
+                CHECK_MSG(worst <= 1e-5, "%s %s at %s: rel err %.3g", k_quant_names[ti],
+                          k_tensors[tn], sk_cpu_level_name((sk_cpu_level)lvl), worst);
                 checked++;
             }
             free(x);
