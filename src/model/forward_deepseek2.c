@@ -332,17 +332,9 @@ static int attention(sk_model_ctx *c, const sk_layer_weights *y, int layer, int 
     }
     /* absorbed query qlat [T][H][R] */
     sk_tensor wkt;
-    if (T == 1 && H <= SKM_MAX_HEADS && wkt_view(m, y, layer, 0, &wkt)) {
-        /* one token: the heads' q_nope are contiguous inputs; all heads in one dispatch */
-        sk_tensor views[SKM_MAX_HEADS];
-        sk_mv_op ops[SKM_MAX_HEADS];
-        for (int64_t h = 0; h < H; h++) {
-            wkt_view(m, y, layer, (int)h, &views[h]);
-            ops[h] = (sk_mv_op){&views[h], c->q + h * qk, c->qlat + h * R};
-        }
-        if ((rc = skm_matmul_multi(m, ops, (int)H, 1, e))) return rc;
-    } else if (T < H && H <= SKM_MAX_HEADS && wkt_view(m, y, layer, 0, &wkt)) {
-        /* a few tokens (the MTP verify step, short chunks): one dispatch per token, all heads */
+    if ((T == 1 || T < H) && H <= SKM_MAX_HEADS && wkt_view(m, y, layer, 0, &wkt)) {
+        /* one token or a few (the MTP verify step, short chunks): a token's heads have
+         * contiguous q_nope inputs, so one dispatch per token takes all heads */
         sk_tensor views[SKM_MAX_HEADS];
         sk_mv_op ops[SKM_MAX_HEADS];
         for (int64_t h = 0; h < H; h++) wkt_view(m, y, layer, (int)h, &views[h]);
