@@ -183,9 +183,23 @@ static inline void prefetch4(const uint8_t *w, size_t wstride, size_t off) {
 /* Software prefetch distances, in bytes ahead in the row. Measured on the Zen 3 (quiet, 2
  * threads, 512 MiB matrices, five alternating rounds): Q4_K streamed 25.2 GB/s at 640 bytes,
  * 27.4 at 1536 and 28.0 at 2560; Q8_0 one row at a time (1536 columns) 29.3 / 31.3 / 32.9;
- * the 4-row Q8_0 path (7168 columns) was best at 512 (30.5 against 28.1 and 27.4). */
+ * the 4-row Q8_0 path (7168 columns) was best at 512 (30.5 against 28.1 and 27.4).
+ * SK_PF_STREAM is the distance of the single-row kernels. Against their earlier distances
+ * (256-640 bytes, or none), on 256 MB matrices at 2 threads with the variants alternating in
+ * one process (median of 24 rounds): Q4_0 +14 %, Q5_0 +7 %, Q6_K +8 %, Q5_K +21 %,
+ * IQ4_XS +8 %, IQ4_NL +8 %, Q3_K +6 %, Q2_K +5 %. F16 and BF16 (f32 activations, little
+ * arithmetic per byte) ran 6-15 % slower with it and Q4_1 / Q5_1 no faster, so they have none;
+ * 1536 and 3840 bytes were within ±3 % of 2560 for Q4_K, Q8_0 and Q5_0. */
+#ifndef SK_PF_STREAM
+#define SK_PF_STREAM 2560
+#endif
+/* Prefetch `lines` cache lines SK_PF_STREAM bytes past p (a block about to be read). */
+static inline void pf_ahead(const void *p, int lines) {
+    const char *q = (const char *)p + SK_PF_STREAM;
+    for (int l = 0; l < lines; l++) _mm_prefetch(q + 64 * l, _MM_HINT_T0);
+}
 #ifndef SK_PF_Q8
-#define SK_PF_Q8 2560
+#define SK_PF_Q8 SK_PF_STREAM
 #endif
 #ifndef SK_PF_Q8X4
 #define SK_PF_Q8X4 512
@@ -315,6 +329,7 @@ static float dot_iq4_nl(int64_t n, const void *w, const void *x, const float *ws
     const __m256i lut = _mm256_broadcastsi128_si256(ld128(sk_iq4nl_values));
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 32; ib++) {
+        pf_ahead(a + ib, 1);
         __m256i q = _mm256_shuffle_epi8(lut, nib32(a[ib].qs));
         __m256i p = dot_ss(q, ld256(b[ib].qs));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
@@ -456,8 +471,8 @@ static inline __m256i q5_0_one(const sk_block_q5_0 *a, const sk_block_q8_0 *x) {
         return hsum8(acc) - (float)(C) * (_mm_cvtss_f32(bs) + bt);                                 \
     }
 
-SK_DEF_Q32(q4_0, sk_block_q4_0, q4_0_pair, q4_0_one, 8, 256)
-SK_DEF_Q32(q5_0, sk_block_q5_0, q5_0_pair, q5_0_one, 16, 320)
+SK_DEF_Q32(q4_0, sk_block_q4_0, q4_0_pair, q4_0_one, 8, SK_PF_STREAM)
+SK_DEF_Q32(q5_0, sk_block_q5_0, q5_0_pair, q5_0_one, 16, SK_PF_STREAM)
 #undef SK_DEF_Q32
 
 /* One Q5_0 row, four tokens (prompt batches): the codes of each pair of blocks and the four
@@ -677,7 +692,7 @@ static inline void kscales2(const uint8_t *sa, const uint8_t *sb, __m256i *Sa, _
 }
 
 #ifndef SK_PF_Q4K
-#define SK_PF_Q4K 2560 /* see SK_PF_Q8 */
+#define SK_PF_Q4K SK_PF_STREAM
 #endif
 
 static float dot_q4_K(int64_t n, const void *w, const void *x, const float *ws) {
@@ -786,6 +801,7 @@ static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) 
     const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps(), accm = acc;
     for (int64_t ib = 0; ib < n / 256; ib++) {
+        pf_ahead(a + ib, 3);
         __m256i S, m16;
         kscales(a[ib].scales, &S, &m16);
         __m256i qh = ld256(a[ib].qh), isum = _mm256_setzero_si256();
@@ -867,7 +883,7 @@ static inline __m256 q6k_block(const sk_block_q6_K *a, const sk_block_q8_K *b, _
 }
 
 #ifndef SK_PF_Q6K
-#define SK_PF_Q6K 640
+#define SK_PF_Q6K SK_PF_STREAM
 #endif
 
 static float dot_q6_K(int64_t n, const void *w, const void *x, const float *ws) {
@@ -961,6 +977,7 @@ static float dot_q3_K(int64_t n, const void *w, const void *x, const float *ws) 
     const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 256; ib++) {
+        pf_ahead(a + ib, 2);
         __m128i s8 = q3k_scales(a[ib].scales);
         __m256i hm = ld256(a[ib].hmask), isum = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
@@ -991,6 +1008,7 @@ static float dot_q2_K(int64_t n, const void *w, const void *x, const float *ws) 
     const __m128i m4 = _mm_set1_epi8(0x0F);
     __m256 acc = _mm256_setzero_ps(), accm = acc;
     for (int64_t ib = 0; ib < n / 256; ib++) {
+        pf_ahead(a + ib, 2);
         __m128i s = ld128(a[ib].scales);
         __m128i sc = _mm_and_si128(s, m4), mn = _mm_and_si128(_mm_srli_epi16(s, 4), m4);
         __m256i isum = _mm256_setzero_si256();
@@ -1033,6 +1051,7 @@ static float dot_iq4_xs(int64_t n, const void *w, const void *x, const float *ws
     const __m256i lut = _mm256_broadcastsi128_si256(ld128(sk_iq4nl_values));
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 256; ib++) {
+        pf_ahead(a + ib, 3);
         __m256i S = iq4xs_scales(&a[ib]), isum = _mm256_setzero_si256();
         for (int sb = 0; sb < 8; sb++) {
             __m256i q = _mm256_shuffle_epi8(lut, nib32(a[ib].qs + 16 * sb));
