@@ -189,7 +189,7 @@ static inline void prefetch4(const uint8_t *w, size_t wstride, size_t off) {
  * one process (median of 24 rounds): Q4_0 +14 %, Q5_0 +7 %, Q6_K +8 %, Q5_K +21 %,
  * IQ4_XS +8 %, IQ4_NL +8 %, Q3_K +6 %, Q2_K +5 %. F16 and BF16 (f32 activations, little
  * arithmetic per byte) ran 6-15 % slower with it and Q4_1 / Q5_1 no faster, so they have none;
- * 1536 and 3840 bytes were within ±3 % of 2560 for Q4_K, Q8_0 and Q5_0. */
+ * 1536, 3840 and 5120 bytes were within -3.3 % … +2.8 % of 2560 for Q4_K, Q8_0 and Q5_0. */
 #ifndef SK_PF_STREAM
 #define SK_PF_STREAM 2560
 #endif
@@ -198,9 +198,6 @@ static inline void pf_ahead(const void *p, int lines) {
     const char *q = (const char *)p + SK_PF_STREAM;
     for (int l = 0; l < lines; l++) _mm_prefetch(q + 64 * l, _MM_HINT_T0);
 }
-#ifndef SK_PF_Q8
-#define SK_PF_Q8 SK_PF_STREAM
-#endif
 #ifndef SK_PF_Q8X4
 #define SK_PF_Q8X4 512
 #endif
@@ -224,7 +221,7 @@ static float dot_q8_0(int64_t n, const void *w, const void *x, const float *ws) 
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     int64_t nb = n / 32, ib = 0;
     for (; ib + 2 <= nb; ib += 2) {
-        if (SK_PF_Q8) _mm_prefetch((const char *)(a + ib) + SK_PF_Q8, _MM_HINT_T0);
+        pf_ahead(a + ib, 1);
         acc0 = q8_0_blk(a + ib, b + ib, dx[ib], acc0);
         acc1 = q8_0_blk(a + ib + 1, b + ib + 1, dx[ib + 1], acc1);
     }
@@ -434,7 +431,7 @@ static inline __m256i q5_0_one(const sk_block_q5_0 *a, const sk_block_q8_0 *x) {
 
 /* The row dot of Q4_0 / Q5_0 (code offset C) with a Q8_0 activation row: acc += the 8 lanes of
  * two blocks scaled by d_w·d_x ([a a a a b b b b]), bias += d_w·(d_x·Σq) per block. */
-#define SK_DEF_Q32(NAME, BT, PAIR, ONE, C, PF)                                                     \
+#define SK_DEF_Q32(NAME, BT, PAIR, ONE, C)                                                         \
     static float dot_##NAME(int64_t n, const void *w, const void *x, const float *ws) {            \
         (void)ws;                                                                                  \
         const BT *a = w;                                                                           \
@@ -448,8 +445,7 @@ static inline __m256i q5_0_one(const sk_block_q5_0 *a, const sk_block_q8_0 *x) {
         __m128 bias = _mm_setzero_ps();                                                            \
         int64_t nb = n / 32, ib = 0;                                                               \
         for (; ib + 4 <= nb; ib += 4) {                                                            \
-            _mm_prefetch((const char *)(a + ib) + (PF), _MM_HINT_T0);                              \
-            _mm_prefetch((const char *)(a + ib) + (PF) + 64, _MM_HINT_T0);                         \
+            pf_ahead(a + ib, 2);                                                                   \
             uint64_t h4 = (uint64_t)a[ib].d | (uint64_t)a[ib + 1].d << 16 |                        \
                           (uint64_t)a[ib + 2].d << 32 | (uint64_t)a[ib + 3].d << 48;               \
             __m128 dw = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)h4));                            \
@@ -471,8 +467,8 @@ static inline __m256i q5_0_one(const sk_block_q5_0 *a, const sk_block_q8_0 *x) {
         return hsum8(acc) - (float)(C) * (_mm_cvtss_f32(bs) + bt);                                 \
     }
 
-SK_DEF_Q32(q4_0, sk_block_q4_0, q4_0_pair, q4_0_one, 8, SK_PF_STREAM)
-SK_DEF_Q32(q5_0, sk_block_q5_0, q5_0_pair, q5_0_one, 16, SK_PF_STREAM)
+SK_DEF_Q32(q4_0, sk_block_q4_0, q4_0_pair, q4_0_one, 8)
+SK_DEF_Q32(q5_0, sk_block_q5_0, q5_0_pair, q5_0_one, 16)
 #undef SK_DEF_Q32
 
 /* One Q5_0 row, four tokens (prompt batches): the codes of each pair of blocks and the four
@@ -691,10 +687,6 @@ static inline void kscales2(const uint8_t *sa, const uint8_t *sb, __m256i *Sa, _
     *M = _mm256_shuffle_epi8(o, ld256(k_q4k_dec[3]));
 }
 
-#ifndef SK_PF_Q4K
-#define SK_PF_Q4K SK_PF_STREAM
-#endif
-
 static float dot_q4_K(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q4_K *a = w;
@@ -706,10 +698,7 @@ static float dot_q4_K(int64_t n, const void *w, const void *x, const float *ws) 
     __m256 acc = _mm256_setzero_ps();
     int64_t nb = n / 256, ib = 0;
     for (; ib + 2 <= nb; ib += 2) {
-        if (SK_PF_Q4K) {
-            const char *pf = (const char *)(a + ib) + SK_PF_Q4K;
-            for (int l = 0; l < 5; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
-        }
+        pf_ahead(a + ib, 5); /* the pair's 288 bytes */
         __m256i S0, S1, M;
         kscales2(a[ib].scales, a[ib + 1].scales, &S0, &S1, &M);
         __m128i h = _mm_insert_epi32(_mm_cvtsi32_si128((int)le32((const uint8_t *)(a + ib))),
@@ -882,18 +871,13 @@ static inline __m256 q6k_block(const sk_block_q6_K *a, const sk_block_q8_K *b, _
     return _mm256_fmadd_ps(_mm256_set1_ps(b->d * fp16(a->d)), _mm256_cvtepi32_ps(isum), acc);
 }
 
-#ifndef SK_PF_Q6K
-#define SK_PF_Q6K SK_PF_STREAM
-#endif
-
 static float dot_q6_K(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q6_K *a = w;
     const sk_block_q8_K *b = x;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 256; ib++) {
-        const char *pf = (const char *)(a + ib) + SK_PF_Q6K;
-        for (int l = 0; l < 4; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+        pf_ahead(a + ib, 4);
         acc = q6k_block(a + ib, b + ib, acc);
     }
     return hsum8(acc);
