@@ -22,6 +22,18 @@
  * NULL), and the single-row dots carry their own ILP (two accumulators for Q8_0, four blocks
  * per step for Q4_0 / Q5_0, two Q4_K blocks' scales and mins together) and an in-row
  * software prefetch.
+ *
+ * What limits a streamed product is not its arithmetic. On that machine (256 MB Q4_K matrix,
+ * 2 threads, variants alternating in one process, each pass against the probe pass after it,
+ * medians of 20), dot_q4_K ran at 0.71 of the probe, and so did a stripped loop with less than
+ * half its instructions (the same loads, prefetch, maddubs and madd; no scales, nibble split,
+ * mins or d), at 0.71-0.73 for 1536 and 8960 columns. With the weights in L2 the stripped
+ * loop is 2.2-2.4 times faster. Even a bare loop of 32-byte loads into one accumulator reached
+ * only 0.84 of the probe's eight-accumulator loop. Prefetch hints T1, T2 and NTA, every other
+ * line, or 5120 bytes ahead all measured within noise of T0 at 2560 bytes; no prefetch,
+ * 0.66-0.70.
+ * A Q4_K variant with 4 % fewer instructions (two blocks side by side, one per 128-bit lane)
+ * was 4-10 % faster in cache but not streamed (0.975 and 0.996 of dot_q4_K), so it was not kept.
  */
 #if defined(SEEK_HAVE_X86_KERNELS)
 #include "kernels_internal.h"
