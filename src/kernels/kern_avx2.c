@@ -27,13 +27,13 @@
  * 2 threads, variants alternating in one process, each pass against the probe pass after it,
  * medians of 20), dot_q4_K ran at 0.71 of the probe, and so did a stripped loop with less than
  * half its instructions (the same loads, prefetch, maddubs and madd; no scales, nibble split,
- * mins or d), at 0.71-0.73 for 1536 and 8960 columns. With the weights in L2 the stripped
- * loop is 2.2-2.4 times faster. Even a bare loop of 32-byte loads into one accumulator reached
- * only 0.84 of the probe's eight-accumulator loop. Prefetch hints T1, T2 and NTA, every other
- * line, or 5120 bytes ahead all measured within noise of T0 at 2560 bytes; no prefetch,
- * 0.66-0.70.
- * A Q4_K variant with 4 % fewer instructions (two blocks side by side, one per 128-bit lane)
- * was 4-10 % faster in cache but not streamed (0.975 and 0.996 of dot_q4_K), so it was not kept.
+ * mins or d), at 0.71-0.73 for 1536 and 8960 columns; with the weights in L2 the stripped loop
+ * is about 2.2 times faster (median of 25 paired rounds, 1.7-3.1). Even a bare loop of 32-byte
+ * loads into one accumulator reached only 0.84 of the probe's eight-accumulator loop. Prefetch
+ * hints T1, T2 and NTA, every other line, 1024 or 5120 bytes ahead all measured within noise of
+ * T0 at 2560 bytes; no prefetch, 0.66-0.70. A Q4_K variant with 4 % fewer instructions (two
+ * blocks side by side, one per 128-bit lane) was 4-10 % faster in cache but not streamed (0.975
+ * and 0.996 of dot_q4_K), so it was not kept.
  */
 #if defined(SEEK_HAVE_X86_KERNELS)
 #include "kernels_internal.h"
