@@ -36,10 +36,9 @@ struct sk_model_ctx {
     int n_ctx, n_batch, n_pos;
     int cache_type;
     int mla_mode;
-    float *knope, *vexp;
-    int mtp_pos[16];                          /* tokens in the cache slot of MTP depth k+1 */
-    float *mtp_cat; /* [n_batch][2*n_embd] */ /* expanded MLA: [n_ctx][nope], [n_ctx][v], allocated
-                                                 on first use */
+    float *knope, *vexp; /* expanded MLA: [n_ctx][nope], [n_ctx][v], allocated on first use */
+    int mtp_pos[16];     /* tokens in the cache slot of MTP depth k+1 */
+    float *mtp_cat;      /* [n_batch][2*n_embd] */
     /* per layer: n_ctx rows of A, then n_ctx rows of B.
      * MLA: A = normalised latent c [kv_lora], B = roped key [qk_rope].
      * dense: A = roped K [n_head_kv*head_dim], B = V [n_head_kv*head_dim]. */
