@@ -448,7 +448,12 @@ int sk_matmul_multi(sk_kctx *k, const sk_mv_op *ops, int nops, int64_t n, sk_err
     return run_mm(k, ops, nops, n, e);
 }
 
-/* ---- memory read bandwidth ---- */
+/* ---- memory read bandwidth ----
+ * Each thread sums its share of the buffer with eight independent 32- or 64-byte load chains
+ * (read_sum). The buffer asks for huge pages, as a roofline should be the most the machine
+ * reads: on the 2-core Zen 3 VM (Linux 6.18, transparent huge pages on madvise), in-process
+ * paired passes of 512 MiB-1 GiB read 1-15 % more (median of medians about 8 %) from 2 MiB
+ * pages than from 4 KiB ones. */
 
 typedef struct bw_job {
     const sk_kfuncs *f;
@@ -490,7 +495,7 @@ sk_bw_probe *sk_bw_probe_new(sk_kctx *k, size_t bytes, sk_err *e) {
     if (!p) return NULL;
     p->k = k;
     p->j = sk_calloc(1, sizeof *p->j, e);
-    p->buf = p->j ? sk_aligned_alloc(4096, bytes, e) : NULL;
+    p->buf = p->j ? sk_huge_alloc(bytes, e) : NULL; /* huge pages: see the note above */
     if (!p->buf) {
         sk_bw_probe_free(p);
         return NULL;

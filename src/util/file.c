@@ -18,9 +18,7 @@ static int read_copy(sk_mmap *m, const char *path, sk_err *e) {
     if (p == MAP_FAILED)
         return sk_err_set(e, SK_ERR_NOMEM, "%s: cannot allocate %llu bytes to read it into: %s",
                           path, (unsigned long long)m->size, strerror(errno));
-#ifdef MADV_HUGEPAGE
-    (void)madvise(p, (size_t)m->size, MADV_HUGEPAGE); /* a hint: failure changes nothing */
-#endif
+    sk_mem_advise_huge(p, (size_t)m->size);
     uint64_t got = 0;
     while (got < m->size) {
         uint64_t want = m->size - got;
@@ -91,6 +89,9 @@ int sk_mmap_open_copy(sk_mmap *m, const char *path, bool copy, sk_err *e) {
         m->fd = -1;
         return sk_err_set(e, SK_ERR_IO, "%s: mmap failed: %s", path, strerror(er));
     }
+    /* Where the page cache can hold 2 MiB folios (ext4 and XFS on recent kernels), faults
+     * then read ahead in 2 MiB units and map them whole. */
+    sk_mem_advise_huge(p, (size_t)m->size);
     m->data = p;
     return SK_OK;
 }

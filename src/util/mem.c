@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void *sk_malloc(size_t n, sk_err *e) {
     void *p = malloc(n ? n : 1);
@@ -28,6 +29,22 @@ void *sk_aligned_alloc(size_t align, size_t n, sk_err *e) {
         sk_err_set(e, SK_ERR_NOMEM, "out of memory allocating %zu bytes", n);
         return NULL;
     }
+    return p;
+}
+
+void sk_mem_advise_huge(void *p, size_t n) {
+#ifdef MADV_HUGEPAGE
+    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095; /* madvise wants a page start */
+    if (p && n > a - (uintptr_t)p) (void)madvise((void *)a, n - (a - (uintptr_t)p), MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+void *sk_huge_alloc(size_t n, sk_err *e) {
+    void *p = sk_aligned_alloc((size_t)2 << 20, n, e);
+    sk_mem_advise_huge(p, n);
     return p;
 }
 

@@ -64,6 +64,20 @@ static void test_checked(void) {
     CHECK(!sk_align_up_ok(UINT64_MAX - 3, 32, &u));
     sk_err e;
     CHECK(sk_calloc(SIZE_MAX / 4, 8, &e) == NULL && e.code == SK_ERR_RANGE);
+    /* huge-page buffers: 2 MiB aligned and usable whatever the kernel grants; the hint takes
+     * any pointer and length, page-aligned or not */
+    size_t hn = ((size_t)5 << 20) + 123;
+    uint8_t *h = sk_huge_alloc(hn, &e);
+    CHECK(h && ((uintptr_t)h & (((uintptr_t)2 << 20) - 1)) == 0);
+    if (h) {
+        memset(h, 7, hn);
+        CHECK(h[0] == 7 && h[hn - 1] == 7);
+        sk_mem_advise_huge(h + 1, 100);
+        sk_mem_advise_huge(h + 4095, hn - 4095);
+        sk_mem_advise_huge(NULL, 10);
+        CHECK(h[4095] == 7 && h[hn - 1] == 7);
+        free(h);
+    }
 }
 
 static void test_arena(void) {
