@@ -34,6 +34,13 @@
  * T0 at 2560 bytes; no prefetch, 0.66-0.70. A Q4_K variant with 4 % fewer instructions (two
  * blocks side by side, one per 128-bit lane) was 4-10 % faster in cache but not streamed (0.975
  * and 0.996 of dot_q4_K), so it was not kept.
+ * Later, with the weights and the probe in 2 MiB pages (Linux 6.18), 1536-8960 columns:
+ * dot_q4_K ran at 0.74-0.88 of the probe, a bare one-accumulator load loop per row at
+ * 0.75-0.87, and the probe's own loop called once per 864-byte row at 0.87-0.92 (over the
+ * whole range at once, 1.0). The two-blocks-per-lane variant measured 0.98 of dot_q4_K in
+ * the model (in-process, paired windows) although a harness built at -O2 had shown it 13-18 %
+ * faster: build such harnesses with the library's flags (-O3). One loop over a chunk's rows
+ * instead of a table call per row: 1.03-1.12 in that harness, 1.01 in the model; not kept.
  */
 #if defined(SEEK_HAVE_X86_KERNELS)
 #include "kernels_internal.h"
