@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 void *sk_malloc(size_t n, sk_err *e) {
     void *p = malloc(n ? n : 1);
@@ -34,7 +35,8 @@ void *sk_aligned_alloc(size_t align, size_t n, sk_err *e) {
 
 void sk_mem_advise_huge(void *p, size_t n) {
 #ifdef MADV_HUGEPAGE
-    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095; /* madvise wants a page start */
+    long ps = sysconf(_SC_PAGESIZE); /* madvise wants a page start: 4 KiB, or 16/64 KiB on ARM */
+    uintptr_t mask = (uintptr_t)(ps > 0 ? ps : 4096) - 1, a = ((uintptr_t)p + mask) & ~mask;
     if (p && n > a - (uintptr_t)p) (void)madvise((void *)a, n - (a - (uintptr_t)p), MADV_HUGEPAGE);
 #else
     (void)p;
