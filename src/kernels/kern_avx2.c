@@ -43,6 +43,7 @@
  * instead of a table call per row: 1.03-1.12 in that harness, 1.01 in the model; not kept.
  */
 #if defined(SEEK_HAVE_X86_KERNELS)
+#include "kern_x86.h"
 #include "kernels_internal.h"
 
 #include <immintrin.h>
@@ -187,45 +188,10 @@ static float dot_f8(int64_t n, const void *w, const void *x, const float *ws) {
 
 /* ---- 32-element blocks ---- */
 
-/* Software prefetch for the 4-row kernels: each of the 4 rows, off bytes from its start. */
-static inline void prefetch4(const uint8_t *w, size_t wstride, size_t off) {
-    const char *p = (const char *)w + off;
-    _mm_prefetch(p, _MM_HINT_T0);
-    _mm_prefetch(p + wstride, _MM_HINT_T0);
-    _mm_prefetch(p + 2 * wstride, _MM_HINT_T0);
-    _mm_prefetch(p + 3 * wstride, _MM_HINT_T0);
-}
 
 /* Q8_0: two f32 accumulators per row (even and odd blocks, an odd last block to the even one),
  * added at the end; dot, dot4 and gemm4 do the same lane operations, so their results are
  * bit-identical. */
-/* Software prefetch distances, in bytes ahead in the row. Measured on the Zen 3 (quiet, 2
- * threads, 512 MiB matrices, five alternating rounds): Q4_K streamed 25.2 GB/s at 640 bytes,
- * 27.4 at 1536 and 28.0 at 2560; Q8_0 one row at a time (1536 columns) 29.3 / 31.3 / 32.9;
- * the 4-row Q8_0 path (7168 columns) was best at 512 (30.5 against 28.1 and 27.4).
- * SK_PF_STREAM is the distance of the single-row kernels. Against their earlier distances
- * (256-640 bytes, or none), on 256 MB matrices at 2 threads with the variants alternating in
- * one process (median of 24 rounds): Q4_0 +14 %, Q5_0 +7 %, Q6_K +8 %, Q5_K +21 %,
- * IQ4_XS +8 %, IQ4_NL +8 %, Q3_K +6 %, Q2_K +5 %. F16 and BF16 (f32 activations, little
- * arithmetic per byte) ran 6-15 % slower with it and Q4_1 / Q5_1 no faster, so they have none;
- * 1536, 3840 and 5120 bytes were within -3.3 % … +2.8 % of 2560 for Q4_K, Q8_0 and Q5_0. */
-#ifndef SK_PF_STREAM
-#define SK_PF_STREAM 2560
-#endif
-/* Prefetch `lines` cache lines SK_PF_STREAM bytes past p (a block about to be read). */
-static inline void pf_ahead(const void *p, int lines) {
-    const char *q = (const char *)p + SK_PF_STREAM;
-    for (int l = 0; l < lines; l++) _mm_prefetch(q + 64 * l, _MM_HINT_T0);
-}
-#ifndef SK_PF_Q8X4
-#define SK_PF_Q8X4 512
-#endif
-/* Q8_0 rows up to this many bytes are multiplied one after the other by dot4 (see the memory
- * order note at the top); longer rows 4 at a time, interleaved (measured faster at 7168 and
- * 8960 columns, where the single-row loop is the slower part). */
-#ifndef SK_SEQ_MAX
-#define SK_SEQ_MAX 3072
-#endif
 
 static inline __m256 q8_0_blk(const sk_block_q8_0 *a, const sk_block_q8_0 *b, float dx,
                               __m256 acc) {
@@ -502,8 +468,8 @@ SK_DEF_Q32(q5_0, sk_block_q5_0, q5_0_pair, q5_0_one, 16)
 
 /* One Q5_0 row, four tokens (prompt batches): the codes of each pair of blocks and the four
  * weight scales decoded once; per token the float operations of dot_q5_0 in the same order,
- * so the results are bit-identical to it. (No Q4_0 version: the VNNI level replaces dot_q4_0,
- * and a gemm4 inherited from here would no longer match it.) */
+ * so the results are bit-identical to it. (Q4_0 has none: prompt batches multiply its rows
+ * token by token with dot_q4_0.) */
 static void gemm4_q5_0(int64_t n, const void *w, const void *x, size_t xstride, const float *ws,
                        float *y, int64_t ystride) {
     (void)ws;

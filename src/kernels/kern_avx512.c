@@ -1,14 +1,17 @@
 /* kern_avx512.c — AVX-512 (F/BW/DQ/VL) kernels, plus AVX512-VNNI for the int8 dots when the
  * CPU has it (chosen at fill time; the VNNI functions are never installed otherwise). The
  * level starts from the AVX2 table, so everything not overridden here runs the AVX2 code.
- * Overrides: F32/F16/BF16 dots and the float vector ops with 512-bit FMA; Q8_0 and Q4_0
- * dots with vpdpbusd (VNNI only); the bandwidth probe with 512-bit loads.
+ * Overrides: F32/F16/BF16 dots and the float vector ops with 512-bit FMA; the Q8_0 dots
+ * with vpdpbusd (VNNI only); the bandwidth probe with 512-bit loads. (A VNNI Q4_0 dot, one
+ * block per step with the offset subtracted per byte, streamed at 0.45 of the AVX2 one on a
+ * Xeon at 2 threads, 8.7 against 19.9 GB/s: Q4_0 runs the AVX2 kernel.)
  * Integer sums are exact, as in kern_avx2.c, so results equal the scalar reference up to
  * the order of the float additions.
  * Built a second time with SK_AVX512_SIMDE (tests/kernels/CMakeLists.txt), against SIMDe's
  * portable AVX-512 (kern_avx512_simde.h), as sk_kfuncs_fill_avx512_simde: so the kernels are
  * checked on CPUs without AVX-512 too. */
 #if defined(SEEK_HAVE_X86_KERNELS)
+#include "kern_x86.h"
 #include "kernels_internal.h"
 
 #if defined(SK_AVX512_SIMDE) /* the same kernels on SIMDe's emulated AVX-512, for tests */
@@ -96,55 +99,60 @@ static inline __m256i vnni_ss(__m256i w, __m256i x) {
                                _mm256_sign_epi8(x, w));
 }
 
-/* Two accumulators per row, even and odd blocks, added at the end; lanes = bytes 4i..4i+3 as
- * maddubs+madd: the same f32 operations as the AVX2 dot/dot4/gemm4 (kern_avx2.c), hence
- * bit-identical results (this level keeps the AVX2 gemm4, which sk_matmul must match). */
+/* Q8_0 in the AVX2 order (kern_avx2.c): two accumulators per row, even and odd blocks, an odd
+ * last block to the even one, added at the end; the activation scales from the f32 copy after
+ * the blocks (act.c); lanes = bytes 4i..4i+3 as maddubs+madd. So the f32 operations are those
+ * of the AVX2 dot/dot4/gemm4 and the results bit-identical (this level keeps the AVX2 gemm4,
+ * which sk_matmul must match). The same prefetch and the same row order (SK_SEQ_MAX) as
+ * there: without them, on a Xeon at 2 of 16 threads, 1536-column rows streamed at 14.1 GB/s
+ * against the AVX2 level's 23.4. */
+static inline __m256 q8_0_blk_vnni(const sk_block_q8_0 *a, const sk_block_q8_0 *b, float dx,
+                                   __m256 acc) {
+    __m256i p = vnni_ss(ld256(a->qs), ld256(b->qs));
+    return _mm256_fmadd_ps(_mm256_set1_ps(fp16(a->d) * dx), _mm256_cvtepi32_ps(p), acc);
+}
+
 static float dot_q8_0_vnni(int64_t n, const void *w, const void *x, const float *ws) {
     (void)ws;
     const sk_block_q8_0 *a = w, *b = x;
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t ib = 0; ib < n / 32; ib++) {
-        __m256i p = vnni_ss(ld256(a[ib].qs), ld256(b[ib].qs));
-        acc[ib & 1] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)),
-                                      _mm256_cvtepi32_ps(p), acc[ib & 1]);
+    const float *dx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    int64_t nb = n / 32, ib = 0;
+    for (; ib + 2 <= nb; ib += 2) {
+        pf_ahead(a + ib, 1);
+        acc0 = q8_0_blk_vnni(a + ib, b + ib, dx[ib], acc0);
+        acc1 = q8_0_blk_vnni(a + ib + 1, b + ib + 1, dx[ib + 1], acc1);
     }
-    return hsum8(_mm256_add_ps(acc[0], acc[1]));
+    if (ib < nb) acc0 = q8_0_blk_vnni(a + ib, b + ib, dx[ib], acc0);
+    return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
 static void dot4_q8_0_vnni(int64_t n, const void *w, size_t wstride, const void *x, const float *ws,
                            float *y) {
     (void)ws;
+    if (wstride <= SK_SEQ_MAX) {
+        for (int r = 0; r < 4; r++)
+            y[r] = dot_q8_0_vnni(n, (const uint8_t *)w + r * wstride, x, NULL);
+        return;
+    }
     const sk_block_q8_0 *b = x;
+    const float *fx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));
     const sk_block_q8_0 *r[4];
     for (int k = 0; k < 4; k++) r[k] = (const sk_block_q8_0 *)((const uint8_t *)w + k * wstride);
     __m256 acc[4][2];
     for (int k = 0; k < 4; k++) acc[k][0] = acc[k][1] = _mm256_setzero_ps();
-    for (int64_t ib = 0; ib < n / 32; ib++) {
-        __m256i xv = ld256(b[ib].qs);
-        float dx = fp16(b[ib].d);
+    int64_t nb = n / 32, ib = 0;
+    for (; ib + 2 <= nb; ib += 2) {
+        prefetch4(w, wstride, (size_t)ib * sizeof(sk_block_q8_0) + SK_PF_Q8X4);
+        prefetch4(w, wstride, (size_t)(ib + 1) * sizeof(sk_block_q8_0) + SK_PF_Q8X4);
         for (int k = 0; k < 4; k++) {
-            __m256i p = vnni_ss(ld256(r[k][ib].qs), xv);
-            acc[k][ib & 1] = _mm256_fmadd_ps(_mm256_set1_ps(fp16(r[k][ib].d) * dx),
-                                             _mm256_cvtepi32_ps(p), acc[k][ib & 1]);
+            acc[k][0] = q8_0_blk_vnni(r[k] + ib, b + ib, fx[ib], acc[k][0]);
+            acc[k][1] = q8_0_blk_vnni(r[k] + ib + 1, b + ib + 1, fx[ib + 1], acc[k][1]);
         }
     }
+    if (ib < nb)
+        for (int k = 0; k < 4; k++) acc[k][0] = q8_0_blk_vnni(r[k] + ib, b + ib, fx[ib], acc[k][0]);
     for (int k = 0; k < 4; k++) y[k] = hsum8(_mm256_add_ps(acc[k][0], acc[k][1]));
-}
-
-static float dot_q4_0_vnni(int64_t n, const void *w, const void *x, const float *ws) {
-    (void)ws;
-    const sk_block_q4_0 *a = w;
-    const sk_block_q8_0 *b = x;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t ib = 0; ib < n / 32; ib++) {
-        __m128i v = ld128(a[ib].qs);
-        __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), m4);
-        __m256i p = vnni_ss(_mm256_sub_epi8(q, eight), ld256(b[ib].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
-                              acc);
-    }
-    return hsum8(acc);
 }
 
 /* ---- vector ops ---- */
@@ -255,7 +263,6 @@ void sk_kfuncs_fill_avx512(sk_kfuncs *f, int has_vnni) {
     if (has_vnni) {
         f->dot[SK_KT_Q8_0] = dot_q8_0_vnni;
         f->dot4[SK_KT_Q8_0] = dot4_q8_0_vnni;
-        f->dot[SK_KT_Q4_0] = dot_q4_0_vnni;
     }
     f->vec_dot_f32 = v_dot;
     f->vec_add = v_add;

@@ -479,7 +479,7 @@ int sk_tokenizer_load_hf(const char *path, sk_tokenizer **out, sk_err *e) {
         rc = sk_err_set(e, SK_ERR_FORMAT, "added_tokens is not an array");
         goto prefix;
     }
-    int64_t max_id = -1, id;
+    int64_t max_id = -1, id = 0;
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)vocab, key, val) {

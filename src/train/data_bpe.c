@@ -568,9 +568,10 @@ done:;
 int sk_bpe_train(const char *const *texts, const size_t *lens, size_t n_texts,
                  const sk_bpe_train_opts *o, sk_bpe_result **out, sk_err *e) {
     *out = NULL;
-    const char *const *rx;
-    const char *canon;
-    bool im;
+    const char *const *rx = NULL; /* set by pre_lookup (initialized for gcc 13's
+                                      -Wmaybe-uninitialized) */
+    const char *canon = NULL;
+    bool im = false;
     int rc = pre_lookup(o->pre, &rx, &canon, &im, e);
     if (rc) return rc;
     const char *const *special = o->special ? o->special : sk_bpe_default_special;
@@ -801,9 +802,10 @@ int sk_data_prepare_out_dir(const char *dir, sk_err *e) {
 
 int sk_bpe_write_hf(const sk_bpe_result *r, const sk_bpe_train_opts *o, const char *dir,
                     sk_err *e) {
-    const char *const *rx;
-    const char *canon;
-    bool im;
+    const char *const *rx = NULL; /* set by pre_lookup (initialized for gcc 13's
+                                      -Wmaybe-uninitialized) */
+    const char *canon = NULL;
+    bool im = false;
     int rc = pre_lookup(r->pre, &rx, &canon, &im, e);
     if (rc) return rc;
     if ((rc = sk_data_mkdir_p(dir, e))) return rc;

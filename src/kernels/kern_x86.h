@@ -1,0 +1,53 @@
+/* kern_x86.h — what the x86 kernel levels share (kern_avx2.c, kern_avx512.c; nothing else
+ * includes it): the software prefetch distances and helpers, and the rule for when a 4-row
+ * Q8_0 product reads its rows interleaved. No state; every helper is a static inline.
+ * The prefetches use __builtin_prefetch(p, 0, 3), which GCC and Clang emit as PREFETCHT0,
+ * so the AVX-512 file can use them also when it is built on SIMDe for the tests. */
+#ifndef SK_KERN_X86_H
+#define SK_KERN_X86_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Software prefetch distances, in bytes ahead in the row. Measured on the Zen 3 (quiet, 2
+ * threads, 512 MiB matrices, five alternating rounds): Q4_K streamed 25.2 GB/s at 640 bytes,
+ * 27.4 at 1536 and 28.0 at 2560; Q8_0 one row at a time (1536 columns) 29.3 / 31.3 / 32.9;
+ * the 4-row Q8_0 path (7168 columns) was best at 512 (30.5 against 28.1 and 27.4).
+ * SK_PF_STREAM is the distance of the single-row kernels. Against their earlier distances
+ * (256-640 bytes, or none), on 256 MB matrices at 2 threads with the variants alternating in
+ * one process (median of 24 rounds): Q4_0 +14 %, Q5_0 +7 %, Q6_K +8 %, Q5_K +21 %,
+ * IQ4_XS +8 %, IQ4_NL +8 %, Q3_K +6 %, Q2_K +5 %. F16 and BF16 (f32 activations, little
+ * arithmetic per byte) ran 6-15 % slower with it and Q4_1 / Q5_1 no faster, so they have none;
+ * 1536, 3840 and 5120 bytes were within -3.3 % … +2.8 % of 2560 for Q4_K, Q8_0 and Q5_0. */
+#ifndef SK_PF_STREAM
+#define SK_PF_STREAM 2560
+#endif
+/* Prefetch `lines` cache lines SK_PF_STREAM bytes past p (a block about to be read). */
+static inline void pf_ahead(const void *p, int lines) {
+    const char *q = (const char *)p + SK_PF_STREAM;
+    for (int l = 0; l < lines; l++) __builtin_prefetch(q + 64 * l, 0, 3);
+}
+
+#ifndef SK_PF_Q8X4
+#define SK_PF_Q8X4 512
+#endif
+/* Software prefetch for the 4-row kernels: each of the 4 rows, off bytes from its start. */
+static inline void prefetch4(const uint8_t *w, size_t wstride, size_t off) {
+    const char *p = (const char *)w + off;
+    __builtin_prefetch(p, 0, 3);
+    __builtin_prefetch(p + wstride, 0, 3);
+    __builtin_prefetch(p + 2 * wstride, 0, 3);
+    __builtin_prefetch(p + 3 * wstride, 0, 3);
+}
+
+/* Q8_0 rows up to this many bytes are multiplied one after the other by dot4 (see the memory
+ * order note at the top of kern_avx2.c); longer rows 4 at a time, interleaved (measured faster
+ * at 7168 and 8960 columns, where the single-row loop is the slower part). Both levels follow
+ * it: on a 2-core Zen 3 and on a Xeon (Sapphire Rapids family, 2 of 16 threads), 1536-column
+ * rows read 4 at a time interleaved streamed at 0.6 of the rate of the same rows one after
+ * the other. */
+#ifndef SK_SEQ_MAX
+#define SK_SEQ_MAX 3072
+#endif
+
+#endif
