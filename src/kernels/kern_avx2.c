@@ -188,7 +188,6 @@ static float dot_f8(int64_t n, const void *w, const void *x, const float *ws) {
 
 /* ---- 32-element blocks ---- */
 
-
 /* Q8_0: two f32 accumulators per row (even and odd blocks, an odd last block to the even one),
  * added at the end; dot, dot4 and gemm4 do the same lane operations, so their results are
  * bit-identical. */
