@@ -497,7 +497,6 @@ static float dot_iq4_nl(int64_t n, const void *w, const void *x, const float *ws
     return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
-
 /* One Q5_0 row, four tokens (prompt batches): the codes of each pair of blocks and the four
  * weight scales decoded once; per token the float operations of dot_q5_0 in the same order,
  * so the results are bit-identical to it. (Q4_0 has none: prompt batches multiply its rows
