@@ -188,30 +188,14 @@ static float dot_f8(int64_t n, const void *w, const void *x, const float *ws) {
 
 /* ---- 32-element blocks ---- */
 
-/* Q8_0: two f32 accumulators per row (even and odd blocks, an odd last block to the even one),
- * added at the end; dot, dot4 and gemm4 do the same lane operations, so their results are
- * bit-identical. */
-
+/* Q8_0: the row dots are SK_DEF_Q8_0_DOTS (kern_x86.h) on this block step; gemm4 below does
+ * the same lane operations, so the three give the same bits. */
 static inline __m256 q8_0_blk(const sk_block_q8_0 *a, const sk_block_q8_0 *b, float dx,
                               __m256 acc) {
     __m256i p = dot_ss(ld256(a->qs), ld256(b->qs));
     return _mm256_fmadd_ps(_mm256_set1_ps(fp16(a->d) * dx), _mm256_cvtepi32_ps(p), acc);
 }
-
-static float dot_q8_0(int64_t n, const void *w, const void *x, const float *ws) {
-    (void)ws;
-    const sk_block_q8_0 *a = w, *b = x;
-    const float *dx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-    int64_t nb = n / 32, ib = 0;
-    for (; ib + 2 <= nb; ib += 2) {
-        pf_ahead(a + ib, 1);
-        acc0 = q8_0_blk(a + ib, b + ib, dx[ib], acc0);
-        acc1 = q8_0_blk(a + ib + 1, b + ib + 1, dx[ib + 1], acc1);
-    }
-    if (ib < nb) acc0 = q8_0_blk(a + ib, b + ib, dx[ib], acc0);
-    return hsum8(_mm256_add_ps(acc0, acc1));
-}
+SK_DEF_Q8_0_DOTS(dot_q8_0, dot4_q8_0, q8_0_blk)
 
 /* One row, four tokens: |w| and the row scale computed once per block; the activation
  * scales come from the f32 copy after the blocks (same products as dot: bit-identical). */
@@ -258,49 +242,6 @@ static void gemm4_q8_0(int64_t n, const void *w, const void *x, size_t xstride, 
     y[ystride] = hsum8(_mm256_add_ps(c1, e1));
     y[2 * ystride] = hsum8(_mm256_add_ps(c2, e2));
     y[3 * ystride] = hsum8(_mm256_add_ps(c3, e3));
-}
-
-/* Four rows: short rows one after the other; long rows interleaved, the activation block and
- * its scale loaded once for all four. */
-static void dot4_q8_0(int64_t n, const void *w, size_t wstride, const void *x, const float *ws,
-                      float *y) {
-    (void)ws;
-    if (wstride <= SK_SEQ_MAX) {
-        for (int r = 0; r < 4; r++) y[r] = dot_q8_0(n, (const uint8_t *)w + r * wstride, x, NULL);
-        return;
-    }
-    const sk_block_q8_0 *r0 = w;
-    const sk_block_q8_0 *r1 = (const void *)((const uint8_t *)w + wstride);
-    const sk_block_q8_0 *r2 = (const void *)((const uint8_t *)w + 2 * wstride);
-    const sk_block_q8_0 *r3 = (const void *)((const uint8_t *)w + 3 * wstride);
-    const sk_block_q8_0 *b = x;
-    const float *fx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;
-    int64_t nb = n / 32, ib = 0;
-    for (; ib + 2 <= nb; ib += 2) {
-        prefetch4(w, wstride, (size_t)ib * sizeof(sk_block_q8_0) + SK_PF_Q8X4);
-        prefetch4(w, wstride, (size_t)(ib + 1) * sizeof(sk_block_q8_0) + SK_PF_Q8X4);
-        float dx = fx[ib], dy = fx[ib + 1];
-        a0 = q8_0_blk(r0 + ib, b + ib, dx, a0);
-        a1 = q8_0_blk(r1 + ib, b + ib, dx, a1);
-        a2 = q8_0_blk(r2 + ib, b + ib, dx, a2);
-        a3 = q8_0_blk(r3 + ib, b + ib, dx, a3);
-        e0 = q8_0_blk(r0 + ib + 1, b + ib + 1, dy, e0);
-        e1 = q8_0_blk(r1 + ib + 1, b + ib + 1, dy, e1);
-        e2 = q8_0_blk(r2 + ib + 1, b + ib + 1, dy, e2);
-        e3 = q8_0_blk(r3 + ib + 1, b + ib + 1, dy, e3);
-    }
-    if (ib < nb) {
-        float dx = fx[ib];
-        a0 = q8_0_blk(r0 + ib, b + ib, dx, a0);
-        a1 = q8_0_blk(r1 + ib, b + ib, dx, a1);
-        a2 = q8_0_blk(r2 + ib, b + ib, dx, a2);
-        a3 = q8_0_blk(r3 + ib, b + ib, dx, a3);
-    }
-    y[0] = hsum8(_mm256_add_ps(a0, e0));
-    y[1] = hsum8(_mm256_add_ps(a1, e1));
-    y[2] = hsum8(_mm256_add_ps(a2, e2));
-    y[3] = hsum8(_mm256_add_ps(a3, e3));
 }
 
 static float dot_q4_1(int64_t n, const void *w, const void *x, const float *ws) {

@@ -99,61 +99,17 @@ static inline __m256i vnni_ss(__m256i w, __m256i x) {
                                _mm256_sign_epi8(x, w));
 }
 
-/* Q8_0 in the AVX2 order (kern_avx2.c): two accumulators per row, even and odd blocks, an odd
- * last block to the even one, added at the end; the activation scales from the f32 copy after
- * the blocks (act.c); lanes = bytes 4i..4i+3 as maddubs+madd. So the f32 operations are those
- * of the AVX2 dot/dot4/gemm4 and the results bit-identical (this level keeps the AVX2 gemm4,
- * which sk_matmul must match). The same prefetch and the same row order (SK_SEQ_MAX) as
- * there: without them, on a Xeon at 2 of 16 threads, 1536-column rows streamed at 14.1 GB/s
- * against the AVX2 level's 23.4. */
+/* Q8_0: SK_DEF_Q8_0_DOTS (kern_x86.h), the definition the AVX2 level expands, on a vpdpbusd
+ * block step: the same f32 operations, hence the same bits as the AVX2 dot, dot4 and gemm4
+ * (this level keeps the AVX2 gemm4, which sk_matmul must match). Before this level took the
+ * AVX2 prefetch and row order, on a Xeon at 2 of 16 threads, 1536-column rows streamed at
+ * 14.1 GB/s against the AVX2 level's 23.4. */
 static inline __m256 q8_0_blk_vnni(const sk_block_q8_0 *a, const sk_block_q8_0 *b, float dx,
                                    __m256 acc) {
     __m256i p = vnni_ss(ld256(a->qs), ld256(b->qs));
     return _mm256_fmadd_ps(_mm256_set1_ps(fp16(a->d) * dx), _mm256_cvtepi32_ps(p), acc);
 }
-
-static float dot_q8_0_vnni(int64_t n, const void *w, const void *x, const float *ws) {
-    (void)ws;
-    const sk_block_q8_0 *a = w, *b = x;
-    const float *dx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-    int64_t nb = n / 32, ib = 0;
-    for (; ib + 2 <= nb; ib += 2) {
-        pf_ahead(a + ib, 1);
-        acc0 = q8_0_blk_vnni(a + ib, b + ib, dx[ib], acc0);
-        acc1 = q8_0_blk_vnni(a + ib + 1, b + ib + 1, dx[ib + 1], acc1);
-    }
-    if (ib < nb) acc0 = q8_0_blk_vnni(a + ib, b + ib, dx[ib], acc0);
-    return hsum8(_mm256_add_ps(acc0, acc1));
-}
-
-static void dot4_q8_0_vnni(int64_t n, const void *w, size_t wstride, const void *x, const float *ws,
-                           float *y) {
-    (void)ws;
-    if (wstride <= SK_SEQ_MAX) {
-        for (int r = 0; r < 4; r++)
-            y[r] = dot_q8_0_vnni(n, (const uint8_t *)w + r * wstride, x, NULL);
-        return;
-    }
-    const sk_block_q8_0 *b = x;
-    const float *fx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));
-    const sk_block_q8_0 *r[4];
-    for (int k = 0; k < 4; k++) r[k] = (const sk_block_q8_0 *)((const uint8_t *)w + k * wstride);
-    __m256 acc[4][2];
-    for (int k = 0; k < 4; k++) acc[k][0] = acc[k][1] = _mm256_setzero_ps();
-    int64_t nb = n / 32, ib = 0;
-    for (; ib + 2 <= nb; ib += 2) {
-        prefetch4(w, wstride, (size_t)ib * sizeof(sk_block_q8_0) + SK_PF_Q8X4);
-        prefetch4(w, wstride, (size_t)(ib + 1) * sizeof(sk_block_q8_0) + SK_PF_Q8X4);
-        for (int k = 0; k < 4; k++) {
-            acc[k][0] = q8_0_blk_vnni(r[k] + ib, b + ib, fx[ib], acc[k][0]);
-            acc[k][1] = q8_0_blk_vnni(r[k] + ib + 1, b + ib + 1, fx[ib + 1], acc[k][1]);
-        }
-    }
-    if (ib < nb)
-        for (int k = 0; k < 4; k++) acc[k][0] = q8_0_blk_vnni(r[k] + ib, b + ib, fx[ib], acc[k][0]);
-    for (int k = 0; k < 4; k++) y[k] = hsum8(_mm256_add_ps(acc[k][0], acc[k][1]));
-}
+SK_DEF_Q8_0_DOTS(dot_q8_0_vnni, dot4_q8_0_vnni, q8_0_blk_vnni)
 
 /* ---- vector ops ---- */
 

@@ -1,6 +1,7 @@
 /* kern_x86.h — what the x86 kernel levels share (kern_avx2.c, kern_avx512.c; nothing else
- * includes it): the software prefetch distances and helpers, and the rule for when a 4-row
- * Q8_0 product reads its rows interleaved. No state; every helper is a static inline.
+ * includes it): the software prefetch distances and helpers, the rule for when a 4-row Q8_0
+ * product reads its rows interleaved, and the Q8_0 row dots of both levels (one definition,
+ * so their float operations are the same). No state; every helper is a static inline.
  * The prefetches use __builtin_prefetch(p, 0, 3), which GCC and Clang emit as PREFETCHT0,
  * so the AVX-512 file can use them also when it is built on SIMDe for the tests. */
 #ifndef SK_KERN_X86_H
@@ -50,5 +51,57 @@ static inline void prefetch4(const uint8_t *w, size_t wstride, size_t off) {
 #ifndef SK_SEQ_MAX
 #define SK_SEQ_MAX 3072
 #endif
+
+/* The Q8_0 dot and 4-row dot of a level, from its block step BLK(a, b, dx, acc): acc += the
+ * 8 int32 lane sums of weight block a times activation block b, scaled by d_a·dx. Two f32
+ * accumulators per row, even and odd blocks, an odd last block to the even one, added at the
+ * end; the activation scales from the f32 copy after the blocks (act.c). The AVX2 level
+ * (maddubs+madd) and the VNNI one (vpdpbusd) both expand it, and the AVX2 gemm4_q8_0 does the
+ * same lane operations, so all three give the same bits (the VNNI level keeps the AVX2
+ * gemm4, which sk_matmul must match). Rows of up to SK_SEQ_MAX bytes go one after the other;
+ * longer ones 4 at a time, interleaved, the activation block and its scale loaded once for
+ * all four. The including file provides hsum8 and the intrinsics. */
+#define SK_DEF_Q8_0_DOTS(DOT, DOT4, BLK)                                                           \
+    static float DOT(int64_t n, const void *w, const void *x, const float *ws) {                   \
+        (void)ws;                                                                                  \
+        const sk_block_q8_0 *a = w, *b = x;                                                        \
+        const float *dx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));      \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                                            \
+        int64_t nb = n / 32, ib = 0;                                                               \
+        for (; ib + 2 <= nb; ib += 2) {                                                            \
+            pf_ahead(a + ib, 1);                                                                   \
+            acc0 = BLK(a + ib, b + ib, dx[ib], acc0);                                              \
+            acc1 = BLK(a + ib + 1, b + ib + 1, dx[ib + 1], acc1);                                  \
+        }                                                                                          \
+        if (ib < nb) acc0 = BLK(a + ib, b + ib, dx[ib], acc0);                                     \
+        return hsum8(_mm256_add_ps(acc0, acc1));                                                   \
+    }                                                                                              \
+    static void DOT4(int64_t n, const void *w, size_t wstride, const void *x, const float *ws,     \
+                     float *y) {                                                                   \
+        (void)ws;                                                                                  \
+        if (wstride <= SK_SEQ_MAX) {                                                               \
+            for (int k = 0; k < 4; k++) y[k] = DOT(n, (const uint8_t *)w + k * wstride, x, NULL);  \
+            return;                                                                                \
+        }                                                                                          \
+        const sk_block_q8_0 *b = x;                                                                \
+        const float *fx = (const float *)((const uint8_t *)x + sk_act_q8_0_fscale_offset(n));      \
+        const sk_block_q8_0 *r[4];                                                                 \
+        __m256 acc[4][2];                                                                          \
+        for (int k = 0; k < 4; k++) {                                                              \
+            r[k] = (const sk_block_q8_0 *)((const uint8_t *)w + k * wstride);                      \
+            acc[k][0] = acc[k][1] = _mm256_setzero_ps();                                           \
+        }                                                                                          \
+        int64_t nb = n / 32, ib = 0;                                                               \
+        for (; ib + 2 <= nb; ib += 2) {                                                            \
+            prefetch4(w, wstride, (size_t)ib * sizeof(sk_block_q8_0) + SK_PF_Q8X4);                \
+            prefetch4(w, wstride, (size_t)(ib + 1) * sizeof(sk_block_q8_0) + SK_PF_Q8X4);          \
+            for (int k = 0; k < 4; k++) acc[k][0] = BLK(r[k] + ib, b + ib, fx[ib], acc[k][0]);     \
+            for (int k = 0; k < 4; k++)                                                            \
+                acc[k][1] = BLK(r[k] + ib + 1, b + ib + 1, fx[ib + 1], acc[k][1]);                 \
+        }                                                                                          \
+        if (ib < nb)                                                                               \
+            for (int k = 0; k < 4; k++) acc[k][0] = BLK(r[k] + ib, b + ib, fx[ib], acc[k][0]);     \
+        for (int k = 0; k < 4; k++) y[k] = hsum8(_mm256_add_ps(acc[k][0], acc[k][1]));             \
+    }
 
 #endif
