@@ -397,7 +397,9 @@ SK_DEF_Q32(q5_0, sk_block_q5_0, q5_0_pair, q5_0_one, 16)
  * high halves are widened to int32 apart: |v|·|x| pairs reach 2·127·127, so two of them do
  * not fit int16. Against one block per step with two scalar fp16 conversions per block, on
  * the Zen 3 at 2 threads (256 MB in 2 MiB pages, medians of 12-16 paired rounds): 1.66 times
- * the rate streamed at 7168 columns and 1.42 at 1408; 1.35-1.81 in L2, one thread. */
+ * the rate streamed at 7168 columns and 1.42 at 1408; 1.35-1.81 in L2, one thread. Its own
+ * loop rather than SK_DEF_Q32 with no offset: no gemm4 has to match it, so it keeps two
+ * accumulators; through the macro's one it ran 0.98 of this streamed and 0.81-0.96 in L2. */
 static inline __m256i iq4nl_pair(const sk_block_iq4_nl *a, const int8_t *xp, __m256i lut) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi16(1);
     __m256i v = qs_pair(a[0].qs, a[1].qs);
