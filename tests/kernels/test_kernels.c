@@ -716,6 +716,39 @@ static void test_levels_vs_scalar(void) {
  * streamed one after the other or 4 interleaved; odd block counts leave a 1-block tail):
  * per level, dot4 and gemm4 equal the level's dot bit for bit, and dot equals the scalar
  * reference up to float rounding (relative to Σ|w·x|). */
+/* FP8 rows whose last 128-wide scale block ends in each of the SIMD dots' tails (32 codes per
+ * step, then 16, then single codes): every level against the scalar dot. */
+static void test_f8_lengths(void) {
+    const sk_kfuncs *fs = sk_kfuncs_for_level(SK_CPU_SCALAR);
+    const int64_t cols_list[] = {144, 176, 200, 7168, 7168 + 16, 1007, 1024 + 127};
+    int kt = sk_kt_from_type(SK_TYPE_F8_E4M3);
+    for (int lvl = SK_CPU_AVX2; lvl <= SK_CPU_NEON; lvl++) {
+        const sk_kfuncs *f = sk_kfuncs_for_level((sk_cpu_level)lvl);
+        if (!f) continue;
+        for (int ci = 0; ci < (int)(sizeof cols_list / sizeof cols_list[0]); ci++) {
+            int64_t cols = cols_list[ci], rows = 3, sc_cols = (cols + 127) / 128;
+            tmat m;
+            tmat_make(&m, SK_TYPE_F8_E4M3, cols, rows);
+            float *x = malloc(sizeof(float) * (size_t)cols);
+            rnd_vec(x, cols, 1.0f);
+            double worst = 0;
+            for (int64_t r = 0; r < rows; r++) {
+                const uint8_t *w = (const uint8_t *)m.w + r * m.row_bytes;
+                const float *ws = m.scale + (r / 128) * sc_cols;
+                float y = f->dot[kt](cols, w, x, ws), ys = fs->dot[kt](cols, w, x, ws);
+                double mag = 0;
+                for (int64_t c = 0; c < cols; c++) mag += fabs((double)m.wf[r * cols + c] * x[c]);
+                double rel = fabs((double)y - ys) / (mag > 0 ? mag : 1);
+                if (rel > worst) worst = rel;
+            }
+            CHECK_MSG(worst <= 1e-5, "f8 cols %lld at %s: dot vs scalar rel err %.3g",
+                      (long long)cols, sk_cpu_level_name((sk_cpu_level)lvl), worst);
+            free(x);
+            tmat_free(&m);
+        }
+    }
+}
+
 static void test_row_lengths(void) {
     const sk_kfuncs *fs = sk_kfuncs_for_level(SK_CPU_SCALAR);
     /* plus 1344, 1376: 32-blocks leaving 2 and 3 blocks after the 4-block loop */
@@ -962,6 +995,7 @@ int main(void) {
     RUN(test_scalar_vs_dequant);
     RUN(test_levels_vs_scalar);
     RUN(test_row_lengths);
+    RUN(test_f8_lengths);
     RUN(test_matmul);
     RUN(test_threads);
     RUN(test_bandwidth_probe);
