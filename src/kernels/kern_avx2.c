@@ -183,10 +183,12 @@ static float dot_f8(int64_t n, const void *w, const void *x, const float *ws) {
         __m256 p0 = _mm256_setzero_ps(), p1 = p0;
         for (; i + 32 <= c1; i += 32) {
             __m256i v = ld256(a + i);
-            __m256i hl = _mm256_and_si256(_mm256_srai_epi16(_mm256_unpacklo_epi8(zero, v), 1), keep);
-            __m256i hh = _mm256_and_si256(_mm256_srai_epi16(_mm256_unpackhi_epi8(zero, v), 1), keep);
-            p0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(hl)), _mm256_loadu_ps(b + i),
-                                 p0);
+            __m256i hl =
+                _mm256_and_si256(_mm256_srai_epi16(_mm256_unpacklo_epi8(zero, v), 1), keep);
+            __m256i hh =
+                _mm256_and_si256(_mm256_srai_epi16(_mm256_unpackhi_epi8(zero, v), 1), keep);
+            p0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(hl)),
+                                 _mm256_loadu_ps(b + i), p0);
             p1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(hh)),
                                  _mm256_loadu_ps(b + i + 8), p1);
             p0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(hl, 1)),
