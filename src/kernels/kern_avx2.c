@@ -41,6 +41,13 @@
  * the model (in-process, paired windows) although a harness built at -O2 had shown it 13-18 %
  * faster: build such harnesses with the library's flags (-O3). One loop over a chunk's rows
  * instead of a table call per row: 1.03-1.12 in that harness, 1.01 in the model; not kept.
+ * Still, the arithmetic decides how close Q4_K gets: a variant doing 3 of its 4 nibble steps
+ * per block (same memory stream, wrong sums) streamed at 0.95 of the probe on one thread where
+ * dot_q4_K ran 0.78. Block steps measured slower in L1 (paired medians against dot_q4_K):
+ * 32-byte code loads with a lane blend instead of the 16-byte broadcasts, 0.90-0.94 (a quarter of
+ * those loads split a cache line: blocks are 144 bytes); whole sub-blocks per vector (low and
+ * high nibbles, a scale broadcast per sub-block), 0.78-0.81; the same with the lanes gathered
+ * by vperm2i128, 0.85-0.89.
  */
 #if defined(SEEK_HAVE_X86_KERNELS)
 #include "kern_x86.h"
