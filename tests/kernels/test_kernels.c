@@ -716,43 +716,13 @@ static void test_levels_vs_scalar(void) {
  * streamed one after the other or 4 interleaved; odd block counts leave a 1-block tail):
  * per level, dot4 and gemm4 equal the level's dot bit for bit, and dot equals the scalar
  * reference up to float rounding (relative to Σ|w·x|). */
-/* FP8 rows whose last 128-wide scale block ends in each of the SIMD dots' tails (32 codes per
- * step, then 16, then single codes): every level against the scalar dot. */
-static void test_f8_lengths(void) {
-    const sk_kfuncs *fs = sk_kfuncs_for_level(SK_CPU_SCALAR);
-    const int64_t cols_list[] = {144, 176, 200, 7168, 7168 + 16, 1007, 1024 + 127};
-    int kt = sk_kt_from_type(SK_TYPE_F8_E4M3);
-    for (int lvl = SK_CPU_AVX2; lvl <= SK_CPU_NEON; lvl++) {
-        const sk_kfuncs *f = sk_kfuncs_for_level((sk_cpu_level)lvl);
-        if (!f) continue;
-        for (int ci = 0; ci < (int)(sizeof cols_list / sizeof cols_list[0]); ci++) {
-            int64_t cols = cols_list[ci], rows = 3, sc_cols = (cols + 127) / 128;
-            tmat m;
-            tmat_make(&m, SK_TYPE_F8_E4M3, cols, rows);
-            float *x = malloc(sizeof(float) * (size_t)cols);
-            rnd_vec(x, cols, 1.0f);
-            double worst = 0;
-            for (int64_t r = 0; r < rows; r++) {
-                const uint8_t *w = (const uint8_t *)m.w + r * m.row_bytes;
-                const float *ws = m.scale + (r / 128) * sc_cols;
-                float y = f->dot[kt](cols, w, x, ws), ys = fs->dot[kt](cols, w, x, ws);
-                double mag = 0;
-                for (int64_t c = 0; c < cols; c++) mag += fabs((double)m.wf[r * cols + c] * x[c]);
-                double rel = fabs((double)y - ys) / (mag > 0 ? mag : 1);
-                if (rel > worst) worst = rel;
-            }
-            CHECK_MSG(worst <= 1e-5, "f8 cols %lld at %s: dot vs scalar rel err %.3g",
-                      (long long)cols, sk_cpu_level_name((sk_cpu_level)lvl), worst);
-            free(x);
-            tmat_free(&m);
-        }
-    }
-}
-
 static void test_row_lengths(void) {
     const sk_kfuncs *fs = sk_kfuncs_for_level(SK_CPU_SCALAR);
-    /* plus 1344, 1376: 32-blocks leaving 2 and 3 blocks after the 4-block loop */
-    const int64_t cols_list[] = {1408, 1536, 2048, 4000, 7168, 8960, 1344, 1376};
+    /* plus 1344, 1376: 32-blocks leaving 2 and 3 blocks after the 4-block loop; 144 ... 7184
+     * (per-element types only): FP8 rows whose last 128-wide scale block ends in the SIMD
+     * dots' 32-, 16- and single-code tails */
+    const int64_t cols_list[] = {1408, 1536, 2048, 4000, 7168, 8960, 1344,
+                                 1376, 144,  176,  200,  1007, 1151, 7184};
     int tested = 0;
     for (int lvl = SK_CPU_AVX2; lvl <= SK_CPU_NEON; lvl++) {
         const sk_kfuncs *f = sk_kfuncs_for_level((sk_cpu_level)lvl);
@@ -760,12 +730,12 @@ static void test_row_lengths(void) {
         tested++;
         for (int ti = 0; ti < N_TYPES; ti++) {
             int type = k_types[ti], kt = sk_kt_from_type(type);
-            if (type == SK_TYPE_F8_E4M3) continue; /* per-element, covered above */
             for (int ci = 0; ci < (int)(sizeof cols_list / sizeof cols_list[0]); ci++) {
                 int64_t cols = cols_list[ci], rows = 8;
                 if (cols % block_of(type)) continue;
                 tmat m;
                 tmat_make(&m, type, cols, rows);
+                const float *ws = m.scale; /* FP8's scale row (rows < 128), else NULL */
                 sk_act a = sk_kt_act(kt);
                 size_t xs = sk_act_row_bytes(a, cols);
                 float *x = malloc(sizeof(float) * (size_t)cols * 4),
@@ -779,8 +749,8 @@ static void test_row_lengths(void) {
                 int same4 = 1, sameg = 1, sames = 1;
                 double worst = 0;
                 for (int64_t r = 0; r < rows; r++) {
-                    yd[r] = f->dot[kt](cols, w + r * m.row_bytes, xa, NULL);
-                    float ys = fs->dot[kt](cols, w + r * m.row_bytes, xa, NULL);
+                    yd[r] = f->dot[kt](cols, w + r * m.row_bytes, xa, ws);
+                    float ys = fs->dot[kt](cols, w + r * m.row_bytes, xa, ws);
                     double mag = 0;
                     for (int64_t c = 0; c < cols; c++)
                         mag += fabs((double)m.wf[r * cols + c] * xd[c]);
@@ -797,18 +767,18 @@ static void test_row_lengths(void) {
                     CHECK_MSG(sames, "%s cols %lld at neon: dot differs from scalar",
                               sk_type_name(type), (long long)cols);
                 if (f->dot4[kt]) {
-                    f->dot4[kt](cols, w, m.row_bytes, xa, NULL, y4);
-                    f->dot4[kt](cols, w + 4 * m.row_bytes, m.row_bytes, xa, NULL, y4 + 4);
+                    f->dot4[kt](cols, w, m.row_bytes, xa, ws, y4);
+                    f->dot4[kt](cols, w + 4 * m.row_bytes, m.row_bytes, xa, ws, y4 + 4);
                     for (int r = 0; r < 8; r++) same4 &= y4[r] == yd[r];
                 }
                 CHECK_MSG(same4, "%s cols %lld at %s: dot4 differs from dot", sk_type_name(type),
                           (long long)cols, sk_cpu_level_name((sk_cpu_level)lvl));
                 if (f->gemm4[kt])
                     for (int64_t r = 0; r < rows; r++) {
-                        f->gemm4[kt](cols, w + r * m.row_bytes, xa, xs, NULL, yg, 1);
+                        f->gemm4[kt](cols, w + r * m.row_bytes, xa, xs, ws, yg, 1);
                         for (int t = 0; t < 4; t++)
                             sameg &=
-                                yg[t] == f->dot[kt](cols, w + r * m.row_bytes, xa + t * xs, NULL);
+                                yg[t] == f->dot[kt](cols, w + r * m.row_bytes, xa + t * xs, ws);
                     }
                 CHECK_MSG(sameg, "%s cols %lld at %s: gemm4 differs from dot", sk_type_name(type),
                           (long long)cols, sk_cpu_level_name((sk_cpu_level)lvl));
@@ -995,7 +965,6 @@ int main(void) {
     RUN(test_scalar_vs_dequant);
     RUN(test_levels_vs_scalar);
     RUN(test_row_lengths);
-    RUN(test_f8_lengths);
     RUN(test_matmul);
     RUN(test_threads);
     RUN(test_bandwidth_probe);
