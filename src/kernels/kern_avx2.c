@@ -330,40 +330,40 @@ static inline __m256i q4_0_pair(const sk_block_q4_0 *a, const int8_t *x) {
     return q32_pair(_mm256_and_si256(v, m4), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4), x);
 }
 
-/* Q5_0 high bits of a pair: the shuffle source holds, as 64-bit halves of each lane, u and
- * u << 4, where u has qh_a in bytes 0..3 (lane 0) or qh_b in bytes 4..7 (lane 1); the high
- * nibble of byte 8 + k is then the low nibble of u's byte k. Element j takes bit j % 8 of its
- * qh byte from u << 4 when j % 8 < 4, else from u, so the selected bit is one of bits 4..7 and
- * min(byte & bit, 0x10) is the 0x10 of the 5-bit code (one operation less than
- * compare-and-mask). Lane 0 reads block a, lane 1 b.
- * u comes from one 32-byte load at qh_a, which holds qh_b at bytes 22..25 (lane 1's 6..9),
- * and one in-lane byte shuffle (k_q5_qh). On the Zen 3 that ran 1.10 times as fast streamed
- * (1408 columns, 2 threads, 2 MiB pages, median of 20 paired passes; IQR 1.02-1.16) and 1.06
- * in L2 as building u in general-purpose registers and broadcasting it; decoding the
- * V2-Lite-shaped model, whose Q5_0 expert down projections take 18 % of the samples, 1.007
- * (IQR 0.97-1.04, 40 paired windows). */
-static const uint8_t k_q5_qh[32] = {0, 1,    2,    3,    0x80, 0x80, 0x80, 0x80, 0,    1, 2,
-                                    3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 6, 7,
-                                    8, 9,    0x80, 0x80, 0x80, 0x80, 6,    7,    8,    9};
-static const uint8_t k_q5_hb[2][32] = {
-    {8,  8,  8,  8,  0, 0, 0, 0, 9,  9,  9,  9,  1, 1, 1, 1,
-     12, 12, 12, 12, 4, 4, 4, 4, 13, 13, 13, 13, 5, 5, 5, 5},
-    {10, 10, 10, 10, 2, 2, 2, 2, 11, 11, 11, 11, 3, 3, 3, 3,
-     14, 14, 14, 14, 6, 6, 6, 6, 15, 15, 15, 15, 7, 7, 7, 7},
+/* Q5_0 high bits of a pair: one 32-byte load at qh_a, which holds qh_b at bytes 22..25 (lane
+ * 1's 6..9), and per vector one in-lane byte shuffle (k_q5_sel) that gives each element the
+ * qh byte holding its bit (lane 0 reads block a, lane 1 b); element j tests bit j % 8 of it
+ * (k_q5_bit), and the compare's 0xFF masked to 0x10 is the high bit of the 5-bit code.
+ * Against the earlier derivation (the loaded bytes shuffled and shifted into [u | u << 4]
+ * halves so every element's bit sat at 4..7, then and + min against 0x10: as many
+ * operations, two more of them on the shuffle/shift ports, and a dependency chain two steps
+ * longer), the whole dot on the Zen 3, same bits, paired medians of 16-21 rounds (IQR):
+ * streamed from 256 MB at 2 threads 1.045 (1.041-1.051) at 1408 columns and 1.020
+ * (1.000-1.027) at 2048, at 1 thread 1.025 (0.956-1.038); in L2, 1.008 (1.002-1.019). That
+ * earlier derivation had itself measured 1.10 times as fast streamed as building the source in
+ * general-purpose registers and broadcasting it. */
+static const uint8_t k_q5_sel[2][32] = {
+    {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+     6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+    {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+     8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9},
 };
+static const uint8_t k_q5_bit[32] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128,
+                                     1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
 
 /* The 5-bit codes of a pair of Q5_0 blocks as [a | b] vectors: *lo elements 0..15, *hi 16..31. */
 static inline void q5_0_codes(const sk_block_q5_0 *a, __m256i *lo, __m256i *hi) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
-    const __m256i bit = _mm256_set1_epi32((int)0x80402010u);
+    const __m256i bit = ld256(k_q5_bit);
     __m256i v = qs_pair(a[0].qs, a[1].qs);
     _Static_assert(sizeof(sk_block_q5_0) == 22, "the qh of the pair's second block: bytes 22..25");
-    __m256i h = _mm256_sllv_epi64(_mm256_shuffle_epi8(ld256(a[0].qh), ld256(k_q5_qh)),
-                                  _mm256_setr_epi64x(0, 4, 0, 4));
-    __m256i hl =
-        _mm256_min_epu8(_mm256_and_si256(_mm256_shuffle_epi8(h, ld256(k_q5_hb[0])), bit), b4);
-    __m256i hh =
-        _mm256_min_epu8(_mm256_and_si256(_mm256_shuffle_epi8(h, ld256(k_q5_hb[1])), bit), b4);
+    __m256i q = ld256(a[0].qh);
+    __m256i hl = _mm256_and_si256(
+        _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(q, ld256(k_q5_sel[0])), bit), bit),
+        b4);
+    __m256i hh = _mm256_and_si256(
+        _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(q, ld256(k_q5_sel[1])), bit), bit),
+        b4);
     *lo = _mm256_or_si256(_mm256_and_si256(v, m4), hl);
     *hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), hh);
 }
