@@ -129,10 +129,12 @@ static float dot_f16(int64_t n, const void *w, const void *x, const float *ws) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        SK_MCA_BEGIN("dot_f16");
         s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(a + i)), _mm256_loadu_ps(b + i), s0);
         s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(a + i + 8)), _mm256_loadu_ps(b + i + 8), s1);
         s2 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(a + i + 16)), _mm256_loadu_ps(b + i + 16), s2);
         s3 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(a + i + 24)), _mm256_loadu_ps(b + i + 24), s3);
+        SK_MCA_END();
     }
     for (; i + 8 <= n; i += 8)
         s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(ld128(a + i)), _mm256_loadu_ps(b + i), s0);
@@ -152,10 +154,12 @@ static float dot_bf16(int64_t n, const void *w, const void *x, const float *ws) 
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        SK_MCA_BEGIN("dot_bf16");
         s0 = _mm256_fmadd_ps(bf16x8(a + i), _mm256_loadu_ps(b + i), s0);
         s1 = _mm256_fmadd_ps(bf16x8(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
         s2 = _mm256_fmadd_ps(bf16x8(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
         s3 = _mm256_fmadd_ps(bf16x8(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+        SK_MCA_END();
     }
     for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(bf16x8(a + i), _mm256_loadu_ps(b + i), s0);
     float s = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
@@ -189,6 +193,7 @@ static float dot_f8(int64_t n, const void *w, const void *x, const float *ws) {
         int64_t c1 = c0 + 128 < n ? c0 + 128 : n, i = c0;
         __m256 p0 = _mm256_setzero_ps(), p1 = p0;
         for (; i + 32 <= c1; i += 32) {
+            SK_MCA_BEGIN("dot_f8");
             __m256i v = ld256(a + i);
             __m256i hl =
                 _mm256_and_si256(_mm256_srai_epi16(_mm256_unpacklo_epi8(zero, v), 1), keep);
@@ -202,6 +207,7 @@ static float dot_f8(int64_t n, const void *w, const void *x, const float *ws) {
                                  _mm256_loadu_ps(b + i + 16), p0);
             p1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(hh, 1)),
                                  _mm256_loadu_ps(b + i + 24), p1);
+            SK_MCA_END();
         }
         if (i + 16 <= c1) { /* 16 codes left: the same in 128 bits */
             __m128i v = ld128(a + i), z = _mm256_castsi256_si128(zero);
@@ -287,10 +293,12 @@ static float dot_q4_1(int64_t n, const void *w, const void *x, const float *ws) 
     __m256 acc = _mm256_setzero_ps();
     float sm = 0.0f;
     for (int64_t ib = 0; ib < n / 32; ib++) {
+        SK_MCA_BEGIN("dot_q4_1");
         __m256i p = dot_us(nib32(a[ib].qs), ld256(b[ib].qs));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
                               acc);
         sm += fp16(a[ib].m) * fp16(b[ib].s);
+        SK_MCA_END();
     }
     return hsum8(acc) + sm;
 }
@@ -400,6 +408,7 @@ static inline __m256i q5_0_one(const sk_block_q5_0 *a, const sk_block_q8_0 *x) {
         __m128 bias = _mm_setzero_ps();                                                            \
         int64_t nb = n / 32, ib = 0;                                                               \
         for (; ib + 4 <= nb; ib += 4) {                                                            \
+            SK_MCA_BEGIN("dot_" #NAME);                                                            \
             pf_ahead(a + ib, 2);                                                                   \
             uint64_t h4 = (uint64_t)a[ib].d | (uint64_t)a[ib + 1].d << 16 |                        \
                           (uint64_t)a[ib + 2].d << 32 | (uint64_t)a[ib + 3].d << 48;               \
@@ -409,6 +418,7 @@ static inline __m256i q5_0_one(const sk_block_q5_0 *a, const sk_block_q8_0 *x) {
             __m256i p01 = PAIR(a + ib, xp + 32 * ib), p23 = PAIR(a + ib + 2, xp + 32 * ib + 64);   \
             acc = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, i01), _mm256_cvtepi32_ps(p01), acc); \
             acc = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, i23), _mm256_cvtepi32_ps(p23), acc); \
+            SK_MCA_END();                                                                          \
         }                                                                                          \
         float bt = 0.0f;                                                                           \
         for (; ib < nb; ib++) {                                                                    \
@@ -458,6 +468,7 @@ static float dot_iq4_nl(int64_t n, const void *w, const void *x, const float *ws
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     int64_t nb = n / 32, ib = 0;
     for (; ib + 4 <= nb; ib += 4) {
+        SK_MCA_BEGIN("dot_iq4_nl");
         pf_ahead(a + ib, 2);
         uint64_t h4 = (uint64_t)a[ib].d | (uint64_t)a[ib + 1].d << 16 |
                       (uint64_t)a[ib + 2].d << 32 | (uint64_t)a[ib + 3].d << 48;
@@ -467,6 +478,7 @@ static float dot_iq4_nl(int64_t n, const void *w, const void *x, const float *ws
         __m256i p23 = iq4nl_pair(a + ib + 2, xp + 32 * ib + 64, lut);
         acc0 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, i01), _mm256_cvtepi32_ps(p01), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, i23), _mm256_cvtepi32_ps(p23), acc1);
+        SK_MCA_END();
     }
     for (; ib < nb; ib++) {
         __m256i q = _mm256_shuffle_epi8(lut, nib32(a[ib].qs));
@@ -542,11 +554,13 @@ static float dot_q5_1(int64_t n, const void *w, const void *x, const float *ws) 
     float sm = 0.0f;
     const __m256i h10 = _mm256_set1_epi8(0x10);
     for (int64_t ib = 0; ib < n / 32; ib++) {
+        SK_MCA_BEGIN("dot_q5_1");
         __m256i hb = _mm256_and_si256(bits32(le32(a[ib].qh)), h10);
         __m256i p = dot_us(_mm256_or_si256(nib32(a[ib].qs), hb), ld256(b[ib].qs));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(fp16(a[ib].d) * fp16(b[ib].d)), _mm256_cvtepi32_ps(p),
                               acc);
         sm += fp16(a[ib].m) * fp16(b[ib].s);
+        SK_MCA_END();
     }
     return hsum8(acc) + sm;
 }
@@ -703,6 +717,7 @@ static float dot_q4_K(int64_t n, const void *w, const void *x, const float *ws) 
     __m256 acc = _mm256_setzero_ps();
     int64_t nb = n / 256, ib = 0;
     for (; ib + 2 <= nb; ib += 2) {
+        SK_MCA_BEGIN("dot_q4_K");
         pf_ahead(a + ib, 5); /* the pair's 288 bytes */
         __m256i S0, S1, M;
         kscales2(a[ib].scales, a[ib + 1].scales, &S0, &S1, &M);
@@ -716,6 +731,7 @@ static float dot_q4_K(int64_t n, const void *w, const void *x, const float *ws) 
         acc = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(d, i0), _mm256_cvtepi32_ps(I0), acc);
         acc = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(d, i2), _mm256_cvtepi32_ps(I1), acc);
         acc = _mm256_fnmadd_ps(_mm256_permutevar8x32_ps(d, i13), _mm256_cvtepi32_ps(ms), acc);
+        SK_MCA_END();
     }
     if (ib < nb) acc = q4k_block(a + ib, b + ib, xp + 256 * ib, acc);
     return hsum8(acc);
@@ -795,6 +811,7 @@ static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) 
     const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps(), accm = acc;
     for (int64_t ib = 0; ib < n / 256; ib++) {
+        SK_MCA_BEGIN("dot_q5_K");
         pf_ahead(a + ib, 3);
         __m256i S, m16;
         kscales(a[ib].scales, &S, &m16);
@@ -817,6 +834,7 @@ static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) 
             _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
         accm = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].dmin)), _mm256_cvtepi32_ps(msum),
                                accm);
+        SK_MCA_END();
     }
     return hsum8(acc) - hsum8(accm);
 }
@@ -884,8 +902,10 @@ static float dot_q6_K(int64_t n, const void *w, const void *x, const float *ws) 
     const sk_block_q8_K *b = x;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 256; ib++) {
+        SK_MCA_BEGIN("dot_q6_K");
         pf_ahead(a + ib, 4);
         acc = q6k_block(a + ib, b + ib, acc);
+        SK_MCA_END();
     }
     return hsum8(acc);
 }
@@ -969,6 +989,7 @@ static float dot_q3_K(int64_t n, const void *w, const void *x, const float *ws) 
     const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 256; ib++) {
+        SK_MCA_BEGIN("dot_q3_K");
         pf_ahead(a + ib, 2);
         __m128i s8 = q3k_scales(a[ib].scales);
         __m256i S[2], hm = ld256(a[ib].hmask), isum = _mm256_setzero_si256();
@@ -993,6 +1014,7 @@ static float dot_q3_K(int64_t n, const void *w, const void *x, const float *ws) 
         isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(corr, 2));
         acc =
             _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+        SK_MCA_END();
     }
     return hsum8(acc);
 }
@@ -1005,6 +1027,7 @@ static float dot_q2_K(int64_t n, const void *w, const void *x, const float *ws) 
     const __m128i m4 = _mm_set1_epi8(0x0F);
     __m256 acc = _mm256_setzero_ps(), accm = acc;
     for (int64_t ib = 0; ib < n / 256; ib++) {
+        SK_MCA_BEGIN("dot_q2_K");
         pf_ahead(a + ib, 2);
         __m128i s = ld128(a[ib].scales);
         __m128i sc = _mm_and_si128(s, m4), mn = _mm_and_si128(_mm_srli_epi16(s, 4), m4);
@@ -1024,6 +1047,7 @@ static float dot_q2_K(int64_t n, const void *w, const void *x, const float *ws) 
             _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
         accm = _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].dmin)), _mm256_cvtepi32_ps(msum),
                                accm);
+        SK_MCA_END();
     }
     return hsum8(acc) - hsum8(accm);
 }
@@ -1048,6 +1072,7 @@ static float dot_iq4_xs(int64_t n, const void *w, const void *x, const float *ws
     const __m256i lut = _mm256_broadcastsi128_si256(ld128(sk_iq4nl_values));
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < n / 256; ib++) {
+        SK_MCA_BEGIN("dot_iq4_xs");
         pf_ahead(a + ib, 3);
         __m256i S = iq4xs_scales(&a[ib]), isum = _mm256_setzero_si256();
         for (int sb = 0; sb < 8; sb++) {
@@ -1059,6 +1084,7 @@ static float dot_iq4_xs(int64_t n, const void *w, const void *x, const float *ws
         }
         acc =
             _mm256_fmadd_ps(_mm256_set1_ps(b[ib].d * fp16(a[ib].d)), _mm256_cvtepi32_ps(isum), acc);
+        SK_MCA_END();
     }
     return hsum8(acc);
 }

@@ -23,6 +23,16 @@
 #ifndef SK_PF_STREAM
 #define SK_PF_STREAM 2560
 #endif
+/* Loop markers for llvm-mca (bench/mca.sh): built with SEEK_MCA defined, each marks the body
+ * of a dot kernel's main loop as a named region of the assembly; otherwise they are nothing. */
+#ifdef SEEK_MCA
+#define SK_MCA_BEGIN(name) __asm__ volatile("# LLVM-MCA-BEGIN " name)
+#define SK_MCA_END()       __asm__ volatile("# LLVM-MCA-END")
+#else
+#define SK_MCA_BEGIN(name) ((void)0)
+#define SK_MCA_END()       ((void)0)
+#endif
+
 /* Prefetch `lines` cache lines SK_PF_STREAM bytes past p (a block about to be read). */
 static inline void pf_ahead(const void *p, int lines) {
     const char *q = (const char *)p + SK_PF_STREAM;
@@ -69,9 +79,11 @@ static inline void prefetch4(const uint8_t *w, size_t wstride, size_t off) {
         __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                                            \
         int64_t nb = n / 32, ib = 0;                                                               \
         for (; ib + 2 <= nb; ib += 2) {                                                            \
+            SK_MCA_BEGIN(#DOT);                                                                    \
             pf_ahead(a + ib, 1);                                                                   \
             acc0 = BLK(a + ib, b + ib, dx[ib], acc0);                                              \
             acc1 = BLK(a + ib + 1, b + ib + 1, dx[ib + 1], acc1);                                  \
+            SK_MCA_END();                                                                          \
         }                                                                                          \
         if (ib < nb) acc0 = BLK(a + ib, b + ib, dx[ib], acc0);                                     \
         return hsum8(_mm256_add_ps(acc0, acc1));                                                   \
