@@ -16,8 +16,9 @@
  * the AVX2 Q4_K min term, and then (32-byte aligned) the qs again with the 16-byte quarters of
  * every 64 values in the order 0, 2, 1, 3: a Q4_K code byte holds value i (low nibble) and
  * value i + 32 (high nibble), so the AVX2 Q4_K dot puts the low and high nibbles of 16 code
- * bytes in one vector and needs quarters 0 and 2 (then 1 and 3) together. The offsets are
- * sk_act_q8_0_xsum_offset, sk_act_q8_0_xpair_offset, sk_act_q8_K_s32_offset and
+ * bytes in one vector and needs quarters 0 and 2 (then 1 and 3) together; the AVX2 IQ4_XS
+ * dot reads the same copy (two 32-value sub-blocks as the lanes of one code vector). The
+ * offsets are sk_act_q8_0_xsum_offset, sk_act_q8_0_xpair_offset, sk_act_q8_K_s32_offset and
  * sk_act_q8_K_xperm_offset (kernels_internal.h). */
 #include "kernels_internal.h"
 

@@ -67,8 +67,8 @@ static inline size_t sk_act_q8_K_s32_offset(int64_t n) {
     return (size_t)(n / 256) * sizeof(sk_block_q8_K);
 }
 /* ... then, 32-byte aligned, the n qs again with each 64 values' 16-byte quarters in the order
- * 0, 2, 1, 3: the order in which the AVX2 Q4_K kernels read them (kern_avx2.c). The row is a
- * multiple of 32 bytes. */
+ * 0, 2, 1, 3: the order in which the AVX2 Q4_K and IQ4_XS kernels read them (kern_avx2.c).
+ * The row is a multiple of 32 bytes. */
 static inline size_t sk_act_q8_K_xperm_offset(int64_t n) {
     return (sk_act_q8_K_s32_offset(n) + (size_t)(n / 256) * 8 * sizeof(int16_t) + 31) & ~(size_t)31;
 }
