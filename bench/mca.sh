@@ -11,12 +11,15 @@
 # It is a model, not a measurement: it ignores cache misses, loads that split a cache line, and
 # the size of the scheduler windows. On the Zen 3 this project is tuned on, it predicted the
 # Q4_K loop at 19.3 cycles per block where the kernel measured 19.4 in L2 (7168 columns), but
-# the Q5_0 loop at 12.3 cycles per 4 blocks where it measured 19-21. Use it to compare two
-# versions of a loop (what the change does to each port), with the measured numbers from
-# `seek bench kernels` next to it; on a shared machine it does not drift as timings do.
+# the Q5_0 loop at 12.3 cycles per 4 blocks where it measured 19-21, and it puts
+# vbroadcasti128 from memory on the shuffle ports, where a micro-benchmark says it is not
+# (kern_avx2.c, nib32). Use it to compare two versions of a loop (what the change does to
+# each port), with the measured numbers from `seek bench kernels` next to it; on a shared
+# machine it does not drift as timings do.
 #
 # usage: bench/mca.sh [--mcpu CPU] [--ghz GHZ] [--cc COMPILER] [--keep DIR]
-#   --mcpu  llvm-mca CPU model (default znver3; e.g. znver4, skylake, icelake-server, alderlake)
+#   --mcpu  llvm-mca CPU model (default znver3; e.g. znver2, skylake, icelake-server;
+#           llvm-mca -mcpu=help lists them)
 #   --ghz   clock for the GB/s column (default 3.1)
 #   --cc    C compiler (default gcc, as the build)
 #   --keep  also leave the assembly and llvm-mca's full report in DIR
@@ -32,7 +35,7 @@ while [ $# -gt 0 ]; do
     --ghz) ghz=$2; shift 2 ;;
     --cc) cc=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,/^set -eu/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "mca.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -71,12 +74,12 @@ fi
 echo "llvm-mca $mcpu, $cc -O3 -mavx2 -mfma -mf16c; GB/s at $ghz GHz, one core, data in L1"
 # Weight bytes per loop iteration of each kernel (the loop bodies in kern_avx2.c / kern_x86.h):
 # f16/bf16 32 values of 2 bytes; f8 32 codes; q8_0 2 blocks of 34; q4_0/q5_0/iq4_nl 4 blocks
-# of 18/22/18; q4_1/q5_1 one block of 20/24; q4_K 2 blocks of 144; q5_K/q6_K/q3_K/q2_K/iq4_xs
+# of 18/22/18; q4_1/q5_1 4 blocks of 20/24; q4_K 2 blocks of 144; q5_K/q6_K/q3_K/q2_K/iq4_xs
 # one block of 176/210/110/84/136.
 awk -v ghz="$ghz" '
 BEGIN {
     split("dot_f16 64 dot_bf16 64 dot_f8 32 dot_q8_0 68 dot_q4_0 72 dot_q5_0 88 dot_iq4_nl 72 " \
-          "dot_q4_1 20 dot_q5_1 24 dot_q4_K 288 dot_q5_K 176 dot_q6_K 210 dot_q3_K 110 " \
+          "dot_q4_1 80 dot_q5_1 96 dot_q4_K 288 dot_q5_K 176 dot_q6_K 210 dot_q3_K 110 " \
           "dot_q2_K 84 dot_iq4_xs 136", t, " ")
     for (i = 1; i in t; i += 2) bytes[t[i]] = t[i + 1]
     printf "%-12s %8s %10s %8s %9s %8s  %s\n", "kernel", "instr/it", "cycles/it", "bytes/it",
