@@ -587,10 +587,8 @@ static inline __m128i fp16_pairs4(const uint8_t *p, size_t size) {
             st += fp16(a[ib].m) * fp16(b[ib].s);                                                   \
         }                                                                                          \
         __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sm), _mm256_extractf128_ps(sm, 1));          \
-        return hsum8(acc) +                                                                        \
-               _mm_cvtss_f32(                                                                      \
-                   _mm_add_ss(_mm_movehdup_ps(s4), _mm_movehl_ps(s4, _mm_movehdup_ps(s4)))) +      \
-               st;                                                                                 \
+        __m128 odd = _mm_movehdup_ps(s4); /* [s1 s1 s3 s3]: the m·s lanes */                      \
+        return hsum8(acc) + _mm_cvtss_f32(_mm_add_ss(odd, _mm_movehl_ps(odd, odd))) + st;          \
     }
 SK_DEF_Q_1(q4_1, sk_block_q4_1, q4_1_codes)
 SK_DEF_Q_1(q5_1, sk_block_q5_1, q5_1_codes)
