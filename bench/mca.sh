@@ -85,7 +85,7 @@ BEGIN {
     printf "%-12s %8s %10s %8s %9s %8s  %s\n", "kernel", "instr/it", "cycles/it", "bytes/it",
            "bytes/cyc", "GB/s", "most loaded resources (cycles per iteration)"
 }
-/^Resources:/ { inres = 1; nres = 0; next }
+/^Resources:/ { inres = 1; next }
 inres && /^\[/ { id = $1; gsub(/[\[\]]/, "", id); rname[id] = $3; next }
 inres && !/^\[/ { inres = 0 }
 /Code Region - / { name = $NF; next }

@@ -833,15 +833,20 @@ static void gemm4_q4_K(int64_t n, const void *w, const void *x, size_t xstride, 
     for (int t = 0; t < 4; t++) y[t * ystride] = hsum8(c[t]);
 }
 
-/* Bit b (0..7) of every byte of qh moved to bit 4 of the same byte by one 16-bit shift (none
- * for b = 4); the bits shifted in from the neighbouring byte land outside bit 4 (the caller
- * masks with 0x10). For Q5_K's high bits: 7 shifts per block where a running shift of qh and
- * a shift back per half took 16. Same codes; dot_q5_K on the Zen 3, paired medians of 12-15
- * rounds (IQR): 1.090 (1.075-1.113) at 7168 columns and 1.081 (1.077-1.092) at 1536 in L2;
- * streamed at 2 threads 1.078 (1.047-1.089) and 1.075 (1.071-1.088). llvm-mca: 22.9 cycles
- * per block, was 25.2. */
-static inline __m256i q5k_bit4(__m256i qh, int b) {
-    return b < 4 ? _mm256_slli_epi16(qh, 4 - b) : b > 4 ? _mm256_srli_epi16(qh, b - 4) : qh;
+/* Every byte of v with its bits from, from+1, … moved to to, to+1, … by one 16-bit shift
+ * (none when from = to). The bits a shift carries over from the neighbouring byte land below
+ * `to` (left shifts) or above the moved field (right shifts), so a caller that masks the
+ * field keeps only bits of the same byte. Used for the high bits of Q3_K (bit k of hmask to
+ * bit 2), Q5_K (bit b of qh to bit 4) and Q6_K (bits 2k..2k+1 of qh to 4..5): one shift per
+ * field where a running shift of the source, a mask and a shift back took two or three.
+ * Q5_K: 7 shifts per block where 16 were; same codes; dot_q5_K on the Zen 3, paired medians
+ * of 12-15 rounds (IQR): 1.090 (1.075-1.113) at 7168 columns and 1.081 (1.077-1.092) at 1536
+ * in L2; streamed at 2 threads 1.078 (1.047-1.089) and 1.075 (1.071-1.088). llvm-mca: 22.9
+ * cycles per block, was 25.2. */
+static inline __m256i byte_bits_move(__m256i v, int from, int to) {
+    return from < to   ? _mm256_slli_epi16(v, to - from)
+           : from > to ? _mm256_srli_epi16(v, from - to)
+                       : v;
 }
 
 static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) {
@@ -858,8 +863,8 @@ static float dot_q5_K(int64_t n, const void *w, const void *x, const float *ws) 
         __m256i qh = ld256(a[ib].qh), isum = _mm256_setzero_si256();
         for (int p = 0; p < 4; p++) {
             __m256i q = ld256(a[ib].qs + 32 * p);
-            __m256i hl = _mm256_and_si256(q5k_bit4(qh, 2 * p), b4);
-            __m256i hh = _mm256_and_si256(q5k_bit4(qh, 2 * p + 1), b4);
+            __m256i hl = _mm256_and_si256(byte_bits_move(qh, 2 * p, 4), b4);
+            __m256i hh = _mm256_and_si256(byte_bits_move(qh, 2 * p + 1, 4), b4);
             __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), hl);
             __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), hh);
             __m256i p0 = _mm256_maddubs_epi16(lo, ld256(b[ib].qs + 64 * p));
@@ -899,23 +904,19 @@ static inline __m256i scale_pair(const __m256i S[2], int i) {
 }
 
 /* The 6-bit codes of 128 Q6_K values (one half of a block) from its 64 ql bytes (l0, l1) and
- * 32 qh bytes: u[k] = low or high nibble of ql | bits 2k..2k+1 of qh at bits 4..5. The qh
- * bits get there by one 16-bit shift (left 4, left 2, none, right 2) and a mask with 0x30,
- * which keeps only bits that stayed in their byte; the shift-right-by-2k, mask with 3,
- * shift-left-by-4 sequence took 7 shifts per half where this takes 3. Same codes; dot_q6_K
- * on the Zen 3, paired medians of 15 rounds: 1.065 (IQR 1.056-1.093) at 7168 columns and
- * 1.064 (1.060-1.082) at 1536 in L2; streamed at 2 threads, where it already reads at
- * 0.8-0.9 of the probe, 0.98-1.00. llvm-mca: 21.4 cycles per block, was 23.5. */
+ * 32 qh bytes: u[k] = low or high nibble of ql | bits 2k..2k+1 of qh at bits 4..5
+ * (byte_bits_move, mask 0x30): 3 shifts per half where shift right by 2k, mask with 3 and
+ * shift left by 4 took 7. Same codes; dot_q6_K on the Zen 3, paired medians of 15 rounds:
+ * 1.065 (IQR 1.056-1.093) at 7168 columns and 1.064 (1.060-1.082) at 1536 in L2; streamed at
+ * 2 threads, where it already reads at 0.8-0.9 of the probe, 0.98-1.00. llvm-mca: 21.4
+ * cycles per block, was 23.5. */
 static inline void q6k_codes(__m256i l0, __m256i l1, __m256i qh, __m256i u[4]) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
-    u[0] =
-        _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
-    u[1] =
-        _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
-    u[2] =
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m30));
-    u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+    const __m256i lo[4] = {_mm256_and_si256(l0, m4), _mm256_and_si256(l1, m4),
+                           _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                           _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4)};
+    for (int k = 0; k < 4; k++)
+        u[k] = _mm256_or_si256(lo[k], _mm256_and_si256(byte_bits_move(qh, 2 * k, 4), m30));
 }
 
 /* One Q6_K block · Q8_K block into acc (8 lanes): the 6-bit codes u (0..63) times x with the
@@ -1033,14 +1034,9 @@ static float dot_q3_K(int64_t n, const void *w, const void *x, const float *ws) 
         for (int h = 0; h < 2; h++) {
             __m256i q = ld256(a[ib].qs + 32 * h);
             for (int j = 0; j < 4; j++) {
-                /* high bit k = 4h + j of each hmask byte moved to bit 2 (a 16-bit shift by
-                 * k − 2 keeps it inside its byte), masked: 2 operations where and, shift
-                 * and a running shift of hm took 3 */
-                int k = 4 * h + j;
-                __m256i hb = k < 2   ? _mm256_slli_epi16(hm, 2 - k)
-                             : k > 2 ? _mm256_srli_epi16(hm, k - 2)
-                                     : hm;
-                __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), _mm256_and_si256(hb, four));
+                /* high bit 4h + j of each hmask byte at bit 2 */
+                __m256i hb = _mm256_and_si256(byte_bits_move(hm, 4 * h + j, 2), four);
+                __m256i u = _mm256_or_si256(_mm256_and_si256(q, m3), hb);
                 q = _mm256_srli_epi16(q, 2);
                 __m256i p = _mm256_maddubs_epi16(u, ld256(b[ib].qs + 128 * h + 32 * j));
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, scale_pair(S, 8 * h + 2 * j)));
